@@ -1,0 +1,25 @@
+//! Image math for super-resolution that needs no tensors.
+//!
+//! Everything here follows the evaluation protocol of the SR papers (SRCNN,
+//! VDSR, EDSR, SRGAN): MATLAB's `imresize` bicubic (antialiased, uint8 between
+//! the two passes), MATLAB's `rgb2ycbcr` (BT.601, studio range), `modcrop`,
+//! PSNR/SSIM on Y with `scale` pixels shaved at each border. The tiling plan
+//! lets inference run on images of any size with bounded memory.
+
+mod color;
+mod crop;
+mod error;
+mod io;
+mod metrics;
+mod planar;
+mod resize;
+mod tiling;
+
+pub use color::{rgb_to_ycbcr, ycbcr_to_rgb, y_channel, YCBCR_OFFSET};
+pub use crop::{modcrop, modcrop_len, shave, shave_for_scale};
+pub use error::ImageError;
+pub use io::{decode, encode_png, read_image, write_png_atomic, DecodeLimits};
+pub use metrics::{evaluate_y, evaluate_y_planes, psnr, ssim, Quality};
+pub use planar::{BitDepth, Layout, PlanarImage, Plane};
+pub use resize::{imresize, imresize_plane, output_len, Contributions, Quantize, ResizeTarget};
+pub use tiling::{Tile, TileBlender, TilePlan};

@@ -1,0 +1,20 @@
+//! The classic super-resolution networks, generic over any burn backend, and
+//! the `upres` weights format that carries a model's config with its weights.
+//!
+//! One file per network: [`srcnn`] (and the SRCNN study variants), [`vdsr`],
+//! [`edsr`] (EDSR and MDSR), [`srresnet`], [`discriminator`] (SRGAN's).
+//! [`ModelConfig`] names an architecture; [`SrModel`] is any of them.
+
+pub mod blocks;
+pub mod discriminator;
+pub mod edsr;
+mod error;
+mod model;
+pub mod srcnn;
+pub mod srresnet;
+pub mod vdsr;
+pub mod weights;
+
+pub use error::ModelError;
+pub use model::{ColorSpace, InputKind, ModelConfig, SrModel};
+pub use weights::{apply_named_tensors, expected_tensors, load_weights, read_meta, save_weights, Expectation, Provenance, WeightsDtype, WeightsFile, WeightsMeta, FORMAT_NAME, FORMAT_VERSION};

@@ -1,0 +1,180 @@
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::edsr::{Edsr, EdsrConfig, Mdsr, MdsrConfig};
+use crate::srcnn::{Srcnn, SrcnnConfig};
+use crate::srresnet::{Srresnet, SrresnetConfig};
+use crate::vdsr::{Vdsr, VdsrConfig};
+use crate::ModelError;
+
+/// What a network takes as input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// The image already upscaled to the output size with bicubic (SRCNN, VDSR):
+    /// such a network works at any scale, integer or not.
+    Bicubic,
+    /// The low-resolution image; the network upsamples by a fixed factor.
+    LowRes,
+}
+
+/// Which planes the network sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColorSpace {
+    /// The Y channel of MATLAB's rgb2ycbcr, scaled to [0, 1] (Y/255); Cb and Cr
+    /// are upscaled with bicubic.
+    Y,
+    /// RGB in [0, 1].
+    Rgb,
+}
+
+/// Any of the networks, with its hyper-parameters. Serialised as JSON with an
+/// `"arch"` tag; it travels inside the weights file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "arch", rename_all = "lowercase")]
+pub enum ModelConfig {
+    Srcnn(SrcnnConfig),
+    Vdsr(VdsrConfig),
+    Edsr(EdsrConfig),
+    Mdsr(MdsrConfig),
+    Srresnet(SrresnetConfig),
+}
+
+impl ModelConfig {
+    pub fn arch(&self) -> &'static str {
+        match self {
+            ModelConfig::Srcnn(_) => "srcnn",
+            ModelConfig::Vdsr(_) => "vdsr",
+            ModelConfig::Edsr(_) => "edsr",
+            ModelConfig::Mdsr(_) => "mdsr",
+            ModelConfig::Srresnet(_) => "srresnet",
+        }
+    }
+
+    /// Look an architecture up by name, with the paper's defaults
+    /// (`edsr-baseline`, `edsr`, `srcnn-915`, ...); `scale` picks the upsampler.
+    pub fn preset(name: &str, scale: usize) -> Result<Self, ModelError> {
+        Ok(match name {
+            "srcnn" | "srcnn-955" => ModelConfig::Srcnn(SrcnnConfig::srcnn_955()),
+            "srcnn-915" => ModelConfig::Srcnn(SrcnnConfig::srcnn_915()),
+            "vdsr" => ModelConfig::Vdsr(VdsrConfig::new()),
+            "edsr-baseline" => ModelConfig::Edsr(EdsrConfig::baseline(scale)),
+            "edsr" => ModelConfig::Edsr(EdsrConfig::paper(scale)),
+            "mdsr-baseline" | "mdsr" => ModelConfig::Mdsr(MdsrConfig::new()),
+            "srresnet" => ModelConfig::Srresnet(SrresnetConfig::new().with_scale(scale)),
+            other => {
+                return Err(ModelError::InvalidConfig(format!(
+                    "unknown architecture '{other}' (known: srcnn, srcnn-915, vdsr, edsr-baseline, edsr, mdsr-baseline, srresnet)"
+                )));
+            }
+        })
+    }
+
+    pub fn input_kind(&self) -> InputKind {
+        match self {
+            ModelConfig::Srcnn(c) if c.upsample.is_none() => InputKind::Bicubic,
+            ModelConfig::Vdsr(_) => InputKind::Bicubic,
+            _ => InputKind::LowRes,
+        }
+    }
+
+    pub fn color_space(&self) -> ColorSpace {
+        let channels = match self {
+            ModelConfig::Srcnn(c) => c.channels,
+            ModelConfig::Vdsr(c) => c.channels,
+            _ => 3,
+        };
+        if channels == 1 { ColorSpace::Y } else { ColorSpace::Rgb }
+    }
+
+    /// The scales the network itself produces, or `None` when it takes a
+    /// bicubic-upscaled input and so runs at any scale.
+    pub fn network_scales(&self) -> Option<Vec<usize>> {
+        match self {
+            ModelConfig::Srcnn(c) => c.upsample.map(|s| vec![s]),
+            ModelConfig::Vdsr(_) => None,
+            ModelConfig::Edsr(c) => Some(vec![c.scale]),
+            ModelConfig::Mdsr(c) => Some(c.scales.clone()),
+            ModelConfig::Srresnet(c) => Some(vec![c.scale]),
+        }
+    }
+
+    /// Whether `scale` can be produced; a clear error otherwise.
+    pub fn check_scale(&self, scale: f64) -> Result<(), ModelError> {
+        let fits = match self.network_scales() {
+            None => scale.is_finite() && scale >= 1.0,
+            Some(scales) => scales.iter().any(|&s| s as f64 == scale),
+        };
+        if fits {
+            return Ok(());
+        }
+        let supported = match self.network_scales() {
+            None => "any scale of at least 1".to_string(),
+            Some(s) => s.iter().map(|s| format!("x{s}")).collect::<Vec<_>>().join(", "),
+        };
+        Err(ModelError::UnsupportedScale { arch: self.arch().to_string(), asked: scale.to_string(), supported })
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        match self {
+            ModelConfig::Srcnn(c) => c.validate(),
+            ModelConfig::Vdsr(c) if c.layers < 2 || !matches!(c.channels, 1 | 3) => Err(ModelError::InvalidConfig(
+                format!("VDSR needs at least 2 layers and 1 or 3 channels, got {} and {}", c.layers, c.channels),
+            )),
+            ModelConfig::Vdsr(_) => Ok(()),
+            ModelConfig::Edsr(c) => c.validate(),
+            ModelConfig::Mdsr(c) => c.validate(),
+            ModelConfig::Srresnet(c) => c.validate(),
+        }
+    }
+
+    /// Build the network with freshly initialised weights.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<SrModel<B>, ModelError> {
+        self.validate()?;
+        Ok(match self {
+            ModelConfig::Srcnn(c) => SrModel::Srcnn(c.init(device)),
+            ModelConfig::Vdsr(c) => SrModel::Vdsr(c.init(device)),
+            ModelConfig::Edsr(c) => SrModel::Edsr(c.init(device)),
+            ModelConfig::Mdsr(c) => SrModel::Mdsr(c.init(device)),
+            ModelConfig::Srresnet(c) => SrModel::Srresnet(c.init(device)),
+        })
+    }
+}
+
+/// Any super-resolution network.
+#[derive(Module, Debug)]
+pub enum SrModel<B: Backend> {
+    Srcnn(Srcnn<B>),
+    Vdsr(Vdsr<B>),
+    Edsr(Edsr<B>),
+    Mdsr(Mdsr<B>),
+    Srresnet(Srresnet<B>),
+}
+
+impl<B: Backend> SrModel<B> {
+    /// Run the network. `x` is `[N, C, H, W]` in [0, 1]: the bicubic-upscaled
+    /// image for [`InputKind::Bicubic`] networks, the LR image otherwise.
+    /// `scale` selects MDSR's branch (already checked with
+    /// [`ModelConfig::check_scale`]); the others ignore it.
+    pub fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
+        match self {
+            SrModel::Srcnn(m) => m.forward(x),
+            SrModel::Vdsr(m) => m.forward(x),
+            SrModel::Edsr(m) => m.forward(x),
+            SrModel::Mdsr(m) => m.forward(x, scale),
+            SrModel::Srresnet(m) => m.forward(x),
+        }
+    }
+
+    /// Named intermediate activations, ending with the output, for the
+    /// networks that have a layer-by-layer view (VDSR, SRCNN, EDSR).
+    pub fn forward_features(&self, x: Tensor<B, 4>, scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+        match self {
+            SrModel::Srcnn(m) => m.forward_features(x),
+            SrModel::Vdsr(m) => m.forward_features(x),
+            SrModel::Edsr(m) => m.forward_features(x),
+            other => vec![("output".to_string(), other.forward(x, scale))],
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! SRCNN (Dong et al., ECCV 2014 / TPAMI 2016) and the variants its study and
+//! its successors explore: 9-1-5 and 9-5-5 kernels, more middle layers, a
+//! global residual, an upsampling tail instead of bicubic input, batch-norm,
+//! residual blocks, LeakyReLU/PReLU, channel attention.
+//!
+//! Convolutions are zero-padded to keep the size (the original used 'valid'
+//! convolutions and compared only the centre), so any image size works.
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::prelude::*;
+
+use crate::blocks::{conv, supports_subpixel_scale, Activation, ActivationKind, ChannelAttention, ResBlock, ResBlockSpec, Upsampler};
+use crate::ModelError;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct SrcnnConfig {
+    /// 1 for the Y channel (the paper), 3 for RGB.
+    #[config(default = 1)]
+    pub channels: usize,
+    /// Kernel sizes of the first, middle and last layers (9-5-5, or 9-1-5).
+    #[config(default = "[9, 5, 5]")]
+    pub kernels: [usize; 3],
+    /// Features after the first layer (n1) and after the middle layers (n2).
+    #[config(default = "[64, 32]")]
+    pub features: [usize; 2],
+    /// Number of middle layers (1 in the 3-layer SRCNN).
+    #[config(default = 1)]
+    pub depth: usize,
+    /// Predict the residual over the bicubic input (as VDSR does).
+    #[config(default = false)]
+    pub global_residual: bool,
+    /// Take the LR image and upsample at the end by pixel shuffle with this
+    /// scale (FSRCNN/ESPCN style) instead of taking a bicubic-upscaled input.
+    #[config(default = "None")]
+    pub upsample: Option<usize>,
+    #[config(default = false)]
+    pub batch_norm: bool,
+    /// Middle layers after the first one become residual blocks.
+    #[config(default = false)]
+    pub residual_blocks: bool,
+    #[config(default = "ActivationKind::Relu")]
+    pub activation: ActivationKind,
+    #[config(default = false)]
+    pub channel_attention: bool,
+}
+
+impl SrcnnConfig {
+    /// The 3-layer SRCNN 9-5-5 on Y (Dong et al. 2016, the best of their 3-layer nets).
+    pub fn srcnn_955() -> Self {
+        Self::new()
+    }
+    /// The original 9-1-5.
+    pub fn srcnn_915() -> Self {
+        Self::new().with_kernels([9, 1, 5])
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.kernels.iter().any(|k| k % 2 == 0) {
+            return Err(ModelError::InvalidConfig(format!("SRCNN kernels must be odd, got {:?}", self.kernels)));
+        }
+        if let Some(s) = self.upsample {
+            if !supports_subpixel_scale(s) {
+                return Err(ModelError::InvalidConfig(format!("SRCNN upsampling tail supports x2, x3, x4, x8; got x{s}")));
+            }
+            if self.global_residual {
+                return Err(ModelError::InvalidConfig(
+                    "a global residual needs a bicubic input; it cannot be combined with an upsampling tail".into(),
+                ));
+            }
+        }
+        if self.depth == 0 {
+            return Err(ModelError::InvalidConfig("SRCNN needs at least one middle layer".into()));
+        }
+        Ok(())
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Srcnn<B> {
+        let [n1, n2] = self.features;
+        let [k1, k2, k3] = self.kernels;
+        let bn = |c: usize| self.batch_norm.then(|| BatchNormConfig::new(c).init(device));
+        let first = MiddleLayer {
+            conv: conv(n1, n2, k2, true, device),
+            bn: bn(n2),
+            act: self.activation.init(n2, device),
+            attention: self.channel_attention.then(|| ChannelAttention::new(n2, 16.min(n2), device)),
+        };
+        let rest = (1..self.depth).map(|_| {
+            if self.residual_blocks {
+                SrcnnBlock::Residual(
+                    ResBlockSpec {
+                        channels: n2,
+                        kernel: k2,
+                        batch_norm: self.batch_norm,
+                        activation: self.activation.clone(),
+                        channel_attention: self.channel_attention,
+                        res_scale: 1.0,
+                    }
+                    .init(device),
+                )
+            } else {
+                SrcnnBlock::Plain(MiddleLayer {
+                    conv: conv(n2, n2, k2, true, device),
+                    bn: bn(n2),
+                    act: self.activation.init(n2, device),
+                    attention: self.channel_attention.then(|| ChannelAttention::new(n2, 16.min(n2), device)),
+                })
+            }
+        });
+        Srcnn {
+            head: conv(self.channels, n1, k1, true, device),
+            head_act: self.activation.init(n1, device),
+            body: std::iter::once(SrcnnBlock::Plain(first)).chain(rest).collect(),
+            upsampler: self.upsample.map(|s| Upsampler::new(s, n2, None, device)),
+            tail: conv(n2, self.channels, k3, true, device),
+            global_residual: self.global_residual,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct MiddleLayer<B: Backend> {
+    pub conv: Conv2d<B>,
+    pub bn: Option<BatchNorm<B>>,
+    pub act: Activation<B>,
+    pub attention: Option<ChannelAttention<B>>,
+}
+
+impl<B: Backend> MiddleLayer<B> {
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut y = self.conv.forward(x);
+        if let Some(bn) = &self.bn {
+            y = bn.forward(y);
+        }
+        let y = self.act.forward(y);
+        match &self.attention {
+            Some(ca) => ca.forward(y),
+            None => y,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub enum SrcnnBlock<B: Backend> {
+    Plain(MiddleLayer<B>),
+    Residual(ResBlock<B>),
+}
+
+#[derive(Module, Debug)]
+pub struct Srcnn<B: Backend> {
+    pub head: Conv2d<B>,
+    pub head_act: Activation<B>,
+    pub body: Vec<SrcnnBlock<B>>,
+    pub upsampler: Option<Upsampler<B>>,
+    pub tail: Conv2d<B>,
+    #[module(skip)]
+    pub global_residual: bool,
+}
+
+impl<B: Backend> Srcnn<B> {
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_features(x).pop().map(|(_, t)| t).expect("the output is always there")
+    }
+
+    /// Activations after the first layer and each middle layer, then the output.
+    pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
+        let mut out = Vec::new();
+        let mut h = self.head_act.forward(self.head.forward(x.clone()));
+        out.push(("layer01".to_string(), h.clone()));
+        for (i, block) in self.body.iter().enumerate() {
+            h = match block {
+                SrcnnBlock::Plain(l) => l.forward(h),
+                SrcnnBlock::Residual(r) => r.forward(h),
+            };
+            out.push((format!("layer{:02}", i + 2), h.clone()));
+        }
+        if let Some(up) = &self.upsampler {
+            h = up.forward(h);
+        }
+        let y = self.tail.forward(h);
+        if self.global_residual {
+            out.push(("residual".to_string(), y.clone()));
+            out.push(("output".to_string(), y + x));
+        } else {
+            out.push(("output".to_string(), y));
+        }
+        out
+    }
+}

@@ -1,0 +1,73 @@
+//! SRResNet, the generator of SRGAN (Ledig et al., CVPR 2017): 9x9 head with
+//! PReLU, 16 residual blocks with batch-norm and PReLU, a long skip, two
+//! pixel-shuffle x2 steps with PReLU, 9x9 tail. RGB in [0, 1].
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, BatchNormConfig};
+use burn::prelude::*;
+
+use crate::blocks::{conv, supports_subpixel_scale, Activation, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
+use crate::ModelError;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct SrresnetConfig {
+    #[config(default = 16)]
+    pub blocks: usize,
+    #[config(default = 64)]
+    pub features: usize,
+    #[config(default = 4)]
+    pub scale: usize,
+}
+
+impl SrresnetConfig {
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if !supports_subpixel_scale(self.scale) {
+            return Err(ModelError::InvalidConfig(format!("SRResNet supports x2, x3, x4 and x8, not x{}", self.scale)));
+        }
+        Ok(())
+    }
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Srresnet<B> {
+        let f = self.features;
+        let prelu = ActivationKind::PRelu { per_channel: false };
+        let spec = ResBlockSpec {
+            channels: f,
+            kernel: 3,
+            batch_norm: true,
+            activation: prelu.clone(),
+            channel_attention: false,
+            res_scale: 1.0,
+        };
+        Srresnet {
+            head: conv(3, f, 9, true, device),
+            head_act: prelu.init(f, device),
+            body: (0..self.blocks).map(|_| spec.init(device)).collect(),
+            body_tail: conv(f, f, 3, true, device),
+            body_bn: BatchNormConfig::new(f).init(device),
+            upsampler: Upsampler::new(self.scale, f, Some(&prelu), device),
+            tail: conv(f, 3, 9, true, device),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Srresnet<B: Backend> {
+    pub head: Conv2d<B>,
+    pub head_act: Activation<B>,
+    pub body: Vec<ResBlock<B>>,
+    pub body_tail: Conv2d<B>,
+    pub body_bn: BatchNorm<B>,
+    pub upsampler: Upsampler<B>,
+    pub tail: Conv2d<B>,
+}
+
+impl<B: Backend> Srresnet<B> {
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let head = self.head_act.forward(self.head.forward(x));
+        let mut h = head.clone();
+        for block in &self.body {
+            h = block.forward(h);
+        }
+        let h = self.body_bn.forward(self.body_tail.forward(h)) + head;
+        self.tail.forward(self.upsampler.forward(h))
+    }
+}

@@ -1,0 +1,175 @@
+//! Every network: output shape per scale, parameter count against the paper,
+//! and a save -> load round trip (exact in f32, within 1/255 in f16).
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use upres_models::srcnn::SrcnnConfig;
+use upres_models::blocks::ActivationKind;
+use upres_models::{load_weights, save_weights, Expectation, ModelConfig, ModelError, Provenance, WeightsDtype, WeightsMeta};
+
+type B = burn::backend::Flex;
+
+fn params(config: &ModelConfig) -> usize {
+    config.init::<B>(&Default::default()).unwrap().num_params()
+}
+
+fn preset(name: &str, scale: usize) -> ModelConfig {
+    ModelConfig::preset(name, scale).unwrap()
+}
+
+#[test]
+fn vdsr_has_the_papers_parameter_count() {
+    // 20 layers of 64 3x3 filters: 0.665M weights (the reference weights have no biases).
+    let mut c = preset("vdsr", 2);
+    if let ModelConfig::Vdsr(v) = &mut c {
+        v.bias = false;
+    }
+    assert_eq!(params(&c), 664_704);
+    assert_eq!(params(&preset("vdsr", 2)), 664_704 + 19 * 64 + 1);
+}
+
+#[test]
+fn edsr_baseline_has_the_papers_parameter_counts() {
+    // EDSR paper, Table 1 and the official code: 1.37M / 1.55M / 1.52M.
+    assert_eq!(params(&preset("edsr-baseline", 2)), 1_369_859);
+    assert_eq!(params(&preset("edsr-baseline", 3)), 1_554_499);
+    assert_eq!(params(&preset("edsr-baseline", 4)), 1_517_571);
+}
+
+#[test]
+fn edsr_paper_size_has_the_papers_parameter_counts() {
+    // 40.7M / 43.7M / 43.1M.
+    let m = |s| params(&preset("edsr", s)) as f64 / 1e6;
+    assert!((m(2) - 40.7).abs() < 0.05, "{}", m(2));
+    assert!((m(3) - 43.7).abs() < 0.05, "{}", m(3));
+    assert!((m(4) - 43.1).abs() < 0.05, "{}", m(4));
+}
+
+#[test]
+fn srresnet_has_about_one_and_a_half_million_parameters() {
+    // burn's num_params also counts batch-norm running statistics (mean and
+    // variance: 2 x 64 for each of the 33 BN layers); the paper counts weights only.
+    let p = params(&preset("srresnet", 4)) - 33 * 128;
+    assert!((1_500_000..1_600_000).contains(&p), "{p}");
+    // 9x9 head, 16 blocks (two convs, two BNs, one PReLU), mid conv+BN, two upsampling convs + PReLU, 9x9 tail.
+    assert_eq!(p, 15_616 + 1 + 16 * (2 * 36_928 + 2 * 128 + 1) + 36_928 + 128 + 2 * (147_712 + 1) + 15_555);
+}
+
+#[test]
+fn srcnn_has_the_papers_parameter_counts() {
+    // 9-1-5: 8,032 weights + 97 biases; 9-5-5: 57,184 + 97.
+    assert_eq!(params(&preset("srcnn-915", 1)), 8_129);
+    assert_eq!(params(&preset("srcnn", 1)), 57_281);
+}
+
+fn random_input(c: usize, h: usize, w: usize) -> Tensor<B, 4> {
+    Tensor::random([1, c, h, w], Distribution::Uniform(0.0, 1.0), &Default::default())
+}
+
+fn output_dims(config: &ModelConfig, scale: usize, h: usize, w: usize) -> [usize; 4] {
+    let model = config.init::<B>(&Default::default()).unwrap();
+    let c = if config.color_space() == upres_models::ColorSpace::Y { 1 } else { 3 };
+    model.forward(random_input(c, h, w), scale).dims()
+}
+
+#[test]
+fn every_model_has_the_right_output_shape_for_each_scale() {
+    for s in [2, 3, 4] {
+        assert_eq!(output_dims(&preset("edsr-baseline", s), s, 7, 5), [1, 3, 7 * s, 5 * s]);
+        assert_eq!(output_dims(&preset("mdsr-baseline", s), s, 7, 5), [1, 3, 7 * s, 5 * s]);
+        let srcnn_tail = ModelConfig::Srcnn(SrcnnConfig::new().with_channels(3).with_upsample(Some(s)));
+        assert_eq!(output_dims(&srcnn_tail, s, 7, 5), [1, 3, 7 * s, 5 * s]);
+    }
+    assert_eq!(output_dims(&preset("srresnet", 4), 4, 6, 9), [1, 3, 24, 36]);
+    assert_eq!(output_dims(&preset("srresnet", 2), 2, 6, 9), [1, 3, 12, 18]);
+    // Bicubic-input networks keep the size.
+    assert_eq!(output_dims(&preset("vdsr", 2), 2, 13, 11), [1, 1, 13, 11]);
+    assert_eq!(output_dims(&preset("srcnn", 2), 2, 13, 11), [1, 1, 13, 11]);
+}
+
+#[test]
+fn srcnn_study_variants_build_and_run() {
+    let variants = [
+        SrcnnConfig::new().with_depth(4),
+        SrcnnConfig::new().with_global_residual(true),
+        SrcnnConfig::new().with_batch_norm(true),
+        SrcnnConfig::new().with_depth(3).with_features([64, 64]).with_residual_blocks(true),
+        SrcnnConfig::new().with_activation(ActivationKind::LeakyRelu(0.2)),
+        SrcnnConfig::new().with_activation(ActivationKind::PRelu { per_channel: true }),
+        SrcnnConfig::new().with_channel_attention(true),
+    ];
+    for v in variants {
+        let c = ModelConfig::Srcnn(v.clone());
+        assert_eq!(output_dims(&c, 2, 12, 10), [1, 1, 12, 10], "{v:?}");
+    }
+    let bad = ModelConfig::Srcnn(SrcnnConfig::new().with_global_residual(true).with_upsample(Some(2)));
+    assert!(matches!(bad.init::<B>(&Default::default()), Err(ModelError::InvalidConfig(_))));
+}
+
+#[test]
+fn srgan_discriminator_gives_one_logit_per_image() {
+    let d = upres_models::discriminator::DiscriminatorConfig::new().init::<B>(&Default::default());
+    let logits = d.forward(Tensor::random([2, 3, 96, 96], Distribution::Uniform(0.0, 1.0), &Default::default()));
+    assert_eq!(logits.dims(), [2, 1]);
+}
+
+fn round_trip(config: ModelConfig, scale: usize, c: usize) {
+    let device = Default::default();
+    let model = config.init::<B>(&device).unwrap();
+    let x = random_input(c, 12, 10);
+    let y = model.forward(x.clone(), scale).into_data().to_vec::<f32>().unwrap();
+    let meta = WeightsMeta::new(config.clone(), vec![scale], Provenance { author: "test".into(), ..Default::default() });
+
+    let bytes = save_weights(&model, &meta, WeightsDtype::F32).unwrap();
+    let loaded = load_weights::<B>(&bytes, &device, &Expectation::default()).unwrap();
+    assert_eq!(loaded.meta.config, config);
+    assert_eq!(loaded.meta.provenance.author, "test");
+    let y32 = loaded.model.forward(x.clone(), scale).into_data().to_vec::<f32>().unwrap();
+    assert_eq!(y, y32, "{} f32 round trip must be exact", config.arch());
+
+    let bytes16 = save_weights(&model, &meta, WeightsDtype::F16).unwrap();
+    assert!(bytes16.len() < bytes.len() * 6 / 10);
+    let loaded = load_weights::<B>(&bytes16, &device, &Expectation::default()).unwrap();
+    assert_eq!(loaded.meta.dtype, WeightsDtype::F16);
+    let y16 = loaded.model.forward(x, scale).into_data().to_vec::<f32>().unwrap();
+    let worst = y.iter().zip(&y16).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(worst <= 1.0 / 255.0, "{} f16 differs by {worst}", config.arch());
+}
+
+#[test]
+fn save_load_round_trip_for_every_model() {
+    round_trip(preset("srcnn", 2), 2, 1);
+    round_trip(ModelConfig::Srcnn(SrcnnConfig::new().with_batch_norm(true).with_activation(ActivationKind::PRelu { per_channel: true })), 2, 1);
+    round_trip(preset("vdsr", 2), 2, 1);
+    round_trip(preset("edsr-baseline", 3), 3, 3);
+    round_trip(preset("mdsr-baseline", 4), 4, 3);
+    round_trip(preset("srresnet", 4), 4, 3);
+}
+
+#[test]
+fn weights_of_another_architecture_or_scale_are_refused_by_name() {
+    let device = Default::default();
+    let edsr = preset("edsr-baseline", 2);
+    let model = edsr.init::<B>(&device).unwrap();
+    let bytes = save_weights(&model, &WeightsMeta::new(edsr, vec![2], Provenance::default()), WeightsDtype::F32).unwrap();
+
+    let err = load_weights::<B>(&bytes, &device, &Expectation { arch: Some("vdsr".into()), scale: None }).err().unwrap();
+    assert_eq!(err.to_string(), "weights are for edsr (x2), expected vdsr");
+    let err = load_weights::<B>(&bytes, &device, &Expectation { arch: None, scale: Some(3.0) }).err().unwrap();
+    assert_eq!(err.to_string(), "scale x3 is not supported by this edsr model (it supports x2)");
+}
+
+#[test]
+fn a_file_whose_tensors_do_not_fit_the_config_is_refused() {
+    // Tensors of an x2 EDSR under an x3 config: the upsampler's shape differs.
+    let device = Default::default();
+    let model = preset("edsr-baseline", 2).init::<B>(&device).unwrap();
+    let lying_meta = WeightsMeta::new(preset("edsr-baseline", 3), vec![3], Provenance::default());
+    let bytes = save_weights(&model, &lying_meta, WeightsDtype::F32).unwrap();
+    let err = load_weights::<B>(&bytes, &device, &Expectation::default()).err().unwrap().to_string();
+    assert!(err.contains("upsampler.convs.0.weight is [256, 64, 3, 3], expected [576, 64, 3, 3]"), "{err}");
+
+    let err = load_weights::<B>(b"definitely not safetensors", &device, &Expectation::default()).err().unwrap().to_string();
+    assert!(err.starts_with("not an upres weights file"), "{err}");
+}
