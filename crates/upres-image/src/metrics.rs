@@ -98,14 +98,22 @@ pub fn ssim(a: &Plane, b: &Plane) -> Result<f64, ImageError> {
 
 /// PSNR and SSIM of `output` against `reference` on the published protocol:
 /// Y channel (floating point), `shave` pixels removed at each border.
-/// Both images must have the same size; gray images count as R = G = B.
+/// Both images must have the same size; see [`luma`] for gray images.
 pub fn evaluate_y(output: &PlanarImage, reference: &PlanarImage, shave_px: usize) -> Result<Quality, ImageError> {
-    let to_y = |img: &PlanarImage| {
-        let img = img.to_depth8();
-        let [r, g, b] = img.rgb_planes();
-        y_channel(&r, &g, &b)
-    };
-    evaluate_y_planes(&to_y(output), &to_y(reference), shave_px)
+    evaluate_y_planes(&luma(output), &luma(reference), shave_px)
+}
+
+/// The Y plane the papers measure, in 0..=255: rgb2ycbcr's Y (floating
+/// point) for colour images, and the gray level itself for gray images
+/// (their MATLAB code converts only images with three channels; Set14's
+/// `bridge` is gray, and converting it would add 1.32 dB).
+pub fn luma(image: &PlanarImage) -> Plane {
+    let img = image.to_depth8();
+    if img.layout.is_gray() {
+        return img.planes[0].clone();
+    }
+    let [r, g, b] = img.rgb_planes();
+    y_channel(&r, &g, &b)
 }
 
 /// As [`evaluate_y`], for Y planes already computed.

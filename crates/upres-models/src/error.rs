@@ -13,6 +13,10 @@ pub enum ModelError {
     WrongModel { expected: String, found: String },
     #[error("weights do not fit the {arch} architecture: {detail}")]
     ShapeMismatch { arch: String, detail: String },
+    #[error(transparent)]
+    Image(#[from] upres_image::ImageError),
+    #[error("cancelled")]
+    Cancelled,
     #[error("cannot serialise weights: {0}")]
     Serialise(String),
 }

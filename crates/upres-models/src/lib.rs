@@ -10,6 +10,7 @@ pub mod discriminator;
 pub mod edsr;
 mod error;
 mod model;
+pub mod run;
 pub mod srcnn;
 pub mod srresnet;
 pub mod vdsr;

@@ -1,33 +1,12 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
+pub use upres_image::{ColorSpace, InputKind, NetworkSpec};
 
 use crate::edsr::{Edsr, EdsrConfig, Mdsr, MdsrConfig};
 use crate::srcnn::{Srcnn, SrcnnConfig};
 use crate::srresnet::{Srresnet, SrresnetConfig};
 use crate::vdsr::{Vdsr, VdsrConfig};
 use crate::ModelError;
-
-/// What a network takes as input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InputKind {
-    /// The image already upscaled to the output size with bicubic (SRCNN, VDSR):
-    /// such a network works at any scale, integer or not.
-    Bicubic,
-    /// The low-resolution image; the network upsamples by a fixed factor.
-    LowRes,
-}
-
-/// Which planes the network sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColorSpace {
-    /// The Y channel of MATLAB's rgb2ycbcr, scaled to [0, 1] (Y/255); Cb and Cr
-    /// are upscaled with bicubic.
-    Y,
-    /// RGB in [0, 1].
-    Rgb,
-}
 
 /// Any of the networks, with its hyper-parameters. Serialised as JSON with an
 /// `"arch"` tag; it travels inside the weights file.
@@ -98,6 +77,11 @@ impl ModelConfig {
             ModelConfig::Mdsr(c) => Some(c.scales.clone()),
             ModelConfig::Srresnet(c) => Some(vec![c.scale]),
         }
+    }
+
+    /// What the image side needs to know to feed this network.
+    pub fn network_spec(&self) -> NetworkSpec {
+        NetworkSpec { input: self.input_kind(), color: self.color_space(), scales: self.network_scales().unwrap_or_default() }
     }
 
     /// Whether `scale` can be produced; a clear error otherwise.

@@ -1,0 +1,165 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "trainer", version, about = "Train, evaluate, import and run the upres super-resolution models")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Make LR images the way the published test sets were made: modcrop, then MATLAB bicubic.
+    Degrade(DegradeArgs),
+    /// PSNR/SSIM on the papers' protocol (Y channel, modcrop, `scale` pixels shaved).
+    Eval(EvalArgs),
+    /// Upscale an image (or every image in a folder) with a weights file.
+    Upscale(UpscaleArgs),
+    /// Convert outside weights (safetensors, PyTorch .pth) into the upres format.
+    Import(ImportArgs),
+    /// Show what a weights file holds.
+    Info(InfoArgs),
+    /// Save each layer's activations as PNG grids (VDSR paper, Figure 2).
+    Features(FeaturesArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// burn's Flex CPU backend (always available).
+    Cpu,
+    /// wgpu (Vulkan/Metal/DX12); needs the `wgpu` cargo feature.
+    Wgpu,
+    /// NVIDIA CUDA; needs the `cuda` cargo feature and a GPU with its driver.
+    Cuda,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BackendArgs {
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendKind,
+    /// GPU index for wgpu/cuda.
+    #[arg(long, default_value_t = 0)]
+    pub device: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TileArgs {
+    /// Tile side in network-input pixels (memory is bounded by it).
+    #[arg(long, default_value_t = 192)]
+    pub tile: usize,
+    /// Overlap between tiles, blended away.
+    #[arg(long, default_value_t = 32)]
+    pub overlap: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DegradeArgs {
+    #[arg(long)]
+    pub scale: f64,
+    /// Folder of HR images.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Folder for the LR images, written as `<name>x<scale>.png`.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Folder(s) of HR images, or single images (Set5/HR, Set14/HR, ...).
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Scale(s); non-integer scales (1.5, 2.5) work for bicubic-input models.
+    #[arg(long, required = true, num_args = 1..)]
+    pub scale: Vec<f64>,
+    /// `bicubic` for the baseline.
+    #[arg(long, conflicts_with = "weights")]
+    pub model: Option<String>,
+    /// A weights file in the upres format.
+    #[arg(long, required_unless_present = "model")]
+    pub weights: Option<PathBuf>,
+    /// One JSON object on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct UpscaleArgs {
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Output scale (default: the weights' first scale); may be non-integer.
+    #[arg(long, conflicts_with_all = ["width", "height"])]
+    pub scale: Option<f64>,
+    /// Exact output width (with --height).
+    #[arg(long, requires = "height")]
+    pub width: Option<usize>,
+    #[arg(long, requires = "width")]
+    pub height: Option<usize>,
+    /// An image, or a folder of images.
+    pub input: PathBuf,
+    /// A .png file, or a folder when INPUT is one.
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub tiles: TileArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A .safetensors or PyTorch .pth/.pt file (state dict, or a checkpoint holding one).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Architecture preset: vdsr, srcnn, srcnn-915, edsr-baseline, edsr, mdsr-baseline, srresnet.
+    #[arg(long)]
+    pub arch: String,
+    /// The scale(s) the weights are for (VDSR: 2 3 4).
+    #[arg(long, num_args = 1.., default_value = "2")]
+    pub scale: Vec<usize>,
+    /// Extra key renames, `REGEX=REPLACEMENT` (applied after the built-in ones).
+    #[arg(long = "map")]
+    pub maps: Vec<String>,
+    /// Key inside a PyTorch checkpoint that holds the state dict (e.g. `model`).
+    #[arg(long)]
+    pub top_level_key: Option<String>,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store as f16 (half the size, for the web).
+    #[arg(long)]
+    pub f16: bool,
+    /// Who made the weights, recorded in the provenance.
+    #[arg(long, default_value = "unknown")]
+    pub author: String,
+    #[arg(long, default_value = "")]
+    pub training_data: String,
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    #[arg(long, default_value = "")]
+    pub notes: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    pub file: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FeaturesArgs {
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// The LR image (for bicubic-input models it is upscaled by --scale first).
+    #[arg(long)]
+    pub image: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub scale: Option<f64>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}

@@ -1,0 +1,215 @@
+//! The published evaluation protocol: HR modcropped to the scale, LR made
+//! with MATLAB's bicubic `imresize`, PSNR/SSIM on Y (rgb2ycbcr, floating
+//! point) with `scale` pixels (rounded) shaved at each border.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::prelude::Backend;
+use serde::Serialize;
+use upres_image::{
+    evaluate_y, evaluate_y_planes, imresize, luma, modcrop, output_len, read_image, shave_for_scale, DecodeLimits,
+    OutputSize, PlanarImage, Quality, ResizeTarget, UpscaleRequest,
+};
+use upres_models::{Expectation, WeightsFile};
+
+use crate::backend::{dispatch, OnBackend};
+use crate::cli::EvalArgs;
+use crate::files::{list_images, scale_label, stem};
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ImageResult {
+    pub name: String,
+    pub psnr: f64,
+    pub ssim: f64,
+    pub bicubic_psnr: f64,
+    pub bicubic_ssim: f64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Summary {
+    pub dataset: String,
+    pub scale: f64,
+    pub model: String,
+    /// Mean PSNR/SSIM of the model (of bicubic with `--model bicubic`).
+    pub psnr: f64,
+    pub ssim: f64,
+    pub bicubic_psnr: f64,
+    pub bicubic_ssim: f64,
+    pub images: Vec<ImageResult>,
+    pub skipped: Vec<String>,
+}
+
+/// The bicubic upscale of `lr` to `width` x `height`, as `imresize(lr, scale)`.
+pub fn bicubic_to(lr: &PlanarImage, width: usize, height: usize, scale: f64) -> Result<PlanarImage> {
+    let target = if output_len(lr.width, scale) == width && output_len(lr.height, scale) == height {
+        ResizeTarget::Scale(scale)
+    } else {
+        ResizeTarget::Size { width, height }
+    };
+    Ok(imresize(lr, target)?)
+}
+
+/// HR (modcropped, 8-bit) and LR for one test image.
+pub fn protocol_pair(path: &Path, scale: f64) -> Result<(PlanarImage, PlanarImage)> {
+    let hr = modcrop(&read_image(path, DecodeLimits::default())?.to_depth8(), scale);
+    let min = 2 * shave_for_scale(scale) + 11;
+    if hr.width < min || hr.height < min {
+        anyhow::bail!(
+            "{}: image is {}x{} after modcrop; at least {min}x{min} is needed at x{}",
+            path.display(),
+            hr.width,
+            hr.height,
+            scale_label(scale)
+        );
+    }
+    let lr = imresize(&hr, ResizeTarget::Scale(1.0 / scale)).with_context(|| path.display().to_string())?;
+    Ok((hr, lr))
+}
+
+/// Quality of a model's output on one image; for Y networks the network's
+/// own (unrounded) Y, as the papers measure it.
+pub fn model_quality<B: Backend>(weights: &WeightsFile<B>, hr: &PlanarImage, lr: &PlanarImage, scale: f64, device: &B::Device) -> Result<Quality> {
+    // Large tiles: the published images are evaluated whole; tiling only bounds memory for huge ones.
+    let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile: 1024, overlap: 32 };
+    let out = upres_models::run::upscale(&weights.model, &weights.meta.config, lr, &request, device, |_, _| true)?;
+    let shave = shave_for_scale(scale);
+    Ok(match &out.network_y {
+        Some(y) => evaluate_y_planes(y, &luma(hr), shave)?,
+        None => evaluate_y(&out.image, hr, shave)?,
+    })
+}
+
+struct EvalTask {
+    args: EvalArgs,
+}
+
+impl OnBackend for EvalTask {
+    type Output = Vec<Summary>;
+    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Summary>> {
+        let args = self.args;
+        let weights = match &args.weights {
+            Some(path) => Some(super::load_model::<B>(path, &device, &Expectation::default())?),
+            None => None,
+        };
+        let model_name = match (&weights, &args.weights) {
+            (Some(_), Some(p)) => stem(p),
+            _ => "bicubic".to_string(),
+        };
+        let mut summaries = Vec::new();
+        for data in &args.data {
+            let files = list_images(data)?;
+            for &scale in &args.scale {
+                if !(scale.is_finite() && scale > 1.0) {
+                    anyhow::bail!("--scale must be larger than 1, got {scale}");
+                }
+                if let Some(w) = &weights {
+                    w.meta.config.check_scale(scale).with_context(|| args.weights.as_ref().map(|p| p.display().to_string()).unwrap_or_default())?;
+                }
+                let bar = super::progress_bar(files.len(), &format!("{} x{}", dataset_name(data), scale_label(scale)));
+                let mut images = Vec::new();
+                let mut skipped = Vec::new();
+                for path in &files {
+                    let result = (|| -> Result<ImageResult> {
+                        let (hr, lr) = protocol_pair(path, scale)?;
+                        let bicubic = evaluate_y(&bicubic_to(&lr, hr.width, hr.height, scale)?, &hr, shave_for_scale(scale))?;
+                        let model = match &weights {
+                            Some(w) => model_quality(w, &hr, &lr, scale, &device).with_context(|| path.display().to_string())?,
+                            None => bicubic,
+                        };
+                        Ok(ImageResult {
+                            name: stem(path),
+                            psnr: model.psnr,
+                            ssim: model.ssim,
+                            bicubic_psnr: bicubic.psnr,
+                            bicubic_ssim: bicubic.ssim,
+                        })
+                    })();
+                    match result {
+                        Ok(r) => images.push(r),
+                        Err(e) => {
+                            bar.suspend(|| eprintln!("warning: skipped {e:#}"));
+                            skipped.push(path.display().to_string());
+                        }
+                    }
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                if images.is_empty() {
+                    anyhow::bail!("{}: no image could be evaluated", data.display());
+                }
+                let mean = |f: fn(&ImageResult) -> f64| images.iter().map(f).sum::<f64>() / images.len() as f64;
+                summaries.push(Summary {
+                    dataset: dataset_name(data),
+                    scale,
+                    model: model_name.clone(),
+                    psnr: mean(|r| r.psnr),
+                    ssim: mean(|r| r.ssim),
+                    bicubic_psnr: mean(|r| r.bicubic_psnr),
+                    bicubic_ssim: mean(|r| r.bicubic_ssim),
+                    images,
+                    skipped,
+                });
+            }
+        }
+        Ok(summaries)
+    }
+}
+
+/// "Set5" for ".../Set5/HR".
+fn dataset_name(path: &Path) -> String {
+    let p: PathBuf = path.components().collect();
+    let last = stem(&p);
+    if last.eq_ignore_ascii_case("hr") {
+        p.parent().map(stem).unwrap_or(last)
+    } else {
+        last
+    }
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    if let Some(m) = &args.model {
+        if m != "bicubic" {
+            anyhow::bail!("--model {m}: only `bicubic` is built in; give trained weights with --weights FILE");
+        }
+    }
+    let json = args.json;
+    let backend = args.backend.clone();
+    let summaries = dispatch(&backend, EvalTask { args })?;
+    if json {
+        let value = if summaries.len() == 1 {
+            serde_json::to_value(&summaries[0])?
+        } else {
+            serde_json::json!({ "results": summaries })
+        };
+        println!("{}", serde_json::to_string(&value)?);
+        return Ok(());
+    }
+    let is_bicubic = summaries.first().is_some_and(|s| s.model == "bicubic");
+    for s in &summaries {
+        println!("\n{} x{} — {}", s.dataset, scale_label(s.scale), s.model);
+        if is_bicubic {
+            println!("{:<14} {:>8} {:>8}", "image", "PSNR", "SSIM");
+            for r in &s.images {
+                println!("{:<14} {:>8.2} {:>8.4}", r.name, r.psnr, r.ssim);
+            }
+            println!("{:<14} {:>8.2} {:>8.4}", "mean", s.psnr, s.ssim);
+        } else {
+            println!("{:<14} {:>17} {:>17}", "image", "bicubic", s.model);
+            for r in &s.images {
+                println!("{:<14} {:>8.2} / {:.4} {:>8.2} / {:.4}", r.name, r.bicubic_psnr, r.bicubic_ssim, r.psnr, r.ssim);
+            }
+            println!("{:<14} {:>8.2} / {:.4} {:>8.2} / {:.4}", "mean", s.bicubic_psnr, s.bicubic_ssim, s.psnr, s.ssim);
+        }
+    }
+    if summaries.len() > 1 {
+        // The papers' shape: datasets x scales, bicubic beside the model.
+        println!("\nPSNR / SSIM (Y, shave = scale)");
+        println!("{:<10} {:>6} {:>17} {:>17}", "dataset", "scale", "bicubic", if is_bicubic { "" } else { "model" });
+        for s in &summaries {
+            let model = if is_bicubic { String::new() } else { format!("{:.2} / {:.4}", s.psnr, s.ssim) };
+            println!("{:<10} {:>6} {:>8.2} / {:.4} {:>17}", s.dataset, format!("x{}", scale_label(s.scale)), s.bicubic_psnr, s.bicubic_ssim, model);
+        }
+    }
+    Ok(())
+}

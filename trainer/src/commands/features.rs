@@ -1,0 +1,81 @@
+//! Layer-by-layer activations as PNG grids, as in the VDSR paper's Figure 2.
+
+use anyhow::{Context, Result};
+use burn::prelude::*;
+use upres_image::{read_image, write_png_atomic, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest};
+use upres_models::Expectation;
+
+use crate::backend::{dispatch, OnBackend};
+use crate::cli::FeaturesArgs;
+
+/// Most pixels a feature dump handles at once (activations of every layer are kept).
+const MAX_PIXELS: usize = 1024 * 1024;
+
+/// Each channel normalised to its own range, laid out in a near-square grid.
+fn grid(values: &[f32], channels: usize, h: usize, w: usize) -> Plane {
+    let cols = (channels as f64).sqrt().ceil() as usize;
+    let rows = channels.div_ceil(cols);
+    let gap = 2;
+    let (gw, gh) = (cols * (w + gap) - gap, rows * (h + gap) - gap);
+    let mut out = Plane::new(gw, gh, vec![255.0; gw * gh]);
+    for c in 0..channels {
+        let ch = &values[c * h * w..(c + 1) * h * w];
+        let (lo, hi) = ch.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let range = if hi > lo { hi - lo } else { 1.0 };
+        let (ox, oy) = ((c % cols) * (w + gap), (c / cols) * (h + gap));
+        for y in 0..h {
+            for x in 0..w {
+                out.data[(oy + y) * gw + ox + x] = ((ch[y * w + x] - lo) / range * 255.0).round();
+            }
+        }
+    }
+    out
+}
+
+struct FeaturesTask {
+    args: FeaturesArgs,
+}
+
+impl OnBackend for FeaturesTask {
+    type Output = usize;
+    fn run<B: Backend>(self, device: B::Device) -> Result<usize> {
+        let args = self.args;
+        let weights = super::load_model::<B>(&args.weights, &device, &Expectation { arch: None, scale: args.scale })?;
+        let image = read_image(&args.image, DecodeLimits::default())?;
+        let scale = args.scale.unwrap_or(weights.meta.scales.first().copied().unwrap_or(2) as f64);
+        let spec = weights.meta.config.network_spec();
+        let whole = image.width.max(image.height) * scale.ceil() as usize + 1;
+        let job = UpscaleJob::new(&image, &spec, &UpscaleRequest { size: OutputSize::Scale(scale), tile: whole, overlap: 0 })?;
+        let (iw, ih) = job.network_input_size();
+        if iw * ih > MAX_PIXELS {
+            anyhow::bail!(
+                "{}: the network input would be {iw}x{ih}; feature maps are limited to {MAX_PIXELS} pixels: crop the image or lower --scale",
+                args.image.display()
+            );
+        }
+        std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
+        let input = job.tile_input(0);
+        let x = upres_models::run::tile_tensor::<B>(&input, &device);
+        let save = |name: &str, plane: Plane| -> Result<()> {
+            let img = PlanarImage::new(Layout::Gray, BitDepth::Eight, vec![plane]);
+            write_png_atomic(&img, &args.out.join(format!("{name}.png")))?;
+            Ok(())
+        };
+        save("input", grid(&input.data, input.channels, input.height, input.width))?;
+        let features = weights.model.forward_features(x, job.network_scale());
+        for (name, tensor) in &features {
+            let [_, c, h, w] = tensor.dims();
+            let values = tensor.clone().into_data().convert::<f32>().into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            save(name, grid(&values, c, h, w))?;
+        }
+        Ok(features.len() + 1)
+    }
+}
+
+pub fn run(args: FeaturesArgs) -> Result<()> {
+    let backend = args.backend.clone();
+    let out = args.out.clone();
+    let n = dispatch(&backend, FeaturesTask { args })?;
+    eprintln!("features: wrote {n} PNG grids to {}", out.display());
+    Ok(())
+}

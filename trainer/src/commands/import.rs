@@ -1,0 +1,165 @@
+//! Bringing outside weights into the upres format with an explicit key mapping.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burn::backend::Flex;
+use regex::Regex;
+use safetensors::tensor::Dtype;
+use safetensors::SafeTensors;
+use upres_models::weights::{apply_named_tensors, expected_tensors};
+use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype, WeightsMeta};
+
+use crate::cli::ImportArgs;
+use crate::files::{read_bytes, write_atomic};
+
+type Named = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+/// Known outside layouts, by architecture: `(pattern, replacement)`.
+fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
+    let mut rules = vec![
+        // nn.DataParallel wraps every key.
+        (r"^module\.", ""),
+    ];
+    if arch == "vdsr" {
+        // twtygqyy/pytorch-vdsr: input, residual_layer.{0..17}.conv, output.
+        rules.push((r"^residual_layer\.(\d+)\.conv\.(weight|bias)$", "body.$1.$2"));
+    }
+    rules
+}
+
+fn read_safetensors(path: &Path) -> Result<Named> {
+    let bytes = read_bytes(path)?;
+    let st = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
+    let mut out = Vec::new();
+    for (name, view) in st.tensors() {
+        let raw = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::F64 => raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect(),
+            Dtype::F16 => raw.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Dtype::BF16 => raw.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            other => {
+                eprintln!("note: ignoring {name} ({other:?}, not a float tensor)");
+                continue;
+            }
+        };
+        out.push((name, view.shape().to_vec(), values));
+    }
+    Ok(out)
+}
+
+fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<Named> {
+    use burn_store::pytorch::PytorchReader;
+    let reader = match top_level_key {
+        Some(key) => PytorchReader::with_top_level_key(path, key),
+        None => PytorchReader::new(path),
+    }
+    .map_err(|e| anyhow::anyhow!("{}: cannot read as a PyTorch file: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (name, snapshot) in reader.into_tensors() {
+        if name.ends_with("num_batches_tracked") {
+            continue;
+        }
+        let data = snapshot.to_data().map_err(|e| anyhow::anyhow!("{}: tensor {name}: {e:?}", path.display()))?;
+        let shape = data.shape.to_vec();
+        let values = data.convert::<f32>().into_vec::<f32>().map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
+        out.push((name, shape, values));
+    }
+    if out.is_empty() {
+        anyhow::bail!(
+            "{}: no tensors found; if the state dict sits under a key of a checkpoint, name it with --top-level-key",
+            path.display()
+        );
+    }
+    Ok(out)
+}
+
+/// PyTorch names batch-norm and PReLU parameters `weight`/`bias`; burn names
+/// them `gamma`/`beta` and `alpha`.
+fn rename_for_burn(name: String, expected: &BTreeSet<String>) -> String {
+    if expected.contains(&name) {
+        return name;
+    }
+    let Some((prefix, leaf)) = name.rsplit_once('.') else { return name };
+    let candidates: &[&str] = match leaf {
+        "weight" => &["gamma", "alpha"],
+        "bias" => &["beta"],
+        _ => &[],
+    };
+    candidates
+        .iter()
+        .map(|c| format!("{prefix}.{c}"))
+        .find(|c| expected.contains(c))
+        .unwrap_or(name)
+}
+
+pub fn run(args: ImportArgs) -> Result<()> {
+    let ext = args.from.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let mut tensors = match ext.as_str() {
+        "safetensors" => read_safetensors(&args.from)?,
+        "pth" | "pt" | "bin" | "ckpt" => read_pytorch(&args.from, args.top_level_key.as_deref())?,
+        _ => anyhow::bail!("{}: unknown weights format (expected .safetensors, .pth or .pt)", args.from.display()),
+    };
+
+    let mut config = ModelConfig::preset(&args.arch, args.scale[0])?;
+    match &mut config {
+        // Whether the outside VDSR has biases decides the architecture.
+        ModelConfig::Vdsr(v) => v.bias = tensors.iter().any(|(n, _, _)| n.ends_with(".bias")),
+        ModelConfig::Mdsr(m) => m.scales = args.scale.clone(),
+        _ => {}
+    }
+    let mut rules: Vec<(Regex, String)> = Vec::new();
+    for (pattern, replacement) in builtin_mapping(config.arch()) {
+        rules.push((Regex::new(pattern).expect("built-in patterns are valid"), replacement.to_string()));
+    }
+    for m in &args.maps {
+        let (pattern, replacement) = m.split_once('=').with_context(|| format!("--map {m}: expected REGEX=REPLACEMENT"))?;
+        rules.push((Regex::new(pattern).with_context(|| format!("--map {m}: invalid regex"))?, replacement.to_string()));
+    }
+
+    let model = config.init::<Flex>(&Default::default())?;
+    let expected: BTreeSet<String> = expected_tensors(&model).into_iter().map(|(n, _)| n).collect();
+    let mut renames = BTreeMap::new();
+    for (name, _, _) in tensors.iter_mut() {
+        let original = name.clone();
+        let mut mapped = original.clone();
+        for (re, rep) in &rules {
+            mapped = re.replace(&mapped, rep.as_str()).into_owned();
+        }
+        mapped = rename_for_burn(mapped, &expected);
+        if mapped != original {
+            renames.insert(original, mapped.clone());
+        }
+        *name = mapped;
+    }
+    let model = apply_named_tensors(model, config.arch(), tensors)
+        .with_context(|| format!("{}: does not fit --arch {}", args.from.display(), args.arch))?;
+
+    let provenance = Provenance {
+        author: args.author.clone(),
+        training_data: args.training_data.clone(),
+        iterations: args.iterations,
+        notes: format!(
+            "imported from {}{}{}",
+            args.from.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            if args.notes.is_empty() { "" } else { "; " },
+            args.notes
+        ),
+        ..Default::default()
+    };
+    let meta = WeightsMeta::new(config, args.scale.clone(), provenance);
+    let dtype = if args.f16 { WeightsDtype::F16 } else { WeightsDtype::F32 };
+    let bytes = save_weights(&model, &meta, dtype)?;
+    write_atomic(&args.out, &bytes)?;
+    eprintln!("import: {} tensors, {} renamed:", expected.len(), renames.len());
+    for (from, to) in renames.iter().take(6) {
+        eprintln!("  {from} -> {to}");
+    }
+    if renames.len() > 6 {
+        eprintln!("  ... and {} more", renames.len() - 6);
+    }
+    eprintln!("import: wrote {} ({:.2} MB, {dtype:?})", args.out.display(), bytes.len() as f64 / 1e6);
+    Ok(())
+}

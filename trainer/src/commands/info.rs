@@ -1,0 +1,39 @@
+use anyhow::{Context, Result};
+use safetensors::SafeTensors;
+
+use crate::cli::InfoArgs;
+use crate::files::read_bytes;
+
+pub fn run(args: InfoArgs) -> Result<()> {
+    let bytes = read_bytes(&args.file)?;
+    let meta = upres_models::read_meta(&bytes).with_context(|| args.file.display().to_string())?;
+    let tensors = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: corrupt tensor data", args.file.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&meta)?);
+        return Ok(());
+    }
+    let scales: Vec<String> = meta.scales.iter().map(|s| format!("x{s}")).collect();
+    println!("file          {} ({:.2} MB)", args.file.display(), bytes.len() as f64 / 1e6);
+    println!("format        upres-weights v{}", meta.format_version);
+    println!("architecture  {}", meta.config.arch());
+    println!("config        {}", serde_json::to_string(&meta.config)?);
+    println!("scales        {}", scales.join(", "));
+    println!("color space   {:?} in [0, 1]", meta.color_space);
+    println!("input         {:?}", meta.input);
+    println!("parameters    {} ({} tensors, {:?})", meta.parameters, tensors.len(), meta.dtype);
+    let p = &meta.provenance;
+    println!("author        {}", p.author);
+    if !p.training_data.is_empty() {
+        println!("trained on    {}", p.training_data);
+    }
+    if let Some(i) = p.iterations {
+        println!("iterations    {i}");
+    }
+    for (scale, psnr) in &p.set5_psnr {
+        println!("Set5 {scale:<8} {psnr:.2} dB");
+    }
+    if !p.notes.is_empty() {
+        println!("notes         {}", p.notes);
+    }
+    Ok(())
+}
