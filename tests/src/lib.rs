@@ -1,1 +1,81 @@
+//! Helpers for the cross-part tests: find the `trainer` binary and the shared data.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `../shared/data`, or `$UPRES_DATA`.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("UPRES_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+    }
+}
+
+pub fn set5() -> PathBuf {
+    data_dir().join("benchmark/Set5/HR")
+}
+
+pub fn set14() -> PathBuf {
+    data_dir().join("benchmark/Set14/HR")
+}
+
+pub fn reference_vdsr() -> PathBuf {
+    data_dir().join("weights/vdsr-twtygqyy/vdsr_x234.safetensors")
+}
+
+/// The release `trainer` (`$UPRES_TRAINER`, or next to this test in the target dir).
+pub fn trainer_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("UPRES_TRAINER") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/trainer, preferring release (debug burn is very slow).
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target layout");
+    let target_dir = profile_dir.parent().expect("target layout");
+    for candidate in [target_dir.join("release/trainer"), profile_dir.join("trainer")] {
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!("no trainer binary next to {}: run `cargo build --release -p trainer` first", exe.display());
+}
+
+pub fn trainer() -> Command {
+    Command::new(trainer_path())
+}
+
+/// Run and require success; returns stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("trainer runs");
+    assert!(
+        out.status.success(),
+        "{:?} failed:\nstdout: {}\nstderr: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Run and require a clean failure: non-zero exit, no panic, and one error line; returns it.
+pub fn run_err(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().expect("trainer runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{cmd:?} should have failed; stderr: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{cmd:?}: exit code {:?}; stderr: {stderr}", out.status.code());
+    assert!(!stderr.contains("panicked"), "{cmd:?} panicked: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{cmd:?}: expected one error line, got: {stderr}");
+    errors[0].to_string()
+}
+
+pub fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// The reference VDSR imported into our format, once per test binary.
+pub fn imported_reference_vdsr(dir: &Path) -> PathBuf {
+    let out = dir.join("vdsr.safetensors");
+    run_ok(trainer().args(["import", "--arch", "vdsr", "--scale", "2", "3", "4", "--author", "twtygqyy/pytorch-vdsr"]).arg("--from").arg(reference_vdsr()).arg("--out").arg(&out));
+    out
+}

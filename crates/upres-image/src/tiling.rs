@@ -2,11 +2,12 @@
 //! by the tile, and blending their outputs without seams.
 //!
 //! Tiles of `tile` x `tile` input pixels step by `tile - overlap`; the last
-//! one in a row or column is aligned to the image edge. In the overlap, each
-//! tile's output is weighted by a linear ramp that falls towards its inner
-//! edges (never towards the image border), and the weighted outputs are
-//! normalised, so zero-padding artefacts at tile edges fade out instead of
-//! leaving a visible seam.
+//! one in a row or column is aligned to the image edge. Near its inner edges
+//! (never at the image border) each tile's output is weighted down: zero for
+//! the outer quarter of the overlap, where zero padding distorts a network's
+//! output, then a linear cross-fade with the neighbour. The weighted outputs
+//! are normalised, so tiles leave no seam, and with an overlap of about twice
+//! a network's receptive radius the result equals the untiled one.
 
 use crate::error::ImageError;
 use crate::planar::Plane;
@@ -67,22 +68,32 @@ pub struct TileBlender {
     width: usize,
     height: usize,
     scale: usize,
-    ramp: usize,
+    overlap: usize,
     sums: Vec<Vec<f32>>,
     weights: Vec<f32>,
 }
 
-fn axis_weight(p: usize, len: usize, ramp: usize, fade_start: bool, fade_end: bool) -> f32 {
-    let mut w = 1.0f32;
-    if ramp > 0 {
-        if fade_start {
-            w = w.min((p as f32 + 0.5) / ramp as f32);
-        }
-        if fade_end {
-            w = w.min(((len - p) as f32 - 0.5) / ramp as f32);
-        }
+/// Weight of position `p` of a tile of length `len` along one axis. Near an
+/// inner edge (one shared with a neighbour) the first `overlap / 4` pixels,
+/// where zero padding distorts the network's output most, get no weight, and
+/// the weight then rises linearly to 1 at `overlap - overlap / 4`: two tiles
+/// overlapping by `overlap` cross-fade over its middle half.
+fn axis_weight(p: usize, len: usize, overlap: usize, fade_start: bool, fade_end: bool) -> f32 {
+    const FLOOR: f32 = 1e-6;
+    if overlap == 0 {
+        return 1.0;
     }
-    w.max(1e-6)
+    let margin = (overlap / 4) as f32;
+    let ramp = (overlap as f32 - 2.0 * margin).max(1.0);
+    let rise = |d: f32| ((d + 0.5 - margin) / ramp).clamp(FLOOR, 1.0);
+    let mut w = 1.0f32;
+    if fade_start {
+        w = w.min(rise(p as f32));
+    }
+    if fade_end {
+        w = w.min(rise((len - 1 - p) as f32));
+    }
+    w
 }
 
 impl TileBlender {
@@ -92,7 +103,7 @@ impl TileBlender {
             width,
             height,
             scale,
-            ramp: plan.overlap * scale,
+            overlap: plan.overlap * scale,
             sums: vec![vec![0.0; width * height]; channels],
             weights: vec![0.0; width * height],
         }
@@ -105,9 +116,9 @@ impl TileBlender {
         assert_eq!(planes.len(), self.sums.len(), "tile has the wrong number of planes");
         assert!(planes.iter().all(|p| p.width == tw && p.height == th), "tile output has the wrong size");
         let fade = (ox > 0, ox + tw < self.width, oy > 0, oy + th < self.height);
-        let wx: Vec<f32> = (0..tw).map(|p| axis_weight(p, tw, self.ramp, fade.0, fade.1)).collect();
+        let wx: Vec<f32> = (0..tw).map(|p| axis_weight(p, tw, self.overlap, fade.0, fade.1)).collect();
         for y in 0..th {
-            let wy = axis_weight(y, th, self.ramp, fade.2, fade.3);
+            let wy = axis_weight(y, th, self.overlap, fade.2, fade.3);
             let row = (oy + y) * self.width + ox;
             for x in 0..tw {
                 let w = wx[x] * wy;

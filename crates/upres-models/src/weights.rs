@@ -227,6 +227,27 @@ fn check_expectation(meta: &WeightsMeta, expect: &Expectation) -> Result<(), Mod
     Ok(())
 }
 
+/// "missing 3 (a, b, c); unexpected 1 (d); x is [2], expected [3]", or None when all fit.
+fn mismatch_report(expected: &BTreeMap<String, Vec<usize>>, found: &BTreeMap<String, Vec<usize>>) -> Option<String> {
+    let missing: Vec<String> = expected.keys().filter(|k| !found.contains_key(*k)).cloned().collect();
+    let unexpected: Vec<String> = found.keys().filter(|k| !expected.contains_key(*k)).cloned().collect();
+    let wrong_shape: Vec<String> = expected
+        .iter()
+        .filter_map(|(k, shape)| found.get(k).filter(|f| *f != shape).map(|f| format!("{k} is {f:?}, expected {shape:?}")))
+        .collect();
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {} tensor(s) ({})", missing.len(), list(&missing)));
+    }
+    if !unexpected.is_empty() {
+        parts.push(format!("unexpected {} tensor(s) ({})", unexpected.len(), list(&unexpected)));
+    }
+    if !wrong_shape.is_empty() {
+        parts.push(list(&wrong_shape));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 fn list(items: &[String]) -> String {
     const SHOWN: usize = 4;
     let mut s = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
@@ -247,26 +268,8 @@ pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expec
     let expected: BTreeMap<String, Vec<usize>> =
         model.collect(None, None, true).iter().map(|s| (s.full_path(), s.shape.to_vec())).collect();
     let found: BTreeMap<String, Vec<usize>> = file.tensors().into_iter().map(|(n, v)| (n, v.shape().to_vec())).collect();
-    let missing: Vec<String> = expected.keys().filter(|k| !found.contains_key(*k)).cloned().collect();
-    let unexpected: Vec<String> = found.keys().filter(|k| !expected.contains_key(*k)).cloned().collect();
-    let wrong_shape: Vec<String> = expected
-        .iter()
-        .filter_map(|(k, shape)| {
-            found.get(k).filter(|f| *f != shape).map(|f| format!("{k} is {f:?}, expected {shape:?}"))
-        })
-        .collect();
-    if !missing.is_empty() || !unexpected.is_empty() || !wrong_shape.is_empty() {
-        let mut parts = Vec::new();
-        if !missing.is_empty() {
-            parts.push(format!("missing {}", list(&missing)));
-        }
-        if !unexpected.is_empty() {
-            parts.push(format!("unexpected {}", list(&unexpected)));
-        }
-        if !wrong_shape.is_empty() {
-            parts.push(list(&wrong_shape));
-        }
-        return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail: parts.join("; ") });
+    if let Some(detail) = mismatch_report(&expected, &found) {
+        return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail });
     }
 
     let mut snapshots = Vec::with_capacity(expected.len());
@@ -309,18 +312,9 @@ pub fn apply_named_tensors<B: Backend>(
     tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
 ) -> Result<SrModel<B>, ModelError> {
     let expected: BTreeMap<String, Vec<usize>> = expected_tensors(&model).into_iter().collect();
-    let mut problems = Vec::new();
-    for (name, shape, _) in &tensors {
-        match expected.get(name) {
-            None => problems.push(format!("unexpected {name}")),
-            Some(s) if s != shape => problems.push(format!("{name} is {shape:?}, expected {s:?}")),
-            _ => {}
-        }
-    }
-    let given: Vec<&String> = tensors.iter().map(|t| &t.0).collect();
-    problems.extend(expected.keys().filter(|k| !given.contains(k)).map(|k| format!("missing {k}")));
-    if !problems.is_empty() {
-        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail: list(&problems) });
+    let found: BTreeMap<String, Vec<usize>> = tensors.iter().map(|(n, s, _)| (n.clone(), s.clone())).collect();
+    if let Some(detail) = mismatch_report(&expected, &found) {
+        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail });
     }
     let snapshots = tensors
         .into_iter()
