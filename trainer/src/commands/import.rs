@@ -22,9 +22,16 @@ fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
         // nn.DataParallel wraps every key.
         (r"^module\.", ""),
     ];
-    if arch == "vdsr" {
+    match arch {
         // twtygqyy/pytorch-vdsr: input, residual_layer.{0..17}.conv, output.
-        rules.push((r"^residual_layer\.(\d+)\.conv\.(weight|bias)$", "body.$1.$2"));
+        "vdsr" => rules.push((r"^residual_layer\.(\d+)\.conv\.(weight|bias)$", "body.$1.$2")),
+        // The usual PyTorch SRCNN (e.g. yjn870/SRCNN-pytorch): conv1, conv2, conv3.
+        "srcnn" => {
+            rules.push((r"^conv1\.", "head."));
+            rules.push((r"^conv2\.", "body.0.conv."));
+            rules.push((r"^conv3\.", "tail."));
+        }
+        _ => {}
     }
     rules
 }
