@@ -32,6 +32,17 @@ fn zero_by_zero_png() -> Vec<u8> {
     png
 }
 
+/// A valid PNG header claiming 200000 x 200000 pixels (40 gigapixels).
+fn huge_png() -> Vec<u8> {
+    let mut png = zero_by_zero_png();
+    // Patch IHDR's width and height (bytes 16..24) and its CRC (bytes 29..33).
+    png[16..20].copy_from_slice(&200_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&200_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
 fn one_pixel_png() -> Vec<u8> {
     encode_png(&PlanarImage::new(Layout::Gray, BitDepth::Eight, vec![Plane::new(1, 1, vec![128.0])]), "1x1").unwrap()
 }
@@ -51,6 +62,7 @@ fn bad_images_are_refused_with_the_file_named() {
         ("notes.png", b"these are my notes, not a picture\n".to_vec(), "not a decodable image"),
         ("zero.png", zero_by_zero_png(), "not a decodable image"),
         ("one.png", one_pixel_png(), "at least 2x2"),
+        ("huge.png", huge_png(), "image is 200000x200000, larger than the limit"),
     ];
     for (name, bytes, problem) in cases {
         let input = tmp.path().join(name);
@@ -119,4 +131,21 @@ fn a_folder_with_one_bad_image_still_does_the_rest() {
     assert!(stderr.contains("broken.png") && stderr.contains("1 of 3 image(s) failed"), "{stderr}");
     assert!(output.join("bird.png").exists() && output.join("head.png").exists());
     assert!(!output.join("broken.png").exists());
+}
+
+#[test]
+fn eval_skips_a_bad_image_and_reports_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("set");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(set5().join("bird.png"), data.join("bird.png")).unwrap();
+    std::fs::write(data.join("corrupt.png"), b"\x89PNG but not really").unwrap();
+    let out = trainer().args(["eval", "--model", "bicubic", "--json", "--scale", "2", "--data"]).arg(&data).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("corrupt.png") && stderr.contains("not a decodable image"), "{stderr}");
+    let r = upres_tests::json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(r["images"].as_array().unwrap().len(), 1);
+    assert!(r["skipped"][0].as_str().unwrap().ends_with("corrupt.png"));
+    assert!((r["psnr"].as_f64().unwrap() - 36.82).abs() < 0.01, "bird x2 bicubic");
 }

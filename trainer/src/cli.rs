@@ -23,6 +23,59 @@ pub enum Command {
     Info(InfoArgs),
     /// Save each layer's activations as PNG grids (VDSR paper, Figure 2).
     Features(FeaturesArgs),
+    /// Train a model from a recipe in trainer/configs/.
+    Train(TrainArgs),
+    /// Write a run's best or last weights as a weights file (f32 or f16).
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The recipe (trainer/configs/*.json); with --resume, the run's own config is used.
+    #[arg(long, required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
+    /// Run folder (default: runs/<config name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many iterations in all (the schedule keeps the config's length).
+    #[arg(long)]
+    pub max_iters: Option<u64>,
+    /// Override a config field: --set optimizer.lr=1e-4 --set data.batch=8.
+    #[arg(long = "set")]
+    pub overrides: Vec<String>,
+    /// Start from these weights (fine-tuning; EDSR x3/x4 from x2).
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Root for the config's relative data paths (default: $UPRES_DATA or ../shared/data).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// No progress bar or summary lines.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhichCheckpoint {
+    Best,
+    Last,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, value_enum, default_value = "best")]
+    pub checkpoint: WhichCheckpoint,
+    /// Store as f16 (half the size, for the web).
+    #[arg(long)]
+    pub f16: bool,
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

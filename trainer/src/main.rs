@@ -6,6 +6,7 @@ mod backend;
 mod cli;
 mod commands;
 mod files;
+mod train;
 
 use clap::Parser;
 

@@ -129,3 +129,44 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
     }
     result.map_err(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(w: usize, h: usize, max: f32, offset: usize) -> Plane {
+        Plane::new(w, h, (0..w * h).map(|i| ((i * 977 + offset) as f32) % (max + 1.0)).collect())
+    }
+
+    #[test]
+    fn png_round_trip_keeps_layout_and_depth() {
+        for depth in [BitDepth::Eight, BitDepth::Sixteen] {
+            for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba] {
+                let planes = (0..layout.channels()).map(|c| ramp(7, 5, depth.max_value(), c * 13)).collect();
+                let image = PlanarImage::new(layout, depth, planes);
+                let bytes = encode_png(&image, "t").unwrap();
+                let back = decode(&bytes, "t", DecodeLimits::default()).unwrap();
+                assert_eq!(back, image, "{layout:?} {depth:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn images_over_the_pixel_limit_are_refused_before_decoding() {
+        let image = PlanarImage::new(Layout::Gray, BitDepth::Eight, vec![ramp(40, 30, 255.0, 0)]);
+        let bytes = encode_png(&image, "t").unwrap();
+        let err = decode(&bytes, "big.png", DecodeLimits { max_pixels: 1000 }).unwrap_err();
+        assert_eq!(err.to_string(), "big.png: image is 40x30, larger than the limit of 1000 pixels");
+    }
+
+    #[test]
+    fn jpeg_bmp_and_webp_decode() {
+        let rgb = image::RgbImage::from_fn(9, 6, |x, y| image::Rgb([x as u8 * 20, y as u8 * 30, 128]));
+        for format in [image::ImageFormat::Jpeg, image::ImageFormat::Bmp, image::ImageFormat::WebP] {
+            let mut bytes = Vec::new();
+            DynamicImage::ImageRgb8(rgb.clone()).write_to(&mut Cursor::new(&mut bytes), format).unwrap();
+            let back = decode(&bytes, "t", DecodeLimits::default()).unwrap();
+            assert_eq!((back.width, back.height, back.layout), (9, 6, Layout::Rgb), "{format:?}");
+        }
+    }
+}

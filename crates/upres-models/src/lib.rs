@@ -8,6 +8,7 @@
 pub mod blocks;
 pub mod discriminator;
 pub mod edsr;
+pub mod eval;
 mod error;
 mod model;
 pub mod run;

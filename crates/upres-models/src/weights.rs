@@ -257,6 +257,18 @@ fn list(items: &[String]) -> String {
     s
 }
 
+/// A safetensors tensor's values as f32, for the float dtypes (None otherwise).
+pub fn float_values(view: &TensorView<'_>) -> Option<Vec<f32>> {
+    let raw = view.data();
+    Some(match view.dtype() {
+        StDtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        StDtype::F64 => raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect(),
+        StDtype::F16 => raw.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        StDtype::BF16 => raw.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        _ => return None,
+    })
+}
+
 /// Decode a weights file into a model on `device`, refusing anything that
 /// does not match the architecture exactly or fails `expect`.
 pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>, ModelError> {
@@ -275,18 +287,10 @@ pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expec
     let mut snapshots = Vec::with_capacity(expected.len());
     for (name, shape) in &expected {
         let view = file.tensor(name).map_err(|e| ModelError::NotWeights(format!("{name}: {e}")))?;
-        let raw = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            StDtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-            StDtype::F16 => raw.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            StDtype::BF16 => raw.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            other => {
-                return Err(ModelError::ShapeMismatch {
-                    arch: meta.describe(),
-                    detail: format!("{name} has dtype {other:?}; only F32, F16 and BF16 are read"),
-                });
-            }
-        };
+        let values = float_values(&view).ok_or_else(|| ModelError::ShapeMismatch {
+            arch: meta.describe(),
+            detail: format!("{name} has dtype {:?}; only F32, F16, BF16 and F64 are read", view.dtype()),
+        })?;
         let path: Vec<String> = name.split('.').map(str::to_owned).collect();
         snapshots.push(TensorSnapshot::from_data(TensorData::new(values, shape.clone()), path, Vec::new(), ParamId::new()));
     }
@@ -328,6 +332,25 @@ pub fn apply_named_tensors<B: Backend>(
     if !result.errors.is_empty() {
         let problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
         return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail: list(&problems) });
+    }
+    Ok(model)
+}
+
+/// Replace some of a model's tensors by name, leaving the others as they
+/// are (fine-tuning from a related model); names and shapes must exist.
+pub fn apply_partial<B: Backend>(model: SrModel<B>, tensors: Vec<(String, Vec<usize>, Vec<f32>)>) -> Result<SrModel<B>, ModelError> {
+    let snapshots = tensors
+        .into_iter()
+        .map(|(name, shape, values)| {
+            let path = name.split('.').map(str::to_owned).collect();
+            TensorSnapshot::from_data(TensorData::new(values, shape), path, Vec::new(), ParamId::new())
+        })
+        .collect();
+    let mut model = model;
+    let result = model.apply(snapshots, None, None, true);
+    if !result.errors.is_empty() {
+        let problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+        return Err(ModelError::ShapeMismatch { arch: "model".into(), detail: list(&problems) });
     }
     Ok(model)
 }

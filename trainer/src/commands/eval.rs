@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::prelude::Backend;
 use serde::Serialize;
-use upres_image::{
-    evaluate_y, evaluate_y_planes, imresize, luma, modcrop, output_len, read_image, shave_for_scale, DecodeLimits,
-    OutputSize, PlanarImage, Quality, ResizeTarget, UpscaleRequest,
-};
-use upres_models::{Expectation, WeightsFile};
+use upres_image::{read_image, DecodeLimits};
+use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
+use upres_models::Expectation;
 
 use crate::backend::{dispatch, OnBackend};
 use crate::cli::EvalArgs;
@@ -38,46 +36,6 @@ pub struct Summary {
     pub bicubic_ssim: f64,
     pub images: Vec<ImageResult>,
     pub skipped: Vec<String>,
-}
-
-/// The bicubic upscale of `lr` to `width` x `height`, as `imresize(lr, scale)`.
-pub fn bicubic_to(lr: &PlanarImage, width: usize, height: usize, scale: f64) -> Result<PlanarImage> {
-    let target = if output_len(lr.width, scale) == width && output_len(lr.height, scale) == height {
-        ResizeTarget::Scale(scale)
-    } else {
-        ResizeTarget::Size { width, height }
-    };
-    Ok(imresize(lr, target)?)
-}
-
-/// HR (modcropped, 8-bit) and LR for one test image.
-pub fn protocol_pair(path: &Path, scale: f64) -> Result<(PlanarImage, PlanarImage)> {
-    let hr = modcrop(&read_image(path, DecodeLimits::default())?.to_depth8(), scale);
-    let min = 2 * shave_for_scale(scale) + 11;
-    if hr.width < min || hr.height < min {
-        anyhow::bail!(
-            "{}: image is {}x{} after modcrop; at least {min}x{min} is needed at x{}",
-            path.display(),
-            hr.width,
-            hr.height,
-            scale_label(scale)
-        );
-    }
-    let lr = imresize(&hr, ResizeTarget::Scale(1.0 / scale)).with_context(|| path.display().to_string())?;
-    Ok((hr, lr))
-}
-
-/// Quality of a model's output on one image; for Y networks the network's
-/// own (unrounded) Y, as the papers measure it.
-pub fn model_quality<B: Backend>(weights: &WeightsFile<B>, hr: &PlanarImage, lr: &PlanarImage, scale: f64, device: &B::Device) -> Result<Quality> {
-    // Large tiles: the published images are evaluated whole; tiling only bounds memory for huge ones.
-    let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile: 1024, overlap: 32 };
-    let out = upres_models::run::upscale(&weights.model, &weights.meta.config, lr, &request, device, |_, _| true)?;
-    let shave = shave_for_scale(scale);
-    Ok(match &out.network_y {
-        Some(y) => evaluate_y_planes(y, &luma(hr), shave)?,
-        None => evaluate_y(&out.image, hr, shave)?,
-    })
 }
 
 struct EvalTask {
@@ -111,10 +69,12 @@ impl OnBackend for EvalTask {
                 let mut skipped = Vec::new();
                 for path in &files {
                     let result = (|| -> Result<ImageResult> {
-                        let (hr, lr) = protocol_pair(path, scale)?;
-                        let bicubic = evaluate_y(&bicubic_to(&lr, hr.width, hr.height, scale)?, &hr, shave_for_scale(scale))?;
+                        let image = read_image(path, DecodeLimits::default())?;
+                        let (hr, lr) = protocol_pair(&image, scale, &path.display().to_string())?;
+                        let bicubic = bicubic_quality(&hr, &lr, scale)?;
                         let model = match &weights {
-                            Some(w) => model_quality(w, &hr, &lr, scale, &device).with_context(|| path.display().to_string())?,
+                            Some(w) => model_quality(&w.model, &w.meta.config, &hr, &lr, scale, &device)
+                                .with_context(|| path.display().to_string())?,
                             None => bicubic,
                         };
                         Ok(ImageResult {

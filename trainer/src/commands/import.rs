@@ -6,9 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::backend::Flex;
 use regex::Regex;
-use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
-use upres_models::weights::{apply_named_tensors, expected_tensors};
+use upres_models::weights::{apply_named_tensors, expected_tensors, float_values};
 use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype, WeightsMeta};
 
 use crate::cli::ImportArgs;
@@ -41,16 +40,9 @@ fn read_safetensors(path: &Path) -> Result<Named> {
     let st = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
     let mut out = Vec::new();
     for (name, view) in st.tensors() {
-        let raw = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-            Dtype::F64 => raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect(),
-            Dtype::F16 => raw.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            Dtype::BF16 => raw.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            other => {
-                eprintln!("note: ignoring {name} ({other:?}, not a float tensor)");
-                continue;
-            }
+        let Some(values) = float_values(&view) else {
+            eprintln!("note: ignoring {name} ({:?}, not a float tensor)", view.dtype());
+            continue;
         };
         out.push((name, view.shape().to_vec(), values));
     }

@@ -3,6 +3,7 @@ mod eval;
 mod features;
 mod import;
 mod info;
+mod train;
 mod upscale;
 
 use anyhow::{Context, Result};
@@ -19,6 +20,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(a) => import::run(a).context("import"),
         Command::Info(a) => info::run(a).context("info"),
         Command::Features(a) => features::run(a).context("features"),
+        Command::Train(a) => train::run(a).context("train"),
+        Command::Export(a) => train::export(a).context("export"),
     }
 }
 

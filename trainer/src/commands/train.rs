@@ -1,0 +1,75 @@
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use burn::backend::Autodiff;
+use burn::prelude::Backend;
+use upres_models::{load_weights, save_weights, Expectation, WeightsDtype};
+
+use crate::backend::{dispatch, OnBackend};
+use crate::cli::{ExportArgs, TrainArgs, WhichCheckpoint};
+use crate::files::{read_bytes, write_atomic};
+use crate::train::config::TrainConfig;
+use crate::train::{train, Outcome, TrainJob};
+
+struct TrainTask(TrainJob);
+
+impl OnBackend for TrainTask {
+    type Output = Outcome;
+    fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
+        train::<Autodiff<B>>(self.0, device)
+    }
+}
+
+fn data_root(arg: Option<PathBuf>) -> PathBuf {
+    arg.or_else(|| std::env::var_os("UPRES_DATA").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("../shared/data"))
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = match (&args.config, args.resume) {
+        (Some(path), _) => TrainConfig::load(path, &args.overrides)?,
+        (None, _) => {
+            let out = args.out.as_ref().context("--resume needs --out RUN_DIR (or --config)")?;
+            TrainConfig::load(&out.join("config.json"), &args.overrides)?
+        }
+    };
+    let run_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // First Ctrl-C (or SIGTERM): checkpoint and stop after the current step; a second one exits at once.
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let job = TrainJob {
+        config,
+        run_dir,
+        data_root: data_root(args.data_root.clone()),
+        resume: args.resume,
+        max_iters: args.max_iters,
+        init_from: args.init_from.clone(),
+        stop,
+        quiet: args.quiet,
+    };
+    match dispatch(&args.backend, TrainTask(job))? {
+        Outcome::Finished { .. } | Outcome::Interrupted { .. } => Ok(()),
+    }
+}
+
+pub fn export(args: ExportArgs) -> Result<()> {
+    let name = match args.checkpoint {
+        WhichCheckpoint::Best => "best.safetensors",
+        WhichCheckpoint::Last => "last.safetensors",
+    };
+    let path = args.run.join(name);
+    let bytes = read_bytes(&path).with_context(|| format!("{}: is this a run folder that has validated once?", args.run.display()))?;
+    let weights = load_weights::<burn::backend::Flex>(&bytes, &Default::default(), &Expectation::default()).with_context(|| path.display().to_string())?;
+    let dtype = if args.f16 { WeightsDtype::F16 } else { WeightsDtype::F32 };
+    let out = save_weights(&weights.model, &weights.meta, dtype)?;
+    write_atomic(&args.out, &out)?;
+    eprintln!("export: {} -> {} ({:.2} MB, {dtype:?})", path.display(), args.out.display(), out.len() as f64 / 1e6);
+    Ok(())
+}

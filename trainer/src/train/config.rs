@@ -1,0 +1,269 @@
+//! One typed config per experiment (`trainer/configs/*.json`). Unknown fields
+//! are errors, so a typo never silently falls back to a default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use upres_models::ModelConfig;
+
+/// A length of training, in optimiser steps or in epochs (see [`DataConfig::epoch_patches`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Span {
+    Iterations(u64),
+    Epochs(f64),
+}
+
+impl Span {
+    pub fn iterations(self, iterations_per_epoch: f64) -> u64 {
+        match self {
+            Span::Iterations(n) => n,
+            Span::Epochs(e) => (e * iterations_per_epoch).round().max(1.0) as u64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Folders of training images, relative to the data root (`UPRES_DATA`,
+    /// default `../shared/data`) unless absolute. Any folder of images works
+    /// (DIV2K's `DIV2K_train_HR` included).
+    pub dirs: Vec<PathBuf>,
+    /// Training scales; every batch of a bicubic-input network mixes them,
+    /// a low-resolution-input network takes one scale per batch.
+    pub scales: Vec<usize>,
+    /// Patch side: HR pixels for bicubic-input networks (VDSR: 41), LR pixels
+    /// for the others (EDSR: 48).
+    pub patch: usize,
+    pub batch: usize,
+    /// Random flips and 90-degree rotations.
+    #[serde(default = "yes")]
+    pub augment: bool,
+    /// Threads that cut and augment batches ahead of the step.
+    #[serde(default = "two")]
+    pub workers: usize,
+    /// How many patches make an epoch (the paper's dataset size), for
+    /// schedules given in epochs; by default the patches a grid over the
+    /// training images would give.
+    #[serde(default)]
+    pub epoch_patches: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn two() -> usize {
+    2
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    Adam {
+        lr: f64,
+        #[serde(default = "beta1")]
+        beta1: f32,
+        #[serde(default = "beta2")]
+        beta2: f32,
+        #[serde(default = "adam_eps")]
+        epsilon: f32,
+        #[serde(default)]
+        weight_decay: f32,
+    },
+    Sgd {
+        lr: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        weight_decay: f32,
+        /// VDSR's adjustable gradient clipping: each gradient is clipped to
+        /// [-theta/lr, theta/lr], so the step is bounded by theta whatever the lr.
+        #[serde(default)]
+        clip_theta: Option<f32>,
+    },
+}
+
+fn beta1() -> f32 {
+    0.9
+}
+fn beta2() -> f32 {
+    0.999
+}
+fn adam_eps() -> f32 {
+    1e-8
+}
+
+impl OptimizerConfig {
+    pub fn lr(&self) -> f64 {
+        match self {
+            OptimizerConfig::Adam { lr, .. } | OptimizerConfig::Sgd { lr, .. } => *lr,
+        }
+    }
+}
+
+/// Step decay: `lr * gamma^floor(iteration / every)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub every: Span,
+    pub gamma: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    L1,
+    Mse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// HR folder, relative to the data root unless absolute.
+    #[serde(default = "set5")]
+    pub dir: PathBuf,
+    pub scale: usize,
+    pub every: u64,
+    /// The paper's PSNR at this scale, drawn as a reference line.
+    #[serde(default)]
+    pub published_psnr: Option<f64>,
+}
+
+fn set5() -> PathBuf {
+    PathBuf::from("benchmark/Set5/HR")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub name: String,
+    /// What the recipe reproduces, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    pub model: ModelConfig,
+    pub data: DataConfig,
+    pub optimizer: OptimizerConfig,
+    #[serde(default)]
+    pub schedule: Option<ScheduleConfig>,
+    pub loss: LossKind,
+    pub duration: Span,
+    pub validation: ValidationConfig,
+    #[serde(default = "checkpoint_every")]
+    pub checkpoint_every: u64,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn checkpoint_every() -> u64 {
+    500
+}
+
+/// Set `a.b.c = value` in a JSON tree; `value` is parsed as JSON, else taken as a string.
+fn set_path(root: &mut serde_json::Value, path: &str, value: &str) -> Result<()> {
+    let parsed: serde_json::Value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+    let mut node = root;
+    let keys: Vec<&str> = path.split('.').collect();
+    for (i, key) in keys.iter().enumerate() {
+        let obj = node.as_object_mut().with_context(|| format!("--set {path}: '{}' is not an object", keys[..i].join(".")))?;
+        if i == keys.len() - 1 {
+            obj.insert(key.to_string(), parsed);
+            return Ok(());
+        }
+        node = obj.entry(key.to_string()).or_insert_with(|| serde_json::json!({}));
+    }
+    Ok(())
+}
+
+/// Keys present in `given` but absent from `known` (dotted paths).
+fn unknown_fields(given: &serde_json::Value, known: &serde_json::Value, prefix: &str) -> Vec<String> {
+    let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (key, value) in given {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match known.get(key) {
+            None => out.push(format!("`{path}`")),
+            Some(k) => out.extend(unknown_fields(value, k, &path)),
+        }
+    }
+    out
+}
+
+impl TrainConfig {
+    /// Read a config file and apply `--set key.path=value` overrides.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read config", path.display()))?;
+        Self::from_json(&text, overrides).with_context(|| path.display().to_string())
+    }
+
+    pub fn from_json(text: &str, overrides: &[String]) -> Result<Self> {
+        let mut value: serde_json::Value = serde_json::from_str(text).context("not valid JSON")?;
+        for o in overrides {
+            let (k, v) = o.split_once('=').with_context(|| format!("--set {o}: expected KEY=VALUE"))?;
+            set_path(&mut value, k.trim(), v.trim())?;
+        }
+        let config: TrainConfig = serde_json::from_value(value.clone()).context("invalid config")?;
+        // The model configs are burn `Config`s, which ignore unknown keys:
+        // compare against what the parsed config writes back instead.
+        let unknown = unknown_fields(&value, &serde_json::to_value(&config)?, "");
+        anyhow::ensure!(unknown.is_empty(), "invalid config: unknown field(s) {}", unknown.join(", "));
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        let d = &self.data;
+        anyhow::ensure!(!d.dirs.is_empty(), "data.dirs is empty");
+        anyhow::ensure!(!d.scales.is_empty(), "data.scales is empty");
+        anyhow::ensure!(d.patch >= 4 && d.batch >= 1 && d.workers >= 1, "data.patch must be at least 4, batch and workers at least 1");
+        if let Some(scales) = self.model.network_scales() {
+            for s in &d.scales {
+                anyhow::ensure!(scales.contains(s), "data.scales has x{s}, but the {} model produces {:?}", self.model.arch(), scales);
+            }
+        }
+        anyhow::ensure!(self.validation.every >= 1 && self.checkpoint_every >= 1, "validation.every and checkpoint_every must be at least 1");
+        anyhow::ensure!(self.optimizer.lr() > 0.0, "optimizer.lr must be positive");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{
+        "name": "t", "model": {"arch": "vdsr", "layers": 4, "features": 8},
+        "data": {"dirs": ["train/T91"], "scales": [2], "patch": 16, "batch": 2},
+        "optimizer": {"kind": "adam", "lr": 0.001}, "loss": "l1",
+        "duration": {"iterations": 10}, "validation": {"scale": 2, "every": 5}
+    }"#;
+
+    #[test]
+    fn overrides_reach_nested_fields() {
+        let c = TrainConfig::from_json(MINIMAL, &["optimizer.lr=1e-4".into(), "data.batch=4".into(), "model.layers=6".into()]).unwrap();
+        assert_eq!(c.optimizer.lr(), 1e-4);
+        assert_eq!(c.data.batch, 4);
+        assert!(matches!(c.model, ModelConfig::Vdsr(ref v) if v.layers == 6));
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let err = TrainConfig::from_json(MINIMAL, &["data.pach=12".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `pach`"), "{err:#}");
+    }
+
+    #[test]
+    fn unknown_model_fields_are_errors_too() {
+        let err = TrainConfig::from_json(MINIMAL, &["model.layrs=6".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field(s) `model.layrs`"), "{err:#}");
+    }
+
+    #[test]
+    fn scales_the_model_cannot_make_are_errors() {
+        let text = MINIMAL.replace(r#"{"arch": "vdsr", "layers": 4, "features": 8}"#, r#"{"arch": "edsr", "scale": 2}"#);
+        let err = TrainConfig::from_json(&text, &["data.scales=[3]".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("data.scales has x3"), "{err:#}");
+    }
+}

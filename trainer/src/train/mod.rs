@@ -1,0 +1,416 @@
+//! `trainer train`: the loop, generic over any autodiff backend.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod plot;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
+use burn::prelude::*;
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use upres_image::{read_image, DecodeLimits, PlanarImage};
+use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
+use upres_models::{save_weights, Expectation, ModelConfig, Provenance, SrModel, WeightsDtype, WeightsMeta};
+
+use checkpoint::{Checkpoint, LoopState};
+use config::{LossKind, OptimizerConfig, TrainConfig};
+use data::{resolve, Dataset, Prefetcher};
+
+/// Everything `trainer train` was asked, resolved.
+pub struct TrainJob {
+    pub config: TrainConfig,
+    pub run_dir: PathBuf,
+    pub data_root: PathBuf,
+    pub resume: bool,
+    pub max_iters: Option<u64>,
+    pub init_from: Option<PathBuf>,
+    pub stop: Arc<AtomicBool>,
+    pub quiet: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Finished { iterations: u64 },
+    Interrupted { iteration: u64 },
+}
+
+type Record = BinBytesRecorder<FullPrecisionSettings>;
+
+enum Optim<AB: AutodiffBackend> {
+    Adam(OptimizerAdaptor<Adam, SrModel<AB>, AB>),
+    /// SGD with the clip bound (theta / lr) it was built for.
+    Sgd(OptimizerAdaptor<Sgd<AB::InnerBackend>, SrModel<AB>, AB>, Option<f32>),
+}
+
+fn sgd<AB: AutodiffBackend>(momentum: f64, weight_decay: f32, clip: Option<f32>) -> OptimizerAdaptor<Sgd<AB::InnerBackend>, SrModel<AB>, AB> {
+    SgdConfig::new()
+        // PyTorch's SGD: no dampening.
+        .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+        .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)))
+        .with_gradient_clipping(clip.map(burn::optim::grad_clipping::GradientClippingConfig::Value))
+        .init()
+}
+
+impl<AB: AutodiffBackend> Optim<AB> {
+    fn new(config: &OptimizerConfig, lr: f64) -> Self {
+        match *config {
+            OptimizerConfig::Adam { beta1, beta2, epsilon, weight_decay, .. } => Optim::Adam(
+                AdamConfig::new()
+                    .with_beta_1(beta1)
+                    .with_beta_2(beta2)
+                    .with_epsilon(epsilon)
+                    .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)))
+                    .init(),
+            ),
+            OptimizerConfig::Sgd { momentum, weight_decay, clip_theta, .. } => {
+                let clip = clip_theta.map(|t| t / lr as f32);
+                Optim::Sgd(sgd(momentum, weight_decay, clip), clip)
+            }
+        }
+    }
+
+    /// VDSR's adjustable clipping follows the learning rate: rebuild the
+    /// optimiser with the new bound, keeping its momentum state.
+    fn adjust_for_lr(self, config: &OptimizerConfig, lr: f64) -> Self {
+        match (self, config) {
+            (Optim::Sgd(o, clip), OptimizerConfig::Sgd { momentum, weight_decay, clip_theta: Some(theta), .. }) => {
+                let wanted = Some(theta / lr as f32);
+                if wanted == clip {
+                    return Optim::Sgd(o, clip);
+                }
+                let record = o.to_record();
+                Optim::Sgd(sgd(*momentum, *weight_decay, wanted).load_record(record), wanted)
+            }
+            (other, _) => other,
+        }
+    }
+
+    fn step(&mut self, lr: f64, model: SrModel<AB>, grads: GradientsParams) -> SrModel<AB> {
+        match self {
+            Optim::Adam(o) => o.step(lr, model, grads),
+            Optim::Sgd(o, _) => o.step(lr, model, grads),
+        }
+    }
+
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        let rec = Record::default();
+        Ok(match self {
+            Optim::Adam(o) => Recorder::<AB>::record(&rec, o.to_record(), ())?,
+            Optim::Sgd(o, _) => Recorder::<AB>::record(&rec, o.to_record(), ())?,
+        })
+    }
+
+    fn load_bytes(self, bytes: Vec<u8>, device: &AB::Device) -> Result<Self> {
+        let rec = Record::default();
+        Ok(match self {
+            Optim::Adam(o) => Optim::Adam(o.load_record(Recorder::<AB>::load(&rec, bytes, device)?)),
+            Optim::Sgd(o, c) => Optim::Sgd(o.load_record(Recorder::<AB>::load(&rec, bytes, device)?), c),
+        })
+    }
+}
+
+fn learning_rate(config: &TrainConfig, iteration: u64, iters_per_epoch: f64) -> f64 {
+    let base = config.optimizer.lr();
+    match &config.schedule {
+        Some(s) => base * s.gamma.powi((iteration / s.every.iterations(iters_per_epoch).max(1)) as i32),
+        None => base,
+    }
+}
+
+/// Set5 (or the configured set) as protocol pairs, loaded once.
+struct Validation {
+    pairs: Vec<(PlanarImage, PlanarImage)>,
+    scale: f64,
+    bicubic_psnr: f64,
+}
+
+impl Validation {
+    fn load(dir: &Path, scale: usize) -> Result<Self> {
+        let mut pairs = Vec::new();
+        for f in crate::files::list_images(dir).context("validation set")? {
+            let image = read_image(&f, DecodeLimits::default())?;
+            pairs.push(protocol_pair(&image, scale as f64, &f.display().to_string())?);
+        }
+        let scale = scale as f64;
+        let mut sum = 0.0;
+        for (hr, lr) in &pairs {
+            sum += bicubic_quality(hr, lr, scale)?.psnr;
+        }
+        Ok(Self { bicubic_psnr: sum / pairs.len() as f64, pairs, scale })
+    }
+
+    fn run<B: Backend>(&self, model: &SrModel<B>, config: &ModelConfig, device: &B::Device) -> Result<(f64, f64)> {
+        let (mut p, mut s) = (0.0, 0.0);
+        for (hr, lr) in &self.pairs {
+            let q = model_quality(model, config, hr, lr, self.scale, device)?;
+            p += q.psnr;
+            s += q.ssim;
+        }
+        let n = self.pairs.len() as f64;
+        Ok((p / n, s / n))
+    }
+}
+
+fn provenance(config: &TrainConfig, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64) -> Provenance {
+    let mut p = Provenance {
+        author: "upres trainer".into(),
+        training_data: config.data.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" + "),
+        iterations: Some(iterations),
+        notes: format!("{} ({:.0} s of training)", config.name, elapsed_s),
+        training_config: serde_json::to_value(config).ok(),
+        ..Default::default()
+    };
+    if let Some((scale, psnr)) = set5 {
+        p.set5_psnr.insert(format!("x{scale}"), (psnr * 100.0).round() / 100.0);
+    }
+    p
+}
+
+fn export<B: Backend>(model: &SrModel<B>, config: &TrainConfig, path: &Path, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64) -> Result<()> {
+    let meta = WeightsMeta::new(config.model.clone(), config.data.scales.clone(), provenance(config, iterations, set5, elapsed_s));
+    let bytes = save_weights(model, &meta, WeightsDtype::F32)?;
+    crate::files::write_atomic(path, &bytes)
+}
+
+fn loss<B: Backend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B, 4>) -> Tensor<B, 1> {
+    let diff = output - target;
+    match kind {
+        LossKind::L1 => diff.abs().mean(),
+        LossKind::Mse => diff.powi_scalar(2).mean(),
+    }
+}
+
+/// Drop metric rows past `iteration` (written after the checkpoint a resumed run starts from).
+fn truncate_metrics(path: &Path, iteration: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split(',').next().and_then(|i| i.parse::<u64>().ok()).is_none_or(|i| i <= iteration))
+        .collect();
+    crate::files::write_atomic(path, (kept.join("\n") + "\n").as_bytes())
+}
+
+pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<Outcome> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&job.run_dir).with_context(|| format!("{}: cannot create run folder", job.run_dir.display()))?;
+    let checkpoint_path = job.run_dir.join("checkpoint.bin");
+    let metrics_path = job.run_dir.join("metrics.csv");
+
+    let resumed = if job.resume {
+        let ck = Checkpoint::read(&checkpoint_path).context("--resume")?;
+        Some(ck)
+    } else {
+        if checkpoint_path.exists() {
+            anyhow::bail!("{} already has a checkpoint: pass --resume to continue it, or choose another --out", job.run_dir.display());
+        }
+        None
+    };
+    let config = match &resumed {
+        Some(ck) => ck.state.config.clone(),
+        None => job.config.clone(),
+    };
+    crate::files::write_atomic(&job.run_dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
+
+    let spec = config.model.network_spec();
+    let dataset = Arc::new(Dataset::load(&config.data, &job.data_root, spec.input, spec.color)?);
+    let validation = Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale)?;
+    let epoch_patches = config.data.epoch_patches.unwrap_or_else(|| dataset.grid_patches());
+    let iters_per_epoch = (epoch_patches as f64 / config.data.batch as f64).max(1.0);
+    let total = config.duration.iterations(iters_per_epoch);
+    let end = job.max_iters.map_or(total, |m| m.min(total));
+
+    AB::seed(&device, config.seed);
+    let mut model: SrModel<AB> = config.model.init(&device)?;
+    if let Some(path) = &job.init_from {
+        // Fine-tuning: weights of the same architecture (e.g. EDSR x3 from x2 share all but the upsampler).
+        let bytes = crate::files::read_bytes(path)?;
+        let meta = upres_models::read_meta(&bytes).with_context(|| path.display().to_string())?;
+        let loaded = upres_models::load_weights::<AB>(&bytes, &device, &Expectation { arch: Some(config.model.arch().into()), scale: None })
+            .with_context(|| path.display().to_string());
+        model = match loaded {
+            Ok(w) if w.meta.config == config.model => w.model,
+            _ => init_shared_tensors(model, &bytes, &meta, path)?,
+        };
+    }
+    let mut optim = Optim::<AB>::new(&config.optimizer, learning_rate(&config, 0, iters_per_epoch));
+    let mut state = LoopState { iteration: 0, best_psnr: None, best_iteration: None, config: config.clone(), elapsed_s: 0.0 };
+    if let Some(ck) = resumed {
+        let record = Recorder::<AB>::load(&Record::default(), ck.model, &device).context("checkpoint model")?;
+        model = model.load_record(record);
+        optim = optim.load_bytes(ck.optimizer, &device).context("checkpoint optimiser")?;
+        state = ck.state;
+        truncate_metrics(&metrics_path, state.iteration)?;
+        eprintln!("resuming {} at iteration {}", job.run_dir.display(), state.iteration);
+    } else {
+        std::fs::write(&metrics_path, "iteration,epoch,loss,lr,val_psnr,val_ssim,data_ms,step_ms\n")?;
+    }
+    let elapsed_before = state.elapsed_s;
+    let lr0 = learning_rate(&config, state.iteration, iters_per_epoch);
+    optim = optim.adjust_for_lr(&config.optimizer, lr0);
+
+    if !job.quiet {
+        eprintln!(
+            "train {}: {} ({} parameters), {} images, {} iterations ({:.1} epochs of {} patches), bicubic {:.2} dB on validation x{}",
+            config.name,
+            config.model.arch(),
+            model.num_params(),
+            dataset.len(),
+            end,
+            end as f64 / iters_per_epoch,
+            epoch_patches,
+            validation.bicubic_psnr,
+            config.validation.scale
+        );
+    }
+    let bar = if job.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(end) };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(state.iteration);
+
+    let mut prefetch = Prefetcher::new(dataset.clone(), config.seed, state.iteration, end, config.data.workers);
+    let log_every = config.validation.every.clamp(1, 25);
+    let mut loss_sum: Option<Tensor<AB::InnerBackend, 1>> = None;
+    let (mut data_time, mut step_time, mut window) = (0.0f64, 0.0f64, 0u64);
+    let save_checkpoint = |model: &SrModel<AB>, optim: &Optim<AB>, state: &LoopState| -> Result<()> {
+        let model_bytes = Recorder::<AB>::record(&Record::default(), model.clone().into_record(), ())?;
+        Checkpoint { state: state.clone(), model: model_bytes, optimizer: optim.to_bytes()? }.write(&checkpoint_path)
+    };
+
+    let mut lr = lr0;
+    while state.iteration < end {
+        if job.stop.load(Ordering::SeqCst) {
+            state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+            save_checkpoint(&model, &optim, &state)?;
+            bar.abandon_with_message("interrupted");
+            eprintln!("interrupted: checkpoint saved at iteration {}; continue with --resume", state.iteration);
+            return Ok(Outcome::Interrupted { iteration: state.iteration });
+        }
+        let it = state.iteration;
+        let new_lr = learning_rate(&config, it, iters_per_epoch);
+        if new_lr != lr {
+            optim = optim.adjust_for_lr(&config.optimizer, new_lr);
+            lr = new_lr;
+        }
+        let t0 = Instant::now();
+        let batch = prefetch.get(it);
+        let t1 = Instant::now();
+        let x = Tensor::<AB, 1>::from_data(TensorData::new(batch.input, [batch.input_dims.iter().product::<usize>()]), &device).reshape(batch.input_dims);
+        let y = Tensor::<AB, 1>::from_data(TensorData::new(batch.target, [batch.target_dims.iter().product::<usize>()]), &device).reshape(batch.target_dims);
+        let l = loss(config.loss, model.forward(x, batch.scale), y);
+        let grads = GradientsParams::from_grads(l.backward(), &model);
+        model = optim.step(lr, model, grads);
+        let detached = l.inner();
+        loss_sum = Some(match loss_sum.take() {
+            Some(s) => s + detached,
+            None => detached,
+        });
+        data_time += (t1 - t0).as_secs_f64();
+        step_time += t1.elapsed().as_secs_f64();
+        window += 1;
+        state.iteration += 1;
+        let it = state.iteration;
+
+        let validate = it % config.validation.every == 0 || it == end;
+        if it % log_every == 0 || validate {
+            let mean_loss = loss_sum.take().map(|s| s.into_scalar().elem::<f64>()).unwrap_or(f64::NAN) / window as f64;
+            let (mut psnr, mut ssim) = (String::new(), String::new());
+            if validate {
+                let valid_model = model.valid();
+                let (p, s) = validation.run(&valid_model, &config.model, &device)?;
+                psnr = format!("{p:.4}");
+                ssim = format!("{s:.5}");
+                if state.best_psnr.is_none_or(|b| p > b) {
+                    state.best_psnr = Some(p);
+                    state.best_iteration = Some(it);
+                    let elapsed = elapsed_before + started.elapsed().as_secs_f64();
+                    export(&valid_model, &config, &job.run_dir.join("best.safetensors"), it, Some((config.validation.scale, p)), elapsed)?;
+                }
+                bar.suspend(|| {
+                    if !job.quiet {
+                        eprintln!("iteration {it}: validation {p:.2} dB / {s:.4} (bicubic {:.2}), best {:.2}", validation.bicubic_psnr, state.best_psnr.unwrap_or(p));
+                    }
+                });
+            }
+            let row = format!(
+                "{it},{:.4},{mean_loss:.6},{lr:e},{psnr},{ssim},{:.3},{:.3}\n",
+                it as f64 / iters_per_epoch,
+                1000.0 * data_time / window as f64,
+                1000.0 * step_time / window as f64
+            );
+            std::io::Write::write_all(&mut std::fs::OpenOptions::new().append(true).open(&metrics_path)?, row.as_bytes())?;
+            bar.set_message(format!(
+                "ep {:.2} loss {mean_loss:.5} lr {lr:.1e} data {:.1}ms/it",
+                it as f64 / iters_per_epoch,
+                1000.0 * data_time / window as f64
+            ));
+            (data_time, step_time, window) = (0.0, 0.0, 0);
+        }
+        if it % config.checkpoint_every == 0 || it == end {
+            state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+            save_checkpoint(&model, &optim, &state)?;
+        }
+        bar.set_position(it);
+    }
+    bar.finish_and_clear();
+    let elapsed = elapsed_before + started.elapsed().as_secs_f64();
+    let last_psnr = plot::last_validation(&metrics_path);
+    export(&model.valid(), &config, &job.run_dir.join("last.safetensors"), end, last_psnr.map(|p| (config.validation.scale, p)), elapsed)?;
+    if let Err(e) = plot::curves(&metrics_path, &job.run_dir.join("curves.png"), validation.bicubic_psnr, config.validation.published_psnr, &config.name) {
+        eprintln!("warning: no curves.png: {e:#}");
+    }
+    if !job.quiet {
+        eprintln!(
+            "done: {end} iterations in {elapsed:.0} s; best validation {:.2} dB at iteration {} (bicubic {:.2}); weights in {}",
+            state.best_psnr.unwrap_or(f64::NAN),
+            state.best_iteration.unwrap_or(0),
+            validation.bicubic_psnr,
+            job.run_dir.display()
+        );
+    }
+    Ok(Outcome::Finished { iterations: end })
+}
+
+/// Start from another model's weights where names and shapes agree (EDSR x3
+/// from x2: everything but the upsampler), and say what was kept.
+fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, bytes: &[u8], meta: &WeightsMeta, path: &Path) -> Result<SrModel<AB>> {
+    let file = safetensors::SafeTensors::deserialize(bytes).with_context(|| path.display().to_string())?;
+    let expected: std::collections::BTreeMap<String, Vec<usize>> = upres_models::weights::expected_tensors(&model).into_iter().collect();
+    let mut shared = Vec::new();
+    for (name, shape) in &expected {
+        if let Ok(view) = file.tensor(name) {
+            if view.shape() == shape.as_slice() {
+                if let Some(values) = upres_models::weights::float_values(&view) {
+                    shared.push((name.clone(), shape.clone(), values));
+                }
+            }
+        }
+    }
+    anyhow::ensure!(!shared.is_empty(), "{}: no tensor of this {} model fits the {}", path.display(), meta.describe(), model_arch(&model));
+    eprintln!("init-from {}: {} of {} tensors taken over", path.display(), shared.len(), expected.len());
+    Ok(upres_models::weights::apply_partial(model, shared)?)
+}
+
+fn model_arch<B: Backend>(model: &SrModel<B>) -> &'static str {
+    match model {
+        SrModel::Srcnn(_) => "srcnn",
+        SrModel::Vdsr(_) => "vdsr",
+        SrModel::Edsr(_) => "edsr",
+        SrModel::Mdsr(_) => "mdsr",
+        SrModel::Srresnet(_) => "srresnet",
+    }
+}
