@@ -9,8 +9,10 @@ use crate::vdsr::{Vdsr, VdsrConfig};
 use crate::ModelError;
 
 /// Any of the networks, with its hyper-parameters. Serialised as JSON with an
-/// `"arch"` tag; it travels inside the weights file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `"arch"` tag; it travels inside the weights file. When read, fields left
+/// out take the architecture's defaults (`{"arch": "edsr", "scale": 3}` is
+/// EDSR-baseline x3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "arch", rename_all = "lowercase")]
 pub enum ModelConfig {
     Srcnn(SrcnnConfig),
@@ -18,6 +20,46 @@ pub enum ModelConfig {
     Edsr(EdsrConfig),
     Mdsr(MdsrConfig),
     Srresnet(SrresnetConfig),
+}
+
+/// The same enum, read strictly (every field present).
+#[derive(Deserialize)]
+#[serde(tag = "arch", rename_all = "lowercase")]
+enum StrictModelConfig {
+    Srcnn(SrcnnConfig),
+    Vdsr(VdsrConfig),
+    Edsr(EdsrConfig),
+    Mdsr(MdsrConfig),
+    Srresnet(SrresnetConfig),
+}
+
+impl<'de> Deserialize<'de> for ModelConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut given = serde_json::Value::deserialize(deserializer)?;
+        let arch = given.get("arch").and_then(|a| a.as_str()).ok_or_else(|| D::Error::missing_field("arch"))?.to_string();
+        let defaults = match arch.as_str() {
+            "srcnn" => ModelConfig::Srcnn(SrcnnConfig::new()),
+            "vdsr" => ModelConfig::Vdsr(VdsrConfig::new()),
+            "edsr" => ModelConfig::Edsr(EdsrConfig::new()),
+            "mdsr" => ModelConfig::Mdsr(MdsrConfig::new()),
+            "srresnet" => ModelConfig::Srresnet(SrresnetConfig::new()),
+            other => return Err(D::Error::unknown_variant(other, &["srcnn", "vdsr", "edsr", "mdsr", "srresnet"])),
+        };
+        let mut merged = serde_json::to_value(&defaults).map_err(D::Error::custom)?;
+        if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object_mut()) {
+            for (k, v) in std::mem::take(g) {
+                m.insert(k, v);
+            }
+        }
+        Ok(match StrictModelConfig::deserialize(merged).map_err(D::Error::custom)? {
+            StrictModelConfig::Srcnn(c) => ModelConfig::Srcnn(c),
+            StrictModelConfig::Vdsr(c) => ModelConfig::Vdsr(c),
+            StrictModelConfig::Edsr(c) => ModelConfig::Edsr(c),
+            StrictModelConfig::Mdsr(c) => ModelConfig::Mdsr(c),
+            StrictModelConfig::Srresnet(c) => ModelConfig::Srresnet(c),
+        })
+    }
 }
 
 impl ModelConfig {

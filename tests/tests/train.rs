@@ -1,0 +1,231 @@
+//! `trainer train` on the CPU backend: the whole loop learns, every recipe
+//! runs, runs resume exactly after a kill, checkpoints are never torn, and
+//! bad setups are refused before training starts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use safetensors::SafeTensors;
+use upres_image::{read_image, write_png_atomic, DecodeLimits};
+use upres_tests::{data_dir, json, run_err, run_ok, set5, trainer};
+
+fn configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../trainer/configs")
+}
+
+/// A one-image validation set (a crop of Set5's bird), so that short runs validate in a blink.
+fn tiny_validation(dir: &Path) -> PathBuf {
+    let val = dir.join("val");
+    std::fs::create_dir_all(&val).unwrap();
+    let bird = read_image(&set5().join("bird.png"), DecodeLimits::default()).unwrap();
+    write_png_atomic(&bird.crop(100, 100, 72, 72), &val.join("bird_crop.png")).unwrap();
+    val
+}
+
+fn train_cmd(config: &str, out: &Path) -> Command {
+    let mut cmd = trainer();
+    cmd.args(["train", "--quiet", "--config"]).arg(configs_dir().join(config)).arg("--out").arg(out).arg("--data-root").arg(data_dir());
+    cmd
+}
+
+/// The iteration stored in a checkpoint (its state is JSON after the magic and a length).
+fn checkpoint_iteration(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let len = u64::from_le_bytes(bytes.get(8..16)?.try_into().ok()?) as usize;
+    let state: serde_json::Value = serde_json::from_slice(bytes.get(16..16 + len)?).ok()?;
+    state["iteration"].as_u64()
+}
+
+fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<(String, Vec<u8>)> = st.tensors().into_iter().map(|(n, v)| (n, v.data().to_vec())).collect();
+    out.sort();
+    out
+}
+
+fn wait_for(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before {what}");
+        assert!(start.elapsed() < Duration::from_secs(120), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn quick_x2_beats_bicubic_on_set5_by_half_a_db() {
+    // A real test of the loop: wrong gradients, misaligned LR/HR patches or a
+    // broken learning rate leave the network at or below bicubic.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("quick");
+    run_ok(&mut train_cmd("quick-x2.json", &run));
+    for file in ["config.json", "metrics.csv", "curves.png", "best.safetensors", "last.safetensors", "checkpoint.bin"] {
+        assert!(run.join(file).exists(), "{file} missing from the run folder");
+    }
+    let r = json(&run_ok(trainer().args(["eval", "--json", "--scale", "2", "--weights"]).arg(run.join("last.safetensors")).arg("--data").arg(set5())));
+    let (psnr, bicubic) = (r["psnr"].as_f64().unwrap(), r["bicubic_psnr"].as_f64().unwrap());
+    assert!(psnr - bicubic >= 0.5, "quick-x2 reached {psnr:.2} dB, bicubic {bicubic:.2}");
+    // The exported weights carry their provenance.
+    let info = json(&run_ok(trainer().args(["info", "--json"]).arg(run.join("best.safetensors"))));
+    assert_eq!(info["provenance"]["author"], "upres trainer");
+    assert!(info["provenance"]["set5_psnr"]["x2"].as_f64().unwrap() > bicubic);
+    assert_eq!(info["provenance"]["training_config"]["name"], "quick-x2");
+    // metrics.csv has a validation row at the end.
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let last = metrics.lines().last().unwrap();
+    assert!(last.starts_with("300,") && last.split(',').nth(4).unwrap().parse::<f64>().is_ok(), "{last}");
+}
+
+#[test]
+fn every_config_loads_builds_and_runs_two_iterations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let mut names: Vec<PathBuf> = std::fs::read_dir(configs_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    assert!(names.len() >= 20, "expected the papers' recipes, found {names:?}");
+    for config in names {
+        let name = config.file_stem().unwrap().to_string_lossy().into_owned();
+        let run = tmp.path().join(&name);
+        let mut cmd = train_cmd(&format!("{name}.json"), &run);
+        cmd.args(["--max-iters", "2", "--set", "data.batch=2", "--set", "data.patch=12", "--set", "data.workers=1"])
+            .args(["--set", r#"data.dirs=["train/T91"]"#, "--set"])
+            .arg(format!("validation.dir={}", val.display()));
+        run_ok(&mut cmd);
+        let info = json(&run_ok(trainer().args(["info", "--json"]).arg(run.join("last.safetensors"))));
+        let config_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        assert_eq!(info["config"]["arch"], config_json["model"]["arch"], "{name}");
+        assert_eq!(info["provenance"]["iterations"], 2, "{name}");
+    }
+}
+
+fn resume_config(cmd: &mut Command, val: &Path, iters: u64, checkpoint_every: u64) {
+    cmd.args(["--max-iters", &iters.to_string(), "--set", &format!("checkpoint_every={checkpoint_every}"), "--set", "validation.every=1000"])
+        .arg("--set")
+        .arg(format!("validation.dir={}", val.display()));
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_the_same_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let straight = tmp.path().join("straight");
+    let mut cmd = train_cmd("quick-x2.json", &straight);
+    resume_config(&mut cmd, &val, 24, 8);
+    run_ok(&mut cmd);
+
+    let killed = tmp.path().join("killed");
+    let mut cmd = train_cmd("quick-x2.json", &killed);
+    resume_config(&mut cmd, &val, 24, 8);
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for(&mut child, "the first checkpoint", || checkpoint_iteration(&killed.join("checkpoint.bin")).is_some_and(|i| i >= 8));
+    child.kill().unwrap(); // SIGKILL: no chance to save anything
+    child.wait().unwrap();
+    let at = checkpoint_iteration(&killed.join("checkpoint.bin")).unwrap();
+    assert!(at < 24, "killed too late to test anything (checkpoint at {at})");
+
+    let mut cmd = trainer();
+    cmd.args(["train", "--quiet", "--resume", "--out"]).arg(&killed).arg("--data-root").arg(data_dir()).args(["--max-iters", "24"]);
+    run_ok(&mut cmd);
+    assert_eq!(tensors(&killed.join("last.safetensors")), tensors(&straight.join("last.safetensors")), "resumed from {at}");
+    // The metrics of the lost iterations were dropped and written again, once.
+    let metrics = std::fs::read_to_string(killed.join("metrics.csv")).unwrap();
+    let iterations: Vec<&str> = metrics.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let mut dedup = iterations.clone();
+    dedup.dedup();
+    assert_eq!(iterations, dedup);
+}
+
+#[test]
+fn killing_during_checkpoint_writes_never_leaves_a_torn_checkpoint() {
+    // A checkpoint every iteration, killed at several moments: each time the
+    // checkpoint on disk must load, and the run must resume from it.
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let run = tmp.path().join("run");
+    let mut last = 0;
+    for (round, delay_ms) in [130u64, 370, 610].into_iter().enumerate() {
+        let mut cmd = if round == 0 { train_cmd("quick-x2.json", &run) } else { trainer() };
+        if round > 0 {
+            cmd.args(["train", "--quiet", "--resume", "--out"]).arg(&run).arg("--data-root").arg(data_dir());
+        }
+        resume_config(&mut cmd, &val, 1000, 1);
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        wait_for(&mut child, "a checkpoint past the last one", || checkpoint_iteration(&run.join("checkpoint.bin")).is_some_and(|i| i > last));
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let at = checkpoint_iteration(&run.join("checkpoint.bin")).expect("the checkpoint must stay readable");
+        assert!(at > last);
+        last = at;
+        let stray: Vec<_> = std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with(".tmp")).collect();
+        // A temporary file may be left by the kill, but never in place of the checkpoint.
+        assert!(stray.len() <= 1, "{stray:?}");
+    }
+}
+
+#[test]
+fn sigterm_saves_a_checkpoint_and_exits_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let run = tmp.path().join("run");
+    let mut cmd = train_cmd("quick-x2.json", &run);
+    resume_config(&mut cmd, &val, 1000, 1000);
+    cmd.arg("--set").arg("data.batch=4");
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for(&mut child, "metrics", || std::fs::read_to_string(run.join("metrics.csv")).is_ok());
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("interrupted: checkpoint saved at iteration"), "{stderr}");
+    assert!(checkpoint_iteration(&run.join("checkpoint.bin")).is_some());
+}
+
+#[test]
+fn bad_setups_are_refused_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("a")).arg("--set").arg(format!("data.dirs=[\"{}\"]", empty.display())));
+    assert!(err.contains("empty") && err.contains("no images"), "{err}");
+
+    let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("b")).args(["--set", "data.patch=600"]));
+    assert!(err.contains("smaller than a training patch"), "{err}");
+
+    let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("c")).args(["--set", "optimizer.learning_rate=0.1"]));
+    assert!(err.contains("unknown field"), "{err}");
+
+    // A corrupt image in the training folder is skipped with a warning naming it.
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for name in ["bird.png", "head.png"] {
+        std::fs::copy(set5().join(name), data.join(name)).unwrap();
+    }
+    std::fs::write(data.join("broken.png"), b"not an image").unwrap();
+    let val = tiny_validation(tmp.path());
+    let out = train_cmd("quick-x2.json", &tmp.path().join("d"))
+        .args(["--max-iters", "2", "--set"])
+        .arg(format!("data.dirs=[\"{}\"]", data.display()))
+        .arg("--set")
+        .arg(format!("validation.dir={}", val.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: skipping training image") && stderr.contains("broken.png"), "{stderr}");
+}
+
+#[test]
+fn cuda_without_cuda_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("run")).args(["--backend", "cuda"]));
+    // Built without the feature (CI) it names the feature; built with it on a machine without a GPU it says no device was found.
+    assert!(
+        (err.contains("built without CUDA") && err.contains("--features cuda")) || err.contains("no CUDA device found"),
+        "{err}"
+    );
+}
