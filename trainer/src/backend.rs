@@ -15,6 +15,7 @@ pub trait OnBackend {
 pub fn dispatch<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
     match args.backend {
         BackendKind::Cpu => task.run::<burn::backend::Flex>(Default::default()),
+        BackendKind::Ndarray => task.run::<burn::backend::NdArray>(Default::default()),
         BackendKind::Wgpu => run_wgpu(args.device, task),
         BackendKind::Cuda => run_cuda(args.device, task),
     }

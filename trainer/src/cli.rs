@@ -27,6 +27,26 @@ pub enum Command {
     Train(TrainArgs),
     /// Write a run's best or last weights as a weights file (f32 or f16).
     Export(ExportArgs),
+    /// Training and inference throughput per model, as a table.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Timed training steps per model (after one warm-up step).
+    #[arg(long, default_value_t = 3)]
+    pub steps: usize,
+    /// Models to run (default: srcnn vdsr edsr-baseline srresnet mdsr-baseline).
+    #[arg(long, num_args = 1..)]
+    pub models: Vec<String>,
+    /// Override every model's batch size (the default is each paper's).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Also time the same on this reference backend, in the same process, and print the ratio.
+    #[arg(long, value_enum)]
+    pub compare: Option<BackendKind>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +102,8 @@ pub struct ExportArgs {
 pub enum BackendKind {
     /// burn's Flex CPU backend (always available).
     Cpu,
+    /// burn's NdArray CPU backend (the reference the benchmark compares Flex with).
+    Ndarray,
     /// wgpu (Vulkan/Metal/DX12); needs the `wgpu` cargo feature.
     Wgpu,
     /// NVIDIA CUDA; needs the `cuda` cargo feature and a GPU with its driver.
@@ -130,9 +152,10 @@ pub struct EvalArgs {
     /// `bicubic` for the baseline.
     #[arg(long, conflicts_with = "weights")]
     pub model: Option<String>,
-    /// A weights file in the upres format.
-    #[arg(long, required_unless_present = "model")]
-    pub weights: Option<PathBuf>,
+    /// Weights file(s) in the upres format; several give a cross table
+    /// (test scale x model, bicubic beside), as the VDSR paper's Table 2.
+    #[arg(long, required_unless_present = "model", num_args = 1..)]
+    pub weights: Vec<PathBuf>,
     /// One JSON object on stdout instead of tables.
     #[arg(long)]
     pub json: bool,

@@ -15,6 +15,7 @@ pub mod run;
 pub mod srcnn;
 pub mod srresnet;
 pub mod vdsr;
+pub mod vgg;
 pub mod weights;
 
 pub use error::ModelError;

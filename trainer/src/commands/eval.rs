@@ -46,70 +46,73 @@ impl OnBackend for EvalTask {
     type Output = Vec<Summary>;
     fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Summary>> {
         let args = self.args;
-        let weights = match &args.weights {
-            Some(path) => Some(super::load_model::<B>(path, &device, &Expectation::default())?),
-            None => None,
-        };
-        let model_name = match (&weights, &args.weights) {
-            (Some(_), Some(p)) => stem(p),
-            _ => "bicubic".to_string(),
-        };
+        // `None` stands for the bicubic baseline.
+        let mut models = Vec::new();
+        if args.weights.is_empty() {
+            models.push(None);
+        }
+        for path in &args.weights {
+            models.push(Some((stem(path), path.clone(), super::load_model::<B>(path, &device, &Expectation::default())?)));
+        }
         let mut summaries = Vec::new();
-        for data in &args.data {
-            let files = list_images(data)?;
-            for &scale in &args.scale {
-                if !(scale.is_finite() && scale > 1.0) {
-                    anyhow::bail!("--scale must be larger than 1, got {scale}");
-                }
-                if let Some(w) = &weights {
-                    w.meta.config.check_scale(scale).with_context(|| args.weights.as_ref().map(|p| p.display().to_string()).unwrap_or_default())?;
-                }
-                let bar = super::progress_bar(files.len(), &format!("{} x{}", dataset_name(data), scale_label(scale)));
-                let mut images = Vec::new();
-                let mut skipped = Vec::new();
-                for path in &files {
-                    let result = (|| -> Result<ImageResult> {
-                        let image = read_image(path, DecodeLimits::default())?;
-                        let (hr, lr) = protocol_pair(&image, scale, &path.display().to_string())?;
-                        let bicubic = bicubic_quality(&hr, &lr, scale)?;
-                        let model = match &weights {
-                            Some(w) => model_quality(&w.model, &w.meta.config, &hr, &lr, scale, &device)
-                                .with_context(|| path.display().to_string())?,
-                            None => bicubic,
-                        };
-                        Ok(ImageResult {
-                            name: stem(path),
-                            psnr: model.psnr,
-                            ssim: model.ssim,
-                            bicubic_psnr: bicubic.psnr,
-                            bicubic_ssim: bicubic.ssim,
-                        })
-                    })();
-                    match result {
-                        Ok(r) => images.push(r),
-                        Err(e) => {
-                            bar.suspend(|| eprintln!("warning: skipped {e:#}"));
-                            skipped.push(path.display().to_string());
-                        }
+        for model in &models {
+            for data in &args.data {
+                let files = list_images(data)?;
+                for &scale in &args.scale {
+                    if !(scale.is_finite() && scale > 1.0) {
+                        anyhow::bail!("--scale must be larger than 1, got {scale}");
                     }
-                    bar.inc(1);
+                    if let Some((_, path, w)) = model {
+                        w.meta.config.check_scale(scale).with_context(|| path.display().to_string())?;
+                    }
+                    let name = model.as_ref().map(|m| m.0.clone()).unwrap_or_else(|| "bicubic".into());
+                    let bar = super::progress_bar(files.len(), &format!("{name} {} x{}", dataset_name(data), scale_label(scale)));
+                    let mut images = Vec::new();
+                    let mut skipped = Vec::new();
+                    for path in &files {
+                        let result = (|| -> Result<ImageResult> {
+                            let image = read_image(path, DecodeLimits::default())?;
+                            let (hr, lr) = protocol_pair(&image, scale, &path.display().to_string())?;
+                            let bicubic = bicubic_quality(&hr, &lr, scale)?;
+                            let quality = match model {
+                                Some((_, _, w)) => model_quality(&w.model, &w.meta.config, &hr, &lr, scale, &device)
+                                    .with_context(|| path.display().to_string())?,
+                                None => bicubic,
+                            };
+                            Ok(ImageResult {
+                                name: stem(path),
+                                psnr: quality.psnr,
+                                ssim: quality.ssim,
+                                bicubic_psnr: bicubic.psnr,
+                                bicubic_ssim: bicubic.ssim,
+                            })
+                        })();
+                        match result {
+                            Ok(r) => images.push(r),
+                            Err(e) => {
+                                bar.suspend(|| eprintln!("warning: skipped {e:#}"));
+                                skipped.push(path.display().to_string());
+                            }
+                        }
+                        bar.inc(1);
+                    }
+                    bar.finish_and_clear();
+                    if images.is_empty() {
+                        anyhow::bail!("{}: no image could be evaluated", data.display());
+                    }
+                    let mean = |f: fn(&ImageResult) -> f64| images.iter().map(f).sum::<f64>() / images.len() as f64;
+                    summaries.push(Summary {
+                        dataset: dataset_name(data),
+                        scale,
+                        model: name,
+                        psnr: mean(|r| r.psnr),
+                        ssim: mean(|r| r.ssim),
+                        bicubic_psnr: mean(|r| r.bicubic_psnr),
+                        bicubic_ssim: mean(|r| r.bicubic_ssim),
+                        images,
+                        skipped,
+                    });
                 }
-                bar.finish_and_clear();
-                if images.is_empty() {
-                    anyhow::bail!("{}: no image could be evaluated", data.display());
-                }
-                let mean = |f: fn(&ImageResult) -> f64| images.iter().map(f).sum::<f64>() / images.len() as f64;
-                summaries.push(Summary {
-                    dataset: dataset_name(data),
-                    scale,
-                    model: model_name.clone(),
-                    psnr: mean(|r| r.psnr),
-                    ssim: mean(|r| r.ssim),
-                    bicubic_psnr: mean(|r| r.bicubic_psnr),
-                    bicubic_ssim: mean(|r| r.bicubic_ssim),
-                    images,
-                    skipped,
-                });
             }
         }
         Ok(summaries)
@@ -162,7 +165,25 @@ pub fn run(args: EvalArgs) -> Result<()> {
             println!("{:<14} {:>8.2} / {:.4} {:>8.2} / {:.4}", "mean", s.bicubic_psnr, s.bicubic_ssim, s.psnr, s.ssim);
         }
     }
-    if summaries.len() > 1 {
+    let mut model_names: Vec<&str> = summaries.iter().map(|s| s.model.as_str()).collect();
+    model_names.dedup();
+    if model_names.len() > 1 {
+        // The VDSR paper's Table 2: test set and scale down, one column per model.
+        println!("\nPSNR (Y, shave = scale): test x model");
+        print!("{:<10} {:>6} {:>9}", "dataset", "scale", "bicubic");
+        for m in &model_names {
+            print!(" {:>14}", m);
+        }
+        println!();
+        for first in summaries.iter().filter(|s| s.model == model_names[0]) {
+            print!("{:<10} {:>6} {:>9.2}", first.dataset, format!("x{}", scale_label(first.scale)), first.bicubic_psnr);
+            for m in &model_names {
+                let cell = summaries.iter().find(|s| s.model == *m && s.dataset == first.dataset && s.scale == first.scale);
+                print!(" {:>14}", cell.map(|s| format!("{:.2}", s.psnr)).unwrap_or_default());
+            }
+            println!();
+        }
+    } else if summaries.len() > 1 {
         // The papers' shape: datasets x scales, bicubic beside the model.
         println!("\nPSNR / SSIM (Y, shave = scale)");
         println!("{:<10} {:>6} {:>17} {:>17}", "dataset", "scale", "bicubic", if is_bicubic { "" } else { "model" });

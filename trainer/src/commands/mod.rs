@@ -1,3 +1,4 @@
+mod bench;
 mod degrade;
 mod eval;
 mod features;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Features(a) => features::run(a).context("features"),
         Command::Train(a) => train::run(a).context("train"),
         Command::Export(a) => train::export(a).context("export"),
+        Command::Bench(a) => bench::run(a).context("bench"),
     }
 }
 
