@@ -72,6 +72,10 @@ pub struct TrainArgs {
     /// Root for the config's relative data paths (default: $UPRES_DATA or ../shared/data).
     #[arg(long)]
     pub data_root: Option<PathBuf>,
+    /// torchvision VGG19 weights (.pth state dict or .safetensors) for the
+    /// perceptual loss; `random` uses an untrained VGG, only to test the code path.
+    #[arg(long)]
+    pub vgg_weights: Option<PathBuf>,
     /// No progress bar or summary lines.
     #[arg(long)]
     pub quiet: bool,

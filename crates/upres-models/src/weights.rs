@@ -305,16 +305,16 @@ pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expec
 
 /// Tensor names and shapes the architecture expects, in file order; what
 /// `trainer import` maps outside weights onto.
-pub fn expected_tensors<B: Backend>(model: &SrModel<B>) -> Vec<(String, Vec<usize>)> {
+pub fn expected_tensors<B: Backend, M: Module<B>>(model: &M) -> Vec<(String, Vec<usize>)> {
     model.collect(None, None, true).iter().map(|s| (s.full_path(), s.shape.to_vec())).collect()
 }
 
 /// Replace a model's tensors by name (for importers), strictly.
-pub fn apply_named_tensors<B: Backend>(
-    model: SrModel<B>,
+pub fn apply_named_tensors<B: Backend, M: Module<B>>(
+    model: M,
     arch: &str,
     tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
-) -> Result<SrModel<B>, ModelError> {
+) -> Result<M, ModelError> {
     let expected: BTreeMap<String, Vec<usize>> = expected_tensors(&model).into_iter().collect();
     let found: BTreeMap<String, Vec<usize>> = tensors.iter().map(|(n, s, _)| (n.clone(), s.clone())).collect();
     if let Some(detail) = mismatch_report(&expected, &found) {

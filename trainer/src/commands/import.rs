@@ -35,7 +35,7 @@ fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
     rules
 }
 
-fn read_safetensors(path: &Path) -> Result<Named> {
+pub(crate) fn read_safetensors(path: &Path) -> Result<Named> {
     let bytes = read_bytes(path)?;
     let st = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
     let mut out = Vec::new();
@@ -49,7 +49,7 @@ fn read_safetensors(path: &Path) -> Result<Named> {
     Ok(out)
 }
 
-fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<Named> {
+pub(crate) fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<Named> {
     use burn_store::pytorch::PytorchReader;
     let reader = match top_level_key {
         Some(key) => PytorchReader::with_top_level_key(path, key),

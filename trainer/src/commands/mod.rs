@@ -2,7 +2,7 @@ mod bench;
 mod degrade;
 mod eval;
 mod features;
-mod import;
+pub(crate) mod import;
 mod info;
 mod train;
 mod upscale;

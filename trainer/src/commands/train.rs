@@ -51,6 +51,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         resume: args.resume,
         max_iters: args.max_iters,
         init_from: args.init_from.clone(),
+        vgg_weights: args.vgg_weights.clone(),
         stop,
         quiet: args.quiet,
     };

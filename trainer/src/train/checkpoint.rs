@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 
-const MAGIC: &[u8; 8] = b"UPRESCK1";
+const MAGIC: &[u8; 8] = b"UPRESCK2";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoopState {
@@ -30,6 +30,9 @@ pub struct Checkpoint {
     pub state: LoopState,
     pub model: Vec<u8>,
     pub optimizer: Vec<u8>,
+    /// The discriminator and its optimiser (empty unless adversarial).
+    pub discriminator: Vec<u8>,
+    pub discriminator_optimizer: Vec<u8>,
 }
 
 impl Checkpoint {
@@ -37,7 +40,7 @@ impl Checkpoint {
         let state = serde_json::to_vec(&self.state)?;
         let mut bytes = Vec::with_capacity(8 + 24 + state.len() + self.model.len() + self.optimizer.len());
         bytes.extend_from_slice(MAGIC);
-        for blob in [&state, &self.model, &self.optimizer] {
+        for blob in [&state, &self.model, &self.optimizer, &self.discriminator, &self.discriminator_optimizer] {
             bytes.extend_from_slice(&(blob.len() as u64).to_le_bytes());
             bytes.extend_from_slice(blob);
         }
@@ -57,7 +60,7 @@ impl Checkpoint {
         }
         let mut blobs = Vec::new();
         let mut at = 8;
-        for _ in 0..3 {
+        for _ in 0..5 {
             let len_bytes: [u8; 8] = bytes.get(at..at + 8).ok_or_else(bad)?.try_into().expect("8 bytes");
             let len = u64::from_le_bytes(len_bytes) as usize;
             at += 8;
@@ -65,8 +68,10 @@ impl Checkpoint {
             at += len;
         }
         let state = serde_json::from_slice(&blobs[0]).with_context(|| format!("{}: damaged state", path.display()))?;
-        let optimizer = blobs.pop().expect("three blobs");
-        let model = blobs.pop().expect("three blobs");
-        Ok(Self { state, model, optimizer })
+        let discriminator_optimizer = blobs.pop().expect("five blobs");
+        let discriminator = blobs.pop().expect("five blobs");
+        let optimizer = blobs.pop().expect("five blobs");
+        let model = blobs.pop().expect("five blobs");
+        Ok(Self { state, model, optimizer, discriminator, discriminator_optimizer })
     }
 }

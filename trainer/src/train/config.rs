@@ -116,6 +116,42 @@ pub struct ScheduleConfig {
 pub enum LossKind {
     L1,
     Mse,
+    /// No pixel loss (SRGAN-VGG54: perceptual and adversarial terms only).
+    None,
+}
+
+/// A VGG19 feature loss: `weight * MSE(VGG(sr), VGG(hr))` at `layer`
+/// (SRGAN's VGG54 is relu5_4 with weight 1/12.75^2 = 0.006).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerceptualConfig {
+    #[serde(default = "relu5_4")]
+    pub layer: String,
+    pub weight: f64,
+}
+
+fn relu5_4() -> String {
+    "relu5_4".into()
+}
+
+/// Adversarial training against SRGAN's discriminator; the generator's
+/// adversarial term is `-log D(G(z))`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GanConfig {
+    #[serde(default = "adversarial_weight")]
+    pub adversarial_weight: f64,
+    #[serde(default = "discriminator_features")]
+    pub discriminator_features: usize,
+    /// The discriminator's Adam learning rate (follows the same schedule).
+    pub lr: f64,
+}
+
+fn adversarial_weight() -> f64 {
+    1e-3
+}
+fn discriminator_features() -> usize {
+    64
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +184,10 @@ pub struct TrainConfig {
     #[serde(default)]
     pub schedule: Option<ScheduleConfig>,
     pub loss: LossKind,
+    #[serde(default)]
+    pub perceptual: Option<PerceptualConfig>,
+    #[serde(default)]
+    pub gan: Option<GanConfig>,
     pub duration: Span,
     pub validation: ValidationConfig,
     #[serde(default = "checkpoint_every")]
@@ -225,6 +265,10 @@ impl TrainConfig {
         }
         anyhow::ensure!(self.validation.every >= 1 && self.checkpoint_every >= 1, "validation.every and checkpoint_every must be at least 1");
         anyhow::ensure!(self.optimizer.lr() > 0.0, "optimizer.lr must be positive");
+        anyhow::ensure!(
+            self.loss != LossKind::None || self.perceptual.is_some() || self.gan.is_some(),
+            "loss is \"none\" and there is no perceptual or adversarial term: nothing to train on"
+        );
         Ok(())
     }
 }

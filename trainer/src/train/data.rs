@@ -65,9 +65,9 @@ pub fn resolve(root: &Path, p: &Path) -> PathBuf {
 }
 
 impl Dataset {
-    /// Load every image of `config.dirs`; corrupt files are skipped with a
-    /// warning naming them; an empty set or an image smaller than a patch
-    /// is an error before training starts.
+    /// Load every image of `config.dirs`; corrupt files and images smaller
+    /// than a patch are skipped with a warning naming them; an empty set, or
+    /// a patch larger than every image, is an error before training starts.
     pub fn load(config: &DataConfig, root: &Path, input_kind: InputKind, color: ColorSpace) -> Result<Self> {
         let mut files = Vec::new();
         for dir in &config.dirs {
@@ -82,23 +82,27 @@ impl Dataset {
         };
         let mut images = Vec::new();
         let mut names = Vec::new();
+        let mut too_small = Vec::new();
         for f in &files {
             match read_image(f, DecodeLimits::default()) {
                 Ok(img) => {
                     let img = img.to_depth8();
                     if img.width < hr_patch + max_scale || img.height < hr_patch + max_scale {
-                        anyhow::bail!(
-                            "{}: {}x{} is smaller than a training patch ({hr_patch}x{hr_patch} HR pixels at x{max_scale}); lower data.patch or remove the image",
-                            f.display(),
-                            img.width,
-                            img.height
-                        );
+                        too_small.push(format!("{} ({}x{})", f.display(), img.width, img.height));
+                        continue;
                     }
                     images.push(img);
                     names.push(crate::files::stem(f));
                 }
                 Err(e) => eprintln!("warning: skipping training image {e}"),
             }
+        }
+        if !too_small.is_empty() {
+            let what = format!("smaller than a training patch ({hr_patch}x{hr_patch} HR pixels at x{max_scale})");
+            if images.is_empty() {
+                anyhow::bail!("every training image is {what}, e.g. {}; lower data.patch", too_small[0]);
+            }
+            eprintln!("warning: skipping {} training image(s) {what}: {}", too_small.len(), too_small.join(", "));
         }
         anyhow::ensure!(!images.is_empty(), "no readable training images in {:?}", config.dirs);
 

@@ -18,13 +18,16 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::prelude::*;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::activation::softplus;
 use burn::tensor::backend::AutodiffBackend;
 use upres_image::{read_image, DecodeLimits, PlanarImage};
 use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
+use upres_models::discriminator::{Discriminator, DiscriminatorConfig};
+use upres_models::vgg::{Vgg19, VggConfig, TORCHVISION_INDEX};
 use upres_models::{save_weights, Expectation, ModelConfig, Provenance, SrModel, WeightsDtype, WeightsMeta};
 
 use checkpoint::{Checkpoint, LoopState};
-use config::{LossKind, OptimizerConfig, TrainConfig};
+use config::{LossKind, OptimizerConfig, PerceptualConfig, TrainConfig};
 use data::{resolve, Dataset, Prefetcher};
 
 /// Everything `trainer train` was asked, resolved.
@@ -35,6 +38,7 @@ pub struct TrainJob {
     pub resume: bool,
     pub max_iters: Option<u64>,
     pub init_from: Option<PathBuf>,
+    pub vgg_weights: Option<PathBuf>,
     pub stop: Arc<AtomicBool>,
     pub quiet: bool,
 }
@@ -189,7 +193,49 @@ fn loss<B: Backend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B, 4>) 
     match kind {
         LossKind::L1 => diff.abs().mean(),
         LossKind::Mse => diff.powi_scalar(2).mean(),
+        LossKind::None => diff.sum().mul_scalar(0.0),
     }
+}
+
+/// VGG wants RGB: a Y network's output is repeated into three channels.
+fn as_rgb<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if x.dims()[1] == 1 { x.repeat_dim(1, 3) } else { x }
+}
+
+/// The frozen VGG19 of the perceptual loss, from torchvision weights.
+fn load_vgg<AB: AutodiffBackend>(config: &PerceptualConfig, weights: Option<&Path>, device: &AB::Device) -> Result<Vgg19<AB>> {
+    let vgg = VggConfig::new().with_layer(config.layer.clone()).init::<AB>(device)?;
+    let path = weights.context(
+        "the perceptual loss needs VGG19 weights, which cannot be downloaded here: pass --vgg-weights with torchvision's vgg19 state dict (.pth) or its safetensors",
+    )?;
+    if path.as_os_str() == "random" {
+        eprintln!("warning: --vgg-weights random: an untrained VGG19; the perceptual term only exercises the code path");
+        return Ok(vgg.no_grad());
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let tensors = if ext == "safetensors" {
+        crate::commands::import::read_safetensors(path)?
+    } else {
+        crate::commands::import::read_pytorch(path, None)?
+    };
+    let wanted: std::collections::BTreeSet<String> = upres_models::weights::expected_tensors(&vgg).into_iter().map(|(n, _)| n).collect();
+    let mapped: Vec<(String, Vec<usize>, Vec<f32>)> = tensors
+        .into_iter()
+        .filter_map(|(name, shape, values)| {
+            let rest = name.strip_prefix("features.")?;
+            let (idx, leaf) = rest.split_once('.')?;
+            let conv = TORCHVISION_INDEX.iter().position(|&i| i.to_string() == idx)?;
+            let ours = format!("convs.{conv}.{leaf}");
+            wanted.contains(&ours).then_some((ours, shape, values))
+        })
+        .collect();
+    let vgg = upres_models::weights::apply_named_tensors(vgg, "vgg19", mapped).with_context(|| path.display().to_string())?;
+    Ok(vgg.no_grad())
+}
+
+struct Gan<AB: AutodiffBackend> {
+    discriminator: Discriminator<AB>,
+    optimizer: OptimizerAdaptor<Adam, Discriminator<AB>, AB>,
 }
 
 /// Drop metric rows past `iteration` (written after the checkpoint a resumed run starts from).
@@ -245,11 +291,25 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         };
     }
     let mut optim = Optim::<AB>::new(&config.optimizer, learning_rate(&config, 0, iters_per_epoch));
+    let vgg = match &config.perceptual {
+        Some(p) => Some(load_vgg::<AB>(p, job.vgg_weights.as_deref(), &device)?),
+        None => None,
+    };
+    let channels = if spec.color == upres_models::ColorSpace::Y { 1 } else { 3 };
+    let mut gan: Option<Gan<AB>> = config.gan.as_ref().map(|g| Gan {
+        discriminator: DiscriminatorConfig::new().with_features(g.discriminator_features).with_channels(channels).init(&device),
+        optimizer: AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init(),
+    });
     let mut state = LoopState { iteration: 0, best_psnr: None, best_iteration: None, config: config.clone(), elapsed_s: 0.0 };
     if let Some(ck) = resumed {
         let record = Recorder::<AB>::load(&Record::default(), ck.model, &device).context("checkpoint model")?;
         model = model.load_record(record);
         optim = optim.load_bytes(ck.optimizer, &device).context("checkpoint optimiser")?;
+        if let Some(g) = gan.take() {
+            let d = Recorder::<AB>::load(&Record::default(), ck.discriminator, &device).context("checkpoint discriminator")?;
+            let o = Recorder::<AB>::load(&Record::default(), ck.discriminator_optimizer, &device).context("checkpoint discriminator optimiser")?;
+            gan = Some(Gan { discriminator: g.discriminator.load_record(d), optimizer: g.optimizer.load_record(o) });
+        }
         state = ck.state;
         truncate_metrics(&metrics_path, state.iteration)?;
         eprintln!("resuming {} at iteration {}", job.run_dir.display(), state.iteration);
@@ -286,16 +346,21 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
     let log_every = config.validation.every.clamp(1, 25);
     let mut loss_sum: Option<Tensor<AB::InnerBackend, 1>> = None;
     let (mut data_time, mut step_time, mut window) = (0.0f64, 0.0f64, 0u64);
-    let save_checkpoint = |model: &SrModel<AB>, optim: &Optim<AB>, state: &LoopState| -> Result<()> {
-        let model_bytes = Recorder::<AB>::record(&Record::default(), model.clone().into_record(), ())?;
-        Checkpoint { state: state.clone(), model: model_bytes, optimizer: optim.to_bytes()? }.write(&checkpoint_path)
+    let save_checkpoint = |model: &SrModel<AB>, optim: &Optim<AB>, gan: &Option<Gan<AB>>, state: &LoopState| -> Result<()> {
+        let rec = Record::default();
+        let model_bytes = Recorder::<AB>::record(&rec, model.clone().into_record(), ())?;
+        let (discriminator, discriminator_optimizer) = match gan {
+            Some(g) => (Recorder::<AB>::record(&rec, g.discriminator.clone().into_record(), ())?, Recorder::<AB>::record(&rec, g.optimizer.to_record(), ())?),
+            None => (Vec::new(), Vec::new()),
+        };
+        Checkpoint { state: state.clone(), model: model_bytes, optimizer: optim.to_bytes()?, discriminator, discriminator_optimizer }.write(&checkpoint_path)
     };
 
     let mut lr = lr0;
     while state.iteration < end {
         if job.stop.load(Ordering::SeqCst) {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-            save_checkpoint(&model, &optim, &state)?;
+            save_checkpoint(&model, &optim, &gan, &state)?;
             bar.abandon_with_message("interrupted");
             eprintln!("interrupted: checkpoint saved at iteration {}; continue with --resume", state.iteration);
             return Ok(Outcome::Interrupted { iteration: state.iteration });
@@ -311,7 +376,23 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         let t1 = Instant::now();
         let x = Tensor::<AB, 1>::from_data(TensorData::new(batch.input, [batch.input_dims.iter().product::<usize>()]), &device).reshape(batch.input_dims);
         let y = Tensor::<AB, 1>::from_data(TensorData::new(batch.target, [batch.target_dims.iter().product::<usize>()]), &device).reshape(batch.target_dims);
-        let l = loss(config.loss, model.forward(x, batch.scale), y);
+        let sr = model.forward(x, batch.scale);
+        let mut l = loss(config.loss, sr.clone(), y.clone());
+        if let (Some(vgg), Some(p)) = (&vgg, &config.perceptual) {
+            let features = vgg.forward(as_rgb(sr.clone())) - vgg.forward(as_rgb(y.clone())).detach();
+            l = l + features.powi_scalar(2).mean().mul_scalar(p.weight);
+        }
+        if let (Some(Gan { discriminator, optimizer }), Some(g)) = (gan.take(), &config.gan) {
+            // Discriminator step on real HR and detached SR, then the generator's -log D(G(z)).
+            let (real, fake) = (discriminator.forward(y.clone()), discriminator.forward(sr.clone().detach()));
+            let d_loss = softplus(real.neg(), 1.0).mean() + softplus(fake, 1.0).mean();
+            let d_grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
+            let mut optimizer = optimizer;
+            let d_lr = g.lr * lr / config.optimizer.lr();
+            let discriminator = optimizer.step(d_lr, discriminator, d_grads);
+            l = l + softplus(discriminator.forward(sr).neg(), 1.0).mean().mul_scalar(g.adversarial_weight);
+            gan = Some(Gan { discriminator, optimizer });
+        }
         let grads = GradientsParams::from_grads(l.backward(), &model);
         model = optim.step(lr, model, grads);
         let detached = l.inner();
@@ -362,7 +443,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         }
         if it % config.checkpoint_every == 0 || it == end {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-            save_checkpoint(&model, &optim, &state)?;
+            save_checkpoint(&model, &optim, &gan, &state)?;
         }
         bar.set_position(it);
     }
