@@ -262,3 +262,26 @@ fn cuda_without_cuda_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn edsr_x3_starts_from_the_x2_weights_but_its_upsampler() {
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let small = |cmd: &mut Command| {
+        cmd.args(["--max-iters", "1", "--set", "data.batch=1", "--set", "data.patch=12", "--set", r#"data.dirs=["train/T91"]"#, "--set"])
+            .arg(format!("validation.dir={}", val.display()));
+    };
+    let x2 = tmp.path().join("x2");
+    let mut cmd = train_cmd("edsr-baseline-x2.json", &x2);
+    small(&mut cmd);
+    run_ok(&mut cmd);
+    let mut cmd = train_cmd("edsr-baseline-x3.json", &tmp.path().join("x3"));
+    small(&mut cmd);
+    cmd.arg("--init-from").arg(x2.join("best.safetensors"));
+    cmd.args(["--set", "validation.scale=3"]);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // 72 tensors in all; only the x3 upsampler's weight and bias differ in shape.
+    assert!(stderr.contains("70 of 72 tensors taken over"), "{stderr}");
+}

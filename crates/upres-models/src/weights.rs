@@ -320,6 +320,12 @@ pub fn apply_named_tensors<B: Backend, M: Module<B>>(
     if let Some(detail) = mismatch_report(&expected, &found) {
         return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail });
     }
+    apply_partial(model, arch, tensors)
+}
+
+/// Replace some of a model's tensors by name, leaving the others as they
+/// are (fine-tuning from a related model); names and shapes must exist.
+pub fn apply_partial<B: Backend, M: Module<B>>(model: M, arch: &str, tensors: Vec<(String, Vec<usize>, Vec<f32>)>) -> Result<M, ModelError> {
     let snapshots = tensors
         .into_iter()
         .map(|(name, shape, values)| {
@@ -332,25 +338,6 @@ pub fn apply_named_tensors<B: Backend, M: Module<B>>(
     if !result.errors.is_empty() {
         let problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
         return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail: list(&problems) });
-    }
-    Ok(model)
-}
-
-/// Replace some of a model's tensors by name, leaving the others as they
-/// are (fine-tuning from a related model); names and shapes must exist.
-pub fn apply_partial<B: Backend>(model: SrModel<B>, tensors: Vec<(String, Vec<usize>, Vec<f32>)>) -> Result<SrModel<B>, ModelError> {
-    let snapshots = tensors
-        .into_iter()
-        .map(|(name, shape, values)| {
-            let path = name.split('.').map(str::to_owned).collect();
-            TensorSnapshot::from_data(TensorData::new(values, shape), path, Vec::new(), ParamId::new())
-        })
-        .collect();
-    let mut model = model;
-    let result = model.apply(snapshots, None, None, true);
-    if !result.errors.is_empty() {
-        let problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
-        return Err(ModelError::ShapeMismatch { arch: "model".into(), detail: list(&problems) });
     }
     Ok(model)
 }

@@ -483,7 +483,8 @@ fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, bytes: &[u8], me
     }
     anyhow::ensure!(!shared.is_empty(), "{}: no tensor of this {} model fits the {}", path.display(), meta.describe(), model_arch(&model));
     eprintln!("init-from {}: {} of {} tensors taken over", path.display(), shared.len(), expected.len());
-    Ok(upres_models::weights::apply_partial(model, shared)?)
+    let arch = model_arch(&model);
+    Ok(upres_models::weights::apply_partial(model, arch, shared)?)
 }
 
 fn model_arch<B: Backend>(model: &SrModel<B>) -> &'static str {
