@@ -31,4 +31,4 @@ demo: build
 
 # Release everywhere: the tests run real models, and debug burn is ~100x slower.
 test: build
-	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) cargo test --release --locked --workspace
+	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) cargo test --release --locked --workspace --no-fail-fast
