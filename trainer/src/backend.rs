@@ -27,9 +27,13 @@ fn run_wgpu<T: OnBackend>(index: usize, task: T) -> Result<T::Output> {
     // wgpu panics when it finds no adapter; turn that into an error.
     let device = if index == 0 { WgpuDevice::DefaultDevice } else { WgpuDevice::DiscreteGpu(index) };
     let probe = device.clone();
+    // Silence the default hook while probing: the panic is expected and reported below.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let found = std::panic::catch_unwind(move || {
         let _ = burn::tensor::Tensor::<Wgpu, 1>::zeros([1], &probe).into_data();
     });
+    std::panic::set_hook(hook);
     if found.is_err() {
         anyhow::bail!("--backend wgpu: no usable GPU adapter was found (Vulkan, Metal or DX12); use --backend cpu");
     }
