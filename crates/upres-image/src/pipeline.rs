@@ -26,9 +26,12 @@
 //! * Alpha is upscaled with bicubic, never through the network; gray stays
 //!   gray; the output keeps the input's bit depth.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::color::{rgb_to_ycbcr, ycbcr_to_rgb};
+use crate::planar::BitDepth;
 use crate::error::ImageError;
 use crate::planar::{Layout, PlanarImage, Plane};
 use crate::resize::{imresize_plane, output_len, Quantize, ResizeTarget};
@@ -107,7 +110,9 @@ pub struct UpscaleOutput {
 
 pub struct UpscaleJob {
     layout: Layout,
-    source: PlanarImage,
+    depth: BitDepth,
+    /// The input's alpha plane, upscaled with bicubic at the end.
+    alpha: Option<Plane>,
     target: (usize, usize),
     spec: NetworkSpec,
     network_scale: usize,
@@ -134,20 +139,41 @@ fn bicubic(plane: &Plane, w: usize, h: usize, q: Quantize) -> Result<Plane, Imag
     imresize_plane(plane, ResizeTarget::Size { width: w, height: h }, q)
 }
 
-/// Resize all planes of an image to `w` x `h` with MATLAB's bicubic,
+/// Resize the colour planes of an image to `w` x `h` with MATLAB's bicubic,
 /// rounding as the image's integer type would. With a scale factor whose
 /// `ceil` gives exactly that size, the factor itself sets the weights, as in
 /// `imresize(img, s)`.
 fn resize_image(image: &PlanarImage, w: usize, h: usize, factor: Option<f64>) -> Result<Vec<Plane>, ImageError> {
     let q = Quantize::Integer(image.depth.max_value());
     image
-        .planes
+        .color_planes()
         .iter()
         .map(|p| match factor {
             Some(s) if output_len(p.width, s) == w && output_len(p.height, s) == h => imresize_plane(p, ResizeTarget::Scale(s), q),
             _ => bicubic(p, w, h, q),
         })
         .collect()
+}
+
+/// The planes a network with colour space `color` sees, in [0, 1], from an
+/// image's `planes` (samples up to `max`, alpha ignored); for Y networks on
+/// colour images also the Cb and Cr planes (0..=255) it does not see. Gray
+/// images are their own Y, as in the papers' evaluation code.
+pub fn network_planes(planes: &[Plane], layout: Layout, max: f32, color: ColorSpace) -> (Vec<Plane>, Option<[Plane; 2]>) {
+    let to8 = 255.0 / max;
+    let rgb = || -> [Plane; 3] {
+        let pick = |i: usize| planes[if layout.is_gray() { 0 } else { i }].map(|v| v * to8);
+        [pick(0), pick(1), pick(2)]
+    };
+    match color {
+        ColorSpace::Y if layout.is_gray() => (vec![planes[0].map(|v| v / max)], None),
+        ColorSpace::Y => {
+            let [r, g, b] = rgb();
+            let [y, cb, cr] = rgb_to_ycbcr(&r, &g, &b);
+            (vec![y.map(|v| v / 255.0)], Some([cb, cr]))
+        }
+        ColorSpace::Rgb => (rgb().into_iter().map(|p| p.map(|v| v / 255.0)).collect(), None),
+    }
 }
 
 impl UpscaleJob {
@@ -177,47 +203,29 @@ impl UpscaleJob {
 
         // The planes the network sees, before colour conversion, at its input size.
         let (network_scale, source_planes) = match spec.input {
-            InputKind::Bicubic => (1, resize_image(image, target.0, target.1, factor)?),
+            InputKind::Bicubic => (1, Cow::Owned(resize_image(image, target.0, target.1, factor)?)),
             InputKind::LowRes => {
                 let s = choose_network_scale(&spec.scales, requested).ok_or_else(|| {
                     ImageError::InvalidResize("the network declares no scale".into())
                 })?;
-                (s, image.planes.clone())
+                (s, Cow::Borrowed(image.color_planes()))
             }
         };
-        let color_count = image.layout.color_channels();
-        let rgb = |planes: &[Plane]| -> [Plane; 3] {
-            if color_count == 1 {
-                [planes[0].clone(), planes[0].clone(), planes[0].clone()]
-            } else {
-                [planes[0].clone(), planes[1].clone(), planes[2].clone()]
+        let (input, chroma) = network_planes(&source_planes, image.layout, max, spec.color);
+        // Chroma of the LR image goes straight to the output size.
+        let chroma = match (chroma, spec.input) {
+            (Some([cb, cr]), InputKind::LowRes) => {
+                Some([bicubic(&cb, target.0, target.1, Quantize::None)?, bicubic(&cr, target.0, target.1, Quantize::None)?])
             }
-        };
-        let to8 = 255.0 / max;
-        let [r, g, b] = rgb(&source_planes).map(|p| p.map(|v| v * to8));
-        let (input, chroma) = match spec.color {
-            // Gray images are their own Y, as in the papers' evaluation code.
-            ColorSpace::Y if color_count == 1 => (vec![source_planes[0].map(|v| v / max)], None),
-            ColorSpace::Y => {
-                let [y, cb, cr] = rgb_to_ycbcr(&r, &g, &b);
-                let chroma = match spec.input {
-                    InputKind::Bicubic => [cb, cr],
-                    // Chroma of the LR image goes straight to the output size.
-                    InputKind::LowRes => {
-                        let q = Quantize::None;
-                        [bicubic(&cb, target.0, target.1, q)?, bicubic(&cr, target.0, target.1, q)?]
-                    }
-                };
-                (vec![y.map(|v| v / 255.0)], Some(chroma))
-            }
-            ColorSpace::Rgb => (vec![r, g, b].into_iter().map(|p| p.map(|v| v / 255.0)).collect(), None),
+            (chroma, _) => chroma,
         };
         let (iw, ih) = (input[0].width, input[0].height);
         let plan = TilePlan::new(iw, ih, request.tile.max(request.overlap + 1), request.overlap)?;
         let blender = TileBlender::new(&plan, network_scale, input.len());
         Ok(Self {
             layout: image.layout,
-            source: image.clone(),
+            depth: image.depth,
+            alpha: image.alpha().cloned(),
             target,
             spec: spec.clone(),
             network_scale,
@@ -276,7 +284,7 @@ impl UpscaleJob {
             return Err(ImageError::InvalidTiling(format!("tile {missing} was never run")));
         }
         let (tw, th) = self.target;
-        let max = self.source.depth.max_value();
+        let max = self.depth.max_value();
         let from8 = max / 255.0;
         let network = self.blender.finish();
         // Network output at the exact size, in 0..=255.
@@ -303,9 +311,9 @@ impl UpscaleJob {
         } else {
             rgb.iter().map(quantize).collect()
         };
-        if let Some(alpha) = self.source.alpha() {
+        if let Some(alpha) = &self.alpha {
             planes.push(bicubic(alpha, tw, th, Quantize::Integer(max))?);
         }
-        Ok(UpscaleOutput { image: PlanarImage::new(self.layout, self.source.depth, planes), network_y })
+        Ok(UpscaleOutput { image: PlanarImage::new(self.layout, self.depth, planes), network_y })
     }
 }

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use upres_image::{imresize, modcrop, read_image, rgb_to_ycbcr, ColorSpace, DecodeLimits, InputKind, PlanarImage, Plane, ResizeTarget};
+use upres_image::{imresize, modcrop, network_planes, read_image, ColorSpace, DecodeLimits, InputKind, PlanarImage, Plane, ResizeTarget};
 
 use super::config::DataConfig;
 
@@ -46,18 +46,6 @@ pub struct Batch {
     pub input_dims: [usize; 4],
     pub target: Vec<f32>,
     pub target_dims: [usize; 4],
-}
-
-fn planes_for(image: &PlanarImage, color: ColorSpace) -> Vec<Plane> {
-    let [r, g, b] = image.rgb_planes();
-    match color {
-        ColorSpace::Y if image.layout.is_gray() => vec![image.planes[0].map(|v| v / 255.0)],
-        ColorSpace::Y => {
-            let [y, _, _] = rgb_to_ycbcr(&r, &g, &b);
-            vec![y.map(|v| v / 255.0)]
-        }
-        ColorSpace::Rgb => vec![r, g, b].into_iter().map(|p| p.map(|v| v / 255.0)).collect(),
-    }
 }
 
 pub fn resolve(root: &Path, p: &Path) -> PathBuf {
@@ -181,7 +169,8 @@ fn make_sample(image: &PlanarImage, scale: usize, kind: InputKind, color: ColorS
         InputKind::Bicubic => imresize(&lr, ResizeTarget::Scale(scale as f64))?,
         InputKind::LowRes => lr,
     };
-    Ok(Sample { input: planes_for(&input_image, color), target: planes_for(&hr, color) })
+    let planes = |img: &PlanarImage| network_planes(&img.planes, img.layout, img.depth.max_value(), color).0;
+    Ok(Sample { input: planes(&input_image), target: planes(&hr) })
 }
 
 /// Copy a `side` x `side` patch at (x, y), transformed by one of the 8
