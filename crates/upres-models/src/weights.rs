@@ -274,32 +274,26 @@ pub fn float_values(view: &TensorView<'_>) -> Option<Vec<f32>> {
 pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>, ModelError> {
     let meta = read_meta(bytes)?;
     check_expectation(&meta, expect)?;
-    let mut model = meta.config.init::<B>(device)?;
+    let model = meta.config.init::<B>(device)?;
     let file = SafeTensors::deserialize(bytes).map_err(|e| ModelError::NotWeights(format!("corrupt safetensors data ({e})")))?;
 
-    let expected: BTreeMap<String, Vec<usize>> =
-        model.collect(None, None, true).iter().map(|s| (s.full_path(), s.shape.to_vec())).collect();
+    let expected: BTreeMap<String, Vec<usize>> = expected_tensors(&model).into_iter().collect();
     let found: BTreeMap<String, Vec<usize>> = file.tensors().into_iter().map(|(n, v)| (n, v.shape().to_vec())).collect();
     if let Some(detail) = mismatch_report(&expected, &found) {
         return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail });
     }
 
-    let mut snapshots = Vec::with_capacity(expected.len());
-    for (name, shape) in &expected {
-        let view = file.tensor(name).map_err(|e| ModelError::NotWeights(format!("{name}: {e}")))?;
+    // Names and shapes are checked above: every tensor of the model is replaced.
+    let mut tensors = Vec::with_capacity(expected.len());
+    for (name, shape) in expected {
+        let view = file.tensor(&name).map_err(|e| ModelError::NotWeights(format!("{name}: {e}")))?;
         let values = float_values(&view).ok_or_else(|| ModelError::ShapeMismatch {
             arch: meta.describe(),
             detail: format!("{name} has dtype {:?}; only F32, F16, BF16 and F64 are read", view.dtype()),
         })?;
-        let path: Vec<String> = name.split('.').map(str::to_owned).collect();
-        snapshots.push(TensorSnapshot::from_data(TensorData::new(values, shape.clone()), path, Vec::new(), ParamId::new()));
+        tensors.push((name, shape, values));
     }
-    let result = model.apply(snapshots, None, None, true);
-    if !result.errors.is_empty() || !result.missing.is_empty() {
-        let mut problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
-        problems.extend(result.missing.iter().map(|(p, _)| format!("missing {p}")));
-        return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail: list(&problems) });
-    }
+    let model = apply_partial(model, &meta.describe(), tensors)?;
     Ok(WeightsFile { model, meta })
 }
 

@@ -287,7 +287,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
             .with_context(|| path.display().to_string());
         model = match loaded {
             Ok(w) if w.meta.config == config.model => w.model,
-            _ => init_shared_tensors(model, &bytes, &meta, path)?,
+            _ => init_shared_tensors(model, config.model.arch(), &bytes, &meta, path)?,
         };
     }
     let mut optim = Optim::<AB>::new(&config.optimizer, learning_rate(&config, 0, iters_per_epoch));
@@ -468,7 +468,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
 
 /// Start from another model's weights where names and shapes agree (EDSR x3
 /// from x2: everything but the upsampler), and say what was kept.
-fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, bytes: &[u8], meta: &WeightsMeta, path: &Path) -> Result<SrModel<AB>> {
+fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, arch: &str, bytes: &[u8], meta: &WeightsMeta, path: &Path) -> Result<SrModel<AB>> {
     let file = safetensors::SafeTensors::deserialize(bytes).with_context(|| path.display().to_string())?;
     let expected: std::collections::BTreeMap<String, Vec<usize>> = upres_models::weights::expected_tensors(&model).into_iter().collect();
     let mut shared = Vec::new();
@@ -481,18 +481,8 @@ fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, bytes: &[u8], me
             }
         }
     }
-    anyhow::ensure!(!shared.is_empty(), "{}: no tensor of this {} model fits the {}", path.display(), meta.describe(), model_arch(&model));
+    anyhow::ensure!(!shared.is_empty(), "{}: no tensor of this {} model fits the {arch}", path.display(), meta.describe());
     eprintln!("init-from {}: {} of {} tensors taken over", path.display(), shared.len(), expected.len());
-    let arch = model_arch(&model);
     Ok(upres_models::weights::apply_partial(model, arch, shared)?)
 }
 
-fn model_arch<B: Backend>(model: &SrModel<B>) -> &'static str {
-    match model {
-        SrModel::Srcnn(_) => "srcnn",
-        SrModel::Vdsr(_) => "vdsr",
-        SrModel::Edsr(_) => "edsr",
-        SrModel::Mdsr(_) => "mdsr",
-        SrModel::Srresnet(_) => "srresnet",
-    }
-}
