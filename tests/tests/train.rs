@@ -160,7 +160,7 @@ fn killing_during_checkpoint_writes_never_leaves_a_torn_checkpoint() {
         let at = checkpoint_iteration(&run.join("checkpoint.bin")).expect("the checkpoint must stay readable");
         assert!(at > last);
         last = at;
-        let stray: Vec<_> = std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with(".tmp")).collect();
+        let stray: Vec<_> = std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
         // A temporary file may be left by the kill, but never in place of the checkpoint.
         assert!(stray.len() <= 1, "{stray:?}");
     }

@@ -37,14 +37,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read file", path.display()))
 }
 
-/// Write through a temporary file in the same folder, renamed into place.
+/// Write through a synced temporary file renamed into place (upres-image's writer).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}: cannot create a file in this folder", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-    tmp.persist(path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    Ok(upres_image::write_atomic(path, bytes)?)
 }

@@ -110,7 +110,9 @@ pub fn write_png_atomic(image: &PlanarImage, path: &Path) -> Result<(), ImageErr
     write_atomic(path, &bytes)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
+/// Write `bytes` to a temporary file beside `path`, sync it, and rename it
+/// into place: readers see the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
     let err = |source| ImageError::Write { path: path.to_owned(), source };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

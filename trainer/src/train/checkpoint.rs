@@ -5,7 +5,6 @@
 //! synced, then renamed over the old one: a crash or a kill at any moment
 //! leaves either the previous checkpoint or the new one, never a torn file.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -44,12 +43,7 @@ impl Checkpoint {
             bytes.extend_from_slice(&(blob.len() as u64).to_le_bytes());
             bytes.extend_from_slice(blob);
         }
-        let dir = path.parent().context("checkpoint path has no folder")?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-        tmp.write_all(&bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).with_context(|| format!("{}: cannot write checkpoint", path.display()))?;
-        Ok(())
+        crate::files::write_atomic(path, &bytes).context("writing the checkpoint")
     }
 
     pub fn read(path: &Path) -> Result<Self> {
