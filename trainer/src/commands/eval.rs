@@ -54,30 +54,35 @@ impl OnBackend for EvalTask {
         for path in &args.weights {
             models.push(Some((stem(path), path.clone(), super::load_model::<B>(path, &device, &Expectation::default())?)));
         }
-        let mut summaries = Vec::new();
-        for model in &models {
-            for data in &args.data {
-                let files = list_images(data)?;
-                for &scale in &args.scale {
-                    if !(scale.is_finite() && scale > 1.0) {
-                        anyhow::bail!("--scale must be larger than 1, got {scale}");
-                    }
-                    if let Some((_, path, w)) = model {
-                        w.meta.config.check_scale(scale).with_context(|| path.display().to_string())?;
-                    }
-                    let name = model.as_ref().map(|m| m.0.clone()).unwrap_or_else(|| "bicubic".into());
-                    let bar = super::progress_bar(files.len(), &format!("{name} {} x{}", dataset_name(data), scale_label(scale)));
-                    let mut images = Vec::new();
-                    let mut skipped = Vec::new();
-                    for path in &files {
-                        let result = (|| -> Result<ImageResult> {
-                            let image = read_image(path, DecodeLimits::default())?;
-                            let (hr, lr) = protocol_pair(&image, scale, &path.display().to_string())?;
-                            let bicubic = bicubic_quality(&hr, &lr, scale)?;
+        let names: Vec<String> = models.iter().map(|m| m.as_ref().map(|m| m.0.clone()).unwrap_or_else(|| "bicubic".into())).collect();
+        // by_model[m] holds model m's summaries in dataset, scale order; each
+        // image is decoded, degraded and scored with bicubic once for all models.
+        let mut by_model: Vec<Vec<Summary>> = models.iter().map(|_| Vec::new()).collect();
+        for data in &args.data {
+            let files = list_images(data)?;
+            for &scale in &args.scale {
+                if !(scale.is_finite() && scale > 1.0) {
+                    anyhow::bail!("--scale must be larger than 1, got {scale}");
+                }
+                for (_, path, w) in models.iter().flatten() {
+                    w.meta.config.check_scale(scale).with_context(|| path.display().to_string())?;
+                }
+                let bar = super::progress_bar(files.len(), &format!("{} x{}", dataset_name(data), scale_label(scale)));
+                let mut images: Vec<Vec<ImageResult>> = models.iter().map(|_| Vec::new()).collect();
+                let mut skipped: Vec<Vec<String>> = models.iter().map(|_| Vec::new()).collect();
+                for path in &files {
+                    let pair = (|| -> Result<_> {
+                        let image = read_image(path, DecodeLimits::default())?;
+                        let (hr, lr) = protocol_pair(&image, scale, &path.display().to_string())?;
+                        let bicubic = bicubic_quality(&hr, &lr, scale)?;
+                        Ok((hr, lr, bicubic))
+                    })();
+                    for (m, model) in models.iter().enumerate() {
+                        let result = pair.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).and_then(|(hr, lr, bicubic)| {
                             let quality = match model {
-                                Some((_, _, w)) => model_quality(&w.model, &w.meta.config, &hr, &lr, scale, &device)
+                                Some((_, _, w)) => model_quality(&w.model, &w.meta.config, hr, lr, scale, &device)
                                     .with_context(|| path.display().to_string())?,
-                                None => bicubic,
+                                None => *bicubic,
                             };
                             Ok(ImageResult {
                                 name: stem(path),
@@ -86,25 +91,30 @@ impl OnBackend for EvalTask {
                                 bicubic_psnr: bicubic.psnr,
                                 bicubic_ssim: bicubic.ssim,
                             })
-                        })();
+                        });
                         match result {
-                            Ok(r) => images.push(r),
+                            Ok(r) => images[m].push(r),
                             Err(e) => {
-                                bar.suspend(|| eprintln!("warning: skipped {e:#}"));
-                                skipped.push(path.display().to_string());
+                                // A bad image is reported once, not once per model.
+                                if m == 0 || pair.is_ok() {
+                                    bar.suspend(|| eprintln!("warning: skipped {e:#}"));
+                                }
+                                skipped[m].push(path.display().to_string());
                             }
                         }
-                        bar.inc(1);
                     }
-                    bar.finish_and_clear();
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                for (m, (images, skipped)) in images.into_iter().zip(skipped).enumerate() {
                     if images.is_empty() {
                         anyhow::bail!("{}: no image could be evaluated", data.display());
                     }
                     let mean = |f: fn(&ImageResult) -> f64| images.iter().map(f).sum::<f64>() / images.len() as f64;
-                    summaries.push(Summary {
+                    by_model[m].push(Summary {
                         dataset: dataset_name(data),
                         scale,
-                        model: name,
+                        model: names[m].clone(),
                         psnr: mean(|r| r.psnr),
                         ssim: mean(|r| r.ssim),
                         bicubic_psnr: mean(|r| r.bicubic_psnr),
@@ -115,6 +125,7 @@ impl OnBackend for EvalTask {
                 }
             }
         }
+        let summaries: Vec<Summary> = by_model.into_iter().flatten().collect();
         Ok(summaries)
     }
 }
