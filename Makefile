@@ -1,34 +1,71 @@
-# The two commands of the README. Cargo's target dir lives outside the clone
-# so that repeated runs (and CI on the same machine) reuse the build.
+# The two commands of the README: `make demo` (build everything and serve the
+# demo on localhost) and `make test` (every test). Cargo's target dir lives
+# outside the clone so that repeated runs (and CI on the same machine) reuse
+# the build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/upres-target
 UPRES_DATA ?= ../shared/data
 TRAINER := $(CARGO_TARGET_DIR)/release/trainer
-DEMO := runs/demo
+SAMPLES := baby bird butterfly head woman
+WASM_PACK_VERSION := 0.15.1
+# wasm-bindgen-cli must match the wasm-bindgen in Cargo.lock.
+WASM_BINDGEN_VERSION := 0.2.130
+PORT ?= 8080
 
-.PHONY: demo test build
+.PHONY: demo serve site test test-rust test-web build tools pkg weights tables
 
 build:
 	cargo build --release --locked -p trainer
 
-# Until the web demo exists: import the reference VDSR, upscale a Set5 image
-# x2 and x4 with it, and print the papers' table for it.
-demo: build
-	mkdir -p $(DEMO)
-	$(TRAINER) import --arch vdsr --scale 2 3 4 \
+# What the web side needs on a fresh machine: the wasm target, wasm-pack and
+# wasm-bindgen-cli (from crates.io), npm packages (binaryen's wasm-opt,
+# playwright-core, sirv) and Debian's Chromium for the browser tests.
+tools:
+	rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	wasm-pack --version 2>/dev/null | grep -q $(WASM_PACK_VERSION) || cargo install wasm-pack --version $(WASM_PACK_VERSION)
+	wasm-bindgen --version 2>/dev/null | grep -q $(WASM_BINDGEN_VERSION) || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	[ -d node_modules/playwright-core ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
+# The weights the package ships (f16): the reference VDSR imported from
+# ../shared, and the models trained here on the CPU (weights/*.safetensors).
+weights: build
+	mkdir -p weights/dist
+	$(TRAINER) import --arch vdsr --scale 2 3 4 --f16 \
 	  --from $(UPRES_DATA)/weights/vdsr-twtygqyy/vdsr_x234.safetensors \
 	  --author "twtygqyy/pytorch-vdsr (MIT), imported" --training-data "291 (T91 + BSD200), 50 epochs" \
-	  --out $(DEMO)/vdsr-reference.safetensors
-	$(TRAINER) info $(DEMO)/vdsr-reference.safetensors
-	$(TRAINER) upscale --weights $(DEMO)/vdsr-reference.safetensors --scale 2 \
-	  $(UPRES_DATA)/benchmark/Set5/LR_bicubic/X2/butterflyx2.png $(DEMO)/butterfly_vdsr_x2.png
-	$(TRAINER) upscale --weights $(DEMO)/vdsr-reference.safetensors --scale 4 \
-	  $(UPRES_DATA)/benchmark/Set5/LR_bicubic/X4/butterflyx4.png $(DEMO)/butterfly_vdsr_x4.png
-	$(TRAINER) features --weights $(DEMO)/vdsr-reference.safetensors --scale 2 \
-	  --image $(UPRES_DATA)/benchmark/Set5/LR_bicubic/X2/birdx2.png --out $(DEMO)/features
-	$(TRAINER) eval --weights $(DEMO)/vdsr-reference.safetensors --scale 2 3 4 \
+	  --notes "reference weights, imported with trainer import" \
+	  --out weights/dist/vdsr-reference-x234.f16.safetensors
+	$(TRAINER) eval --weights weights/dist/vdsr-reference-x234.f16.safetensors --scale 2 --data $(UPRES_DATA)/benchmark/Set5/HR
+	cp weights/*.safetensors weights/dist/
+
+# The npm package in pkg/ (wasm-pack, wasm-opt, the JS wrapper and weights).
+pkg: tools weights
+	node web/build.mjs --weights weights/dist
+
+# The static site: www/ with the package and a few Set5 samples beside it.
+site: pkg
+	rm -rf www/pkg && cp -r pkg www/pkg
+	mkdir -p www/samples && for s in $(SAMPLES); do cp $(UPRES_DATA)/benchmark/Set5/HR/$$s.png www/samples/; done
+
+demo: site
+	node www/serve.mjs --port $(PORT)
+
+serve:
+	node www/serve.mjs --port $(PORT)
+
+# The papers' tables for the reference VDSR, natively.
+tables: weights
+	$(TRAINER) eval --weights weights/dist/vdsr-reference-x234.f16.safetensors --scale 2 3 4 \
 	  --data $(UPRES_DATA)/benchmark/Set5/HR $(UPRES_DATA)/benchmark/Set14/HR
-	@echo "demo outputs in $(DEMO)/"
 
 # Release everywhere: the tests run real models, and debug burn is ~100x slower.
-test: build
+test-rust: build
 	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) cargo test --release --locked --workspace --no-fail-fast
+
+# The JS API of pkg/ in Node and
+# in headless Chromium, a fresh Vite app, and the demo end to end.
+test-web: site
+	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) node --test --test-concurrency=1 tests/web/
+
+test:
+	$(MAKE) test-rust; rust=$$?; $(MAKE) test-web; web=$$?; exit $$(( rust || web ))

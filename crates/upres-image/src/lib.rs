@@ -6,6 +6,7 @@
 //! PSNR/SSIM on Y with `scale` pixels shaved at each border. The tiling plan
 //! lets inference run on images of any size with bounded memory.
 
+mod feature_grid;
 mod color;
 mod crop;
 mod error;
@@ -18,6 +19,7 @@ mod tiling;
 pub use color::{rgb_to_ycbcr, ycbcr_to_rgb, y_channel, YCBCR_OFFSET};
 pub use crop::{modcrop, modcrop_len, shave, shave_for_scale};
 pub use error::ImageError;
+pub use feature_grid::{feature_grid, robust_range};
 pub use io::{decode, encode_png, read_image, write_atomic, write_png_atomic, DecodeLimits};
 pub use metrics::{evaluate_y, evaluate_y_planes, luma, psnr, ssim, Quality};
 pub use planar::{BitDepth, Layout, PlanarImage, Plane};

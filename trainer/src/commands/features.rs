@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
-use upres_image::{read_image, write_png_atomic, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest};
+use upres_image::{feature_grid, read_image, write_png_atomic, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest};
 use upres_models::Expectation;
 
 use crate::backend::{dispatch, OnBackend};
@@ -10,37 +10,6 @@ use crate::cli::FeaturesArgs;
 
 /// Most pixels a feature dump handles at once (activations of every layer are kept).
 const MAX_PIXELS: usize = 1024 * 1024;
-
-/// The 0.5th and 99.5th percentiles: a few strong activations would
-/// otherwise leave the rest of the map black.
-fn robust_range(values: &[f32]) -> (f32, f32) {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-    let (lo, hi) = (at(0.005), at(0.995));
-    if hi > lo { (lo, hi) } else { (sorted[0], sorted[sorted.len() - 1]) }
-}
-
-/// Each channel normalised to its own range, laid out in a near-square grid.
-fn grid(values: &[f32], channels: usize, h: usize, w: usize) -> Plane {
-    let cols = (channels as f64).sqrt().ceil() as usize;
-    let rows = channels.div_ceil(cols);
-    let gap = 2;
-    let (gw, gh) = (cols * (w + gap) - gap, rows * (h + gap) - gap);
-    let mut out = Plane::new(gw, gh, vec![255.0; gw * gh]);
-    for c in 0..channels {
-        let ch = &values[c * h * w..(c + 1) * h * w];
-        let (lo, hi) = robust_range(ch);
-        let range = if hi > lo { hi - lo } else { 1.0 };
-        let (ox, oy) = ((c % cols) * (w + gap), (c / cols) * (h + gap));
-        for y in 0..h {
-            for x in 0..w {
-                out.data[(oy + y) * gw + ox + x] = ((ch[y * w + x] - lo) / range * 255.0).round().clamp(0.0, 255.0);
-            }
-        }
-    }
-    out
-}
 
 struct FeaturesTask {
     args: FeaturesArgs,
@@ -71,12 +40,12 @@ impl OnBackend for FeaturesTask {
             write_png_atomic(&img, &args.out.join(format!("{name}.png")))?;
             Ok(())
         };
-        save("input", grid(&input.data, input.channels, input.height, input.width))?;
+        save("input", feature_grid(&input.data, input.channels, input.height, input.width, usize::MAX))?;
         let features = weights.model.forward_features(x, job.network_scale());
         for (name, tensor) in &features {
             let [_, c, h, w] = tensor.dims();
             let values = tensor.clone().into_data().convert::<f32>().into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            save(name, grid(&values, c, h, w))?;
+            save(name, feature_grid(&values, c, h, w, usize::MAX))?;
         }
         Ok(features.len() + 1)
     }

@@ -1,0 +1,162 @@
+// The npm package's API in headless Chromium, on WebGPU (SwiftShader) and on
+// the CPU: parity with the native trainer, fallback, device loss, the worker
+// (progress, abort, transfer), a 2000x2000 input through tiles.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { decodeImage, encodePng } from "../../pkg/index.js";
+import { launch, runTrainer, set5, startServer, weights } from "./helpers.mjs";
+
+const SMALL = "vdsr-small-x2.f16.safetensors";
+let server, url, crop, native;
+
+before(async () => {
+  ({ server, url } = await startServer());
+  // A 96x96 crop of butterfly keeps SwiftShader's WebGPU (a GPU emulated on the CPU) quick.
+  const full = await decodeImage(readFileSync(set5("butterfly")));
+  const data = new Uint8ClampedArray(96 * 96 * 4);
+  for (let y = 0; y < 96; y++) data.set(full.data.subarray(((y + 80) * 256 + 80) * 4, ((y + 80) * 256 + 176) * 4), y * 96 * 4);
+  crop = { data, width: 96, height: 96 };
+  const dir = mkdtempSync(join(tmpdir(), "upres-browser-"));
+  writeFileSync(join(dir, "crop.png"), await encodePng(crop));
+  runTrainer(["upscale", "--weights", weights(SMALL), "--scale", "2", join(dir, "crop.png"), join(dir, "native.png")]);
+  native = await decodeImage(readFileSync(join(dir, "native.png")));
+});
+after(() => server.close());
+
+async function apiPage(browser, errors) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.route(`${url}api-test.html`, (route) => route.fulfill({ contentType: "text/html", body: "<!doctype html><title>upres api test</title>" }));
+  await page.goto(`${url}api-test.html`);
+  return page;
+}
+
+function maxDifference(pixels, reference) {
+  assert.equal(pixels.length, reference.data.length);
+  let max = 0;
+  for (let i = 0; i < pixels.length; i++) max = Math.max(max, Math.abs(pixels[i] - reference.data[i]));
+  return max;
+}
+
+// Runs in the page: upscale the crop and return its pixels and the upscaler's info.
+async function upscaleInPage(page, options) {
+  return page.evaluate(async ({ crop, weights, options }) => {
+    const { Upscaler } = await import("/pkg/index.js");
+    const up = await Upscaler.create({ weights, backend: options.backend });
+    if (options.loseDevice) up._simulateDeviceLoss();
+    const image = new ImageData(new Uint8ClampedArray(crop.data), crop.width, crop.height);
+    const out = await up.upscale(image, { scale: 2, tileSize: 64, overlap: 16 });
+    const result = { info: up.info, width: out.width, height: out.height, data: [...out.data], isImageData: out instanceof ImageData };
+    up.dispose();
+    return result;
+  }, { crop: { data: [...crop.data], width: crop.width, height: crop.height }, weights: `/pkg/weights/${SMALL}`, options });
+}
+
+for (const webgpu of [true, false]) {
+  describe(webgpu ? "Chromium with WebGPU (--enable-unsafe-webgpu)" : "Chromium without WebGPU", () => {
+    let browser;
+    const errors = [];
+    before(async () => (browser = await launch({ webgpu })));
+    after(async () => {
+      await browser.close();
+      assert.deepEqual(errors, [], "no uncaught errors in the page");
+    });
+
+    test(`backend "auto" runs on ${webgpu ? "WebGPU" : "the CPU, saying why"}, and equals trainer upscale within 1/255`, async () => {
+      const page = await apiPage(browser, errors);
+      const r = await upscaleInPage(page, { backend: "auto" });
+      assert.equal(r.info.backend, webgpu ? "webgpu" : "cpu");
+      if (!webgpu) assert.match(r.info.fallbackReason, /no WebGPU adapter/);
+      assert.ok(r.isImageData);
+      assert.deepEqual([r.width, r.height], [192, 192]);
+      assert.ok(maxDifference(r.data, native) <= 1);
+    });
+
+    test('backend "cpu" equals trainer upscale within 1/255', async () => {
+      const page = await apiPage(browser, errors);
+      const r = await upscaleInPage(page, { backend: "cpu" });
+      assert.equal(r.info.backend, "cpu");
+      assert.equal(r.info.fallbackReason, undefined);
+      assert.ok(maxDifference(r.data, native) <= 1);
+    });
+
+    if (webgpu) {
+      test("a device lost during a run: the run finishes on the CPU and info says why", async () => {
+        const page = await apiPage(browser, errors);
+        const r = await upscaleInPage(page, { backend: "webgpu", loseDevice: true });
+        assert.equal(r.info.backend, "cpu");
+        assert.match(r.info.fallbackReason, /WebGPU failed during a run/);
+        assert.ok(maxDifference(r.data, native) <= 1);
+      });
+    } else {
+      test('backend "webgpu" without WebGPU is a BackendError', async () => {
+        const page = await apiPage(browser, errors);
+        const e = await page.evaluate(async (weights) => {
+          const { Upscaler } = await import("/pkg/index.js");
+          try {
+            await Upscaler.create({ weights, backend: "webgpu" });
+            return null;
+          } catch (e) {
+            return { name: e.name, message: e.message, isError: e instanceof Error };
+          }
+        }, `/pkg/weights/${SMALL}`);
+        assert.deepEqual({ name: e.name, isError: e.isError }, { name: "BackendError", isError: true });
+        assert.match(e.message, /no WebGPU adapter/);
+      });
+
+      test("the worker: download and tile progress, abort within one tile, ImageData out, main thread free", async () => {
+        const page = await apiPage(browser, errors);
+        const r = await page.evaluate(async (weights) => {
+          const { createWorkerUpscaler } = await import("/pkg/index.js");
+          const downloads = [];
+          const up = await createWorkerUpscaler({ weights, backend: "cpu", onDownloadProgress: (l, t) => downloads.push([l, t]) });
+          const image = new ImageData(256, 256);
+          for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 7) % 251;
+          const tiles = [];
+          const out = await up.upscale(image, { scale: 2, tileSize: 64, overlap: 16, onProgress: (d, t) => tiles.push([d, t]) });
+          // The main thread keeps running timers while the worker computes.
+          let ticks = 0;
+          const timer = setInterval(() => ticks++, 10);
+          const controller = new AbortController();
+          let seen = 0;
+          const aborted = await up
+            .upscale(image, { scale: 2, tileSize: 32, overlap: 8, signal: controller.signal, onProgress: () => ++seen === 2 && controller.abort() })
+            .then(() => "resolved", (e) => e.name);
+          clearInterval(timer);
+          const stillWorks = await up.upscale(new ImageData(20, 20), { scale: 2 });
+          up.dispose();
+          return { downloads, tiles, out: [out.width, out.height, out instanceof ImageData, image.data.length], aborted, seen, ticks, stillWorks: stillWorks.width };
+        }, `/pkg/weights/${SMALL}`);
+        assert.ok(r.downloads.length >= 1 && r.downloads.at(-1)[0] === r.downloads.at(-1)[1]);
+        assert.deepEqual(r.tiles.map(([d]) => d), r.tiles.map((_, i) => i + 1));
+        assert.equal(r.tiles.at(-1)[1], r.tiles.length);
+        assert.deepEqual(r.out, [512, 512, true, 256 * 256 * 4], "the caller's ImageData is not detached");
+        assert.equal(r.aborted, "AbortError");
+        assert.ok(r.seen <= 3, `${r.seen} tiles reported after abort`);
+        assert.ok(r.ticks > 0);
+        assert.equal(r.stillWorks, 40);
+      });
+
+      test("a 2000x2000 input goes through tiles in the worker", async () => {
+        const page = await apiPage(browser, errors);
+        const r = await page.evaluate(async (weights) => {
+          const { createWorkerUpscaler } = await import("/pkg/index.js");
+          const up = await createWorkerUpscaler({ weights, backend: "cpu" });
+          const image = new ImageData(2000, 2000);
+          for (let i = 0; i < image.data.length; i++) image.data[i] = i % 4 === 3 ? 255 : (i >> 6) % 256;
+          let tiles = 0;
+          const out = await up.upscale(image, { scale: 1, transfer: true, onProgress: (d, t) => (tiles = t) });
+          up.dispose();
+          return { width: out.width, height: out.height, tiles, detached: image.data.length === 0 };
+        }, `/pkg/weights/${SMALL}`);
+        assert.deepEqual([r.width, r.height], [2000, 2000]);
+        assert.ok(r.tiles >= 100, `${r.tiles} tiles`);
+        assert.ok(r.detached, "transfer: true hands the buffer over without a copy");
+      });
+    }
+  });
+}

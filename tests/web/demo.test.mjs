@@ -1,0 +1,158 @@
+// The demo page end to end in headless Debian Chromium: every shipped model
+// at x2 with a PNG download, ground-truth PSNR against trainer eval, both
+// backends, cancel, a non-image file, feature maps, screenshots.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, copyFileSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { artifacts, dropFile, launch, openPage, pngSize, runTrainer, set5, startServer, weights } from "./helpers.mjs";
+
+const shipped = JSON.parse(readFileSync(weights("index.json"), "utf8"));
+const butterfly = readFileSync(set5("butterfly"));
+let server, url;
+before(async () => ({ server, url } = await startServer()));
+after(() => server.close());
+
+async function ready(page) {
+  await page.waitForSelector("#backend[data-backend]", { timeout: 120000 });
+}
+
+async function chooseModel(page, file) {
+  await page.selectOption("#model", { index: shipped.findIndex((m) => m.file === file) });
+}
+
+async function upscaleButterfly(page) {
+  await dropFile(page, "#drop", butterfly, "butterfly.png", "image/png");
+  await page.waitForFunction(() => !document.getElementById("run").disabled);
+  await page.click("#run");
+  await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("Done"), null, { timeout: 300000 });
+}
+
+describe("the demo without WebGPU (CPU backend)", () => {
+  let browser, page;
+  const errors = [];
+  before(async () => {
+    browser = await launch({ webgpu: false });
+    page = await openPage(browser, url, errors);
+    await ready(page);
+  });
+  after(async () => {
+    await browser.close();
+    assert.deepEqual(errors, [], "no uncaught errors or console errors");
+  });
+
+  test("the page says the CPU runs and why", async () => {
+    await page.screenshot({ path: join(artifacts, "demo-idle.png"), fullPage: true });
+    assert.match(await page.textContent("#backend"), /CPU \(WebAssembly SIMD\) because no WebGPU adapter/);
+  });
+
+  for (const model of shipped) {
+    test(`${model.file}: dropped butterfly.png upscaled x2 is 512x512, and the download is a 512x512 PNG`, async () => {
+      await chooseModel(page, model.file);
+      await page.selectOption("#scale", "2");
+      await upscaleButterfly(page);
+      assert.deepEqual(await page.$eval("#result-size", (e) => [e.dataset.width, e.dataset.height]), ["512", "512"]);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+      const bytes = readFileSync(await download.path());
+      assert.deepEqual(pngSize(bytes).width, 512);
+      assert.deepEqual(pngSize(bytes).height, 512);
+      await page.screenshot({ path: join(artifacts, `demo-result-${model.file.replace(/\.safetensors$/, "")}.png`), fullPage: true });
+    });
+  }
+
+  test("ground-truth mode: the PSNR shown for bicubic and the model equals trainer eval within 0.01 dB", async () => {
+    const model = shipped.find((m) => m.file.startsWith("vdsr-reference")) ?? shipped[0];
+    await chooseModel(page, model.file);
+    await page.check("input[name=mode][value=truth]");
+    await page.click("#run");
+    await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("Done"), null, { timeout: 300000 });
+    const shown = async (id) => Number(await page.textContent(id));
+    const dir = mkdtempSync(join(tmpdir(), "upres-truth-"));
+    copyFileSync(set5("butterfly"), join(dir, "butterfly.png"));
+    const native = JSON.parse(runTrainer(["eval", "--weights", weights(model.file), "--scale", "2", "--data", dir, "--json"]));
+    assert.ok(Math.abs((await shown("#psnr-bicubic")) - native.bicubic_psnr) <= 0.01, `bicubic ${await shown("#psnr-bicubic")} vs ${native.bicubic_psnr}`);
+    assert.ok(Math.abs((await shown("#psnr-model")) - native.psnr) <= 0.01, `model ${await shown("#psnr-model")} vs ${native.psnr}`);
+    await page.screenshot({ path: join(artifacts, "demo-ground-truth.png"), fullPage: true });
+    await page.check("input[name=mode][value=upscale]");
+  });
+
+  test("feature maps of VDSR: one grid per layer", async () => {
+    const model = shipped.find((m) => m.arch === "vdsr");
+    await chooseModel(page, model.file);
+    await page.click("#features");
+    await page.waitForSelector("#feature-maps figure", { timeout: 120000 });
+    const names = await page.$$eval("#feature-maps figcaption", (f) => f.map((c) => c.textContent.split(" · ")[0]));
+    // The input, the ReLU output of layers 1..L-1, the residual (layer L) and the output.
+    const hidden = Array.from({ length: model.config.layers - 1 }, (_, i) => `layer${String(i + 1).padStart(2, "0")}`);
+    assert.deepEqual(names, ["input", ...hidden, "residual", "output"]);
+    await page.screenshot({ path: join(artifacts, "demo-feature-maps.png"), fullPage: true });
+  });
+
+  test("the slider moves with the keyboard", async () => {
+    await page.focus("#split");
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.inputValue("#split"), "51");
+  });
+
+  test("cancel during a large image stops the work", async () => {
+    await chooseModel(page, shipped.find((m) => m.file.startsWith("vdsr-reference"))?.file ?? shipped[0].file);
+    // A 1500x1500 image made in the page, dropped as a PNG file.
+    await page.evaluate(async () => {
+      const c = new OffscreenCanvas(1500, 1500);
+      const ctx = c.getContext("2d");
+      for (let i = 0; i < 300; i++) {
+        ctx.fillStyle = `hsl(${i * 37} 70% 50%)`;
+        ctx.fillRect((i * 97) % 1500, (i * 53) % 1500, 120, 80);
+      }
+      const blob = await c.convertToBlob({ type: "image/png" });
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], "large.png", { type: "image/png" }));
+      document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => !document.getElementById("run").disabled);
+    await page.click("#run");
+    await page.waitForFunction(() => / \/ \d+ tiles/.test(document.getElementById("progress-text").textContent), null, { timeout: 120000 });
+    await page.screenshot({ path: join(artifacts, "demo-progress.png"), fullPage: true });
+    const total = await page.$eval("#progress", (p) => p.max);
+    await page.click("#cancel");
+    await page.waitForFunction(() => document.getElementById("message").textContent === "Cancelled.", null, { timeout: 60000 });
+    const done = await page.$eval("#progress-text", (p) => p.textContent);
+    assert.equal(done, "Cancelled");
+    assert.ok(total > 10, `${total} tiles`);
+    assert.equal(await page.isDisabled("#run"), false, "the page is usable again");
+  });
+
+  test("a text file dropped on the page shows an error message", async () => {
+    await dropFile(page, "#drop", Buffer.from("hello, not an image"), "notes.txt", "text/plain");
+    await page.waitForFunction(() => /not an image this browser can read/.test(document.getElementById("message").textContent));
+    assert.equal(await page.isVisible("#message"), true);
+  });
+
+  test("a narrow (phone) screen shows the page without horizontal scrolling", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.screenshot({ path: join(artifacts, "demo-phone.png"), fullPage: true });
+    assert.ok(overflow <= 0, `${overflow}px wider than the screen`);
+  });
+});
+
+describe("the demo with WebGPU (--enable-unsafe-webgpu, SwiftShader)", () => {
+  test("the same x2 run completes and the page says WebGPU ran", async () => {
+    const browser = await launch({ webgpu: true });
+    const errors = [];
+    try {
+      const page = await openPage(browser, `${url}?model=vdsr-small`, errors);
+      await ready(page);
+      assert.match(await page.textContent("#backend"), /WebGPU/);
+      await upscaleButterfly(page);
+      assert.match(await page.textContent("#message"), /on WebGPU/);
+      assert.deepEqual(await page.$eval("#result-size", (e) => [e.dataset.width, e.dataset.height]), ["512", "512"]);
+      await page.screenshot({ path: join(artifacts, "demo-webgpu-result.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,117 @@
+// Builds the npm package `upres` into pkg/: wasm-pack for the Rust side,
+// binaryen's wasm-opt when it is installed, then the JavaScript wrapper,
+// its types, the package README and the shipped weights.
+//
+//   node web/build.mjs [--dev] [--weights DIR]
+
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = join(root, "pkg");
+const args = process.argv.slice(2);
+const dev = args.includes("--dev");
+const weightsDir = args.includes("--weights") ? resolve(args[args.indexOf("--weights") + 1]) : join(root, "weights", "dist");
+
+function run(cmd, argv, env = {}) {
+  console.error(`$ ${cmd} ${argv.join(" ")}`);
+  execFileSync(cmd, argv, { stdio: "inherit", cwd: root, env: { ...process.env, ...env } });
+}
+
+rmSync(pkg, { recursive: true, force: true });
+run("wasm-pack", ["build", "web", dev ? "--dev" : "--release", "--target", "web", "--out-dir", "../pkg", "--out-name", "upres_core", "--no-pack"]);
+
+const wasmFile = join(pkg, "upres_core_bg.wasm");
+const rawSize = statSync(wasmFile).size;
+const wasmOpt = [join(root, "node_modules", ".bin", "wasm-opt"), "wasm-opt"].find((p) => {
+  try {
+    execFileSync(p, ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+});
+if (wasmOpt && !dev) {
+  // The features rustc enables for wasm32 by default, plus SIMD (.cargo/config.toml).
+  run(wasmOpt, ["-O2", "--enable-simd", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", wasmFile, "-o", wasmFile]);
+} else if (!dev) {
+  console.error("wasm-opt not found (npm install binaryen): the .wasm is not optimised further");
+}
+
+for (const f of ["index.js", "index.d.ts", "worker.js", "worker-client.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
+writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
+
+const shipped = [];
+if (existsSync(weightsDir)) {
+  mkdirSync(join(pkg, "weights"), { recursive: true });
+  for (const f of readdirSync(weightsDir).filter((f) => f.endsWith(".safetensors"))) {
+    cpSync(join(weightsDir, f), join(pkg, "weights", f));
+    shipped.push(f);
+  }
+}
+
+// weights/index.json: what each shipped file is, read from its safetensors
+// header, so a page can list the models without downloading them.
+function weightsMetadata(file) {
+  const bytes = readFileSync(file);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const meta = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8")).__metadata__ ?? {};
+  const parse = (v, fallback) => {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    file: file.split("/").pop(),
+    bytes: bytes.length,
+    arch: meta.arch,
+    config: parse(meta.model_config, {}),
+    scales: parse(meta.scales, []),
+    colorSpace: meta.color_space,
+    params: Number(meta.parameters),
+    dtype: meta.dtype,
+    provenance: parse(meta.provenance, {}),
+  };
+}
+if (shipped.length > 0) {
+  const index = shipped.sort().map((f) => weightsMetadata(join(pkg, "weights", f)));
+  writeFileSync(join(pkg, "weights", "index.json"), JSON.stringify(index, null, 2) + "\n");
+}
+
+const workspace = readFileSync(join(root, "Cargo.toml"), "utf8");
+const version = /\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/.exec(workspace)[1];
+const manifest = {
+  name: "upres",
+  version,
+  description: "Super-resolution (SRCNN, VDSR, EDSR, SRResNet) in the browser through WebGPU, with a CPU (wasm SIMD) fallback, and in Node.js",
+  license: "MIT OR Apache-2.0",
+  type: "module",
+  main: "./index.js",
+  module: "./index.js",
+  types: "./index.d.ts",
+  exports: {
+    ".": { types: "./index.d.ts", default: "./index.js" },
+    "./worker": { types: "./worker.d.ts", default: "./worker.js" },
+    "./upres_core_bg.wasm": "./upres_core_bg.wasm",
+    "./weights/*": "./weights/*",
+    "./package.json": "./package.json",
+  },
+  files: ["index.js", "index.d.ts", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
+  sideEffects: ["./worker.js"],
+  engines: { node: ">=20" },
+  keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn"],
+};
+writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
+rmSync(join(pkg, ".gitignore"), { force: true });
+
+const size = statSync(wasmFile).size;
+const gz = gzipSync(readFileSync(wasmFile), { level: 9 }).length;
+const mb = (n) => (n / 1048576).toFixed(2) + " MB";
+const report = { wasm: size, wasmBeforeOpt: rawSize, wasmGzip: gz, wasmOpt: Boolean(wasmOpt && !dev), weights: Object.fromEntries(shipped.map((f) => [f, statSync(join(pkg, "weights", f)).size])) };
+writeFileSync(join(pkg, "build-report.json"), JSON.stringify(report, null, 2) + "\n");
+console.error(`pkg/: upres_core_bg.wasm ${mb(size)} (before wasm-opt ${mb(rawSize)}), gzip ${mb(gz)}; weights: ${shipped.join(", ") || "none"}`);

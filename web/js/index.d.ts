@@ -1,0 +1,186 @@
+/** RGBA pixels, 4 bytes per pixel, rows top to bottom. `ImageData` is one. */
+export interface RgbaImage {
+  readonly data: Uint8ClampedArray;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Where weights come from: bytes, or a URL fetched with progress (in Node also a file path). */
+export type WeightsSource = Uint8Array | ArrayBuffer | Blob | URL | string;
+
+/** Anything `upscale` accepts. */
+export type ImageInput =
+  | RgbaImage
+  | ImageData
+  | ImageBitmap
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | Blob
+  | ArrayBuffer
+  | Uint8Array;
+
+export type BackendChoice = "auto" | "webgpu" | "cpu";
+export type Backend = "webgpu" | "cpu";
+
+export interface UpscalerOptions {
+  /** An upres weights file (safetensors with upres metadata), f32 or f16. */
+  weights: WeightsSource;
+  /** "auto" (default) tries WebGPU and falls back to the CPU, saying why in `info.fallbackReason`. */
+  backend?: BackendChoice;
+  /** Called as the weights download: bytes so far and in all (0 if unknown). */
+  onDownloadProgress?: (loaded: number, total: number) => void;
+  /** Stops the weights download. */
+  signal?: AbortSignal;
+  /** Where to load the .wasm from, if not beside this file. */
+  wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
+}
+
+export interface Provenance {
+  author: string;
+  training_data: string;
+  iterations?: number | null;
+  /** Set5 PSNR on the published protocol per scale, e.g. `{ x2: 37.56 }`. */
+  set5_psnr: Record<string, number>;
+  notes: string;
+  training_config?: unknown;
+}
+
+export interface UpscalerInfo {
+  /** "srcnn" | "vdsr" | "edsr" | "mdsr" | "srresnet" */
+  arch: string;
+  /** The scales the weights were trained for. */
+  scales: number[];
+  /** "y": the network sees luma only (Cb/Cr go through bicubic); "rgb": all three channels. */
+  colorSpace: "y" | "rgb";
+  /** "bicubic": the network refines a bicubic upscale (any scale); "low_res": it upsamples by itself. */
+  input: "bicubic" | "low_res";
+  /** Number of parameters. */
+  params: number;
+  /** How the weights file stores them. */
+  dtype: "f32" | "f16";
+  /** The backend running the model now. */
+  backend: Backend;
+  /** Why the CPU runs although WebGPU was tried (no adapter, device lost, ...). */
+  fallbackReason?: string;
+  /** The model's configuration, as stored in the weights. */
+  config: Record<string, unknown> & { arch: string };
+  provenance: Provenance;
+}
+
+export interface UpscaleOptions {
+  /** Output size as a factor (default 2; non-integer allowed). Give `scale` or `width`/`height`. */
+  scale?: number;
+  /** Exact output width; with only one of width/height the aspect ratio is kept. */
+  width?: number;
+  /** Exact output height. */
+  height?: number;
+  /** Tile side in network-input pixels (default 192, as trainer upscale): memory is bounded by it, not by the image. */
+  tileSize?: number;
+  /** Overlap between tiles, blended without seams (default 32, enough for VDSR's 41-pixel receptive field). */
+  overlap?: number;
+  /** Called after each tile. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting stops the work within one tile; the promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+  /** Worker upscalers only: transfer an ImageData's buffer instead of copying it (it is detached). */
+  transfer?: boolean;
+}
+
+export interface Quality {
+  /** dB, on the Y channel of MATLAB's rgb2ycbcr, `round(scale)` pixels shaved. */
+  psnr: number;
+  ssim: number;
+}
+
+export interface EvaluateOptions {
+  /** The scale to degrade and restore by (one the weights support; default 2). */
+  scale?: number;
+  tileSize?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface Evaluation {
+  /** The input, modcropped to the scale: the ground truth. */
+  hr: ImageData;
+  /** The low-resolution image made with MATLAB's bicubic. */
+  lr: ImageData;
+  bicubic: ImageData;
+  model: ImageData;
+  bicubicQuality: Quality;
+  modelQuality: Quality;
+}
+
+export interface FeaturesOptions {
+  scale?: number;
+  /** Largest network input in pixels (default 512*512): every layer is kept at once. */
+  maxPixels?: number;
+  /** Channels shown per layer (default 64). */
+  maxChannels?: number;
+}
+
+export interface FeatureMap {
+  /** "input", "layer1", ... */
+  name: string;
+  channels: number;
+  width: number;
+  height: number;
+  /** The channels as a gray grid, each normalised to its own range. */
+  image: ImageData;
+}
+
+/** Errors are `Error`s whose `name` tells the kind. */
+export type UpresErrorName =
+  | "WeightsError"
+  | "ScaleError"
+  | "ImageError"
+  | "ImageTooLargeError"
+  | "BackendError"
+  | "AbortError"
+  | "InvalidStateError"
+  | "TypeError";
+
+export interface UpscalerApi {
+  readonly info: UpscalerInfo;
+  upscale(input: ImageInput, options?: UpscaleOptions): Promise<ImageData>;
+  evaluate(input: ImageInput, options?: EvaluateOptions): Promise<Evaluation>;
+  features(input: ImageInput, options?: FeaturesOptions): Promise<FeatureMap[]>;
+  /** The input resized with MATLAB's bicubic (the "before" of a comparison). */
+  bicubic(input: ImageInput, options?: { scale?: number; width?: number; height?: number }): Promise<ImageData>;
+  dispose(): void;
+}
+
+/** A model on WebGPU or the CPU, in this thread. */
+export declare class Upscaler implements UpscalerApi {
+  private constructor();
+  static create(options: UpscalerOptions): Promise<Upscaler>;
+  readonly info: UpscalerInfo;
+  /** In browsers an `ImageData`; in Node an object of the same shape. */
+  upscale(input: ImageInput, options?: UpscaleOptions): Promise<ImageData>;
+  evaluate(input: ImageInput, options?: EvaluateOptions): Promise<Evaluation>;
+  features(input: ImageInput, options?: FeaturesOptions): Promise<FeatureMap[]>;
+  bicubic(input: ImageInput, options?: { scale?: number; width?: number; height?: number }): Promise<ImageData>;
+  dispose(): void;
+}
+
+export interface WorkerUpscalerOptions extends Omit<UpscalerOptions, "signal" | "wasm"> {
+  /** A worker made from `upres/worker` yourself, e.g. for a bundler that needs it; by default one is made. */
+  worker?: Worker;
+}
+
+/** The same API with the model in a Web Worker; pixels are transferred, not copied. */
+export declare function createWorkerUpscaler(options: WorkerUpscalerOptions): Promise<UpscalerApi>;
+
+/** Load the WebAssembly module now (it loads by itself on first use). */
+export default function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
+
+export declare function decodeImage(bytes: Uint8Array | ArrayBuffer): Promise<ImageData>;
+export declare function encodePng(image: RgbaImage): Promise<Uint8Array>;
+export declare function resizeBicubic(input: ImageInput, options?: { scale?: number; width?: number; height?: number }): Promise<ImageData>;
+export declare function readWeightsInfo(weights: WeightsSource): Promise<UpscalerInfo>;
+export declare function toPixels(input: ImageInput): Promise<RgbaImage>;
+export declare function loadWeightsBytes(
+  weights: WeightsSource,
+  options?: { onProgress?: (loaded: number, total: number) => void; signal?: AbortSignal },
+): Promise<Uint8Array>;

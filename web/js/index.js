@@ -1,0 +1,323 @@
+// upres: super-resolution in the browser (WebGPU, or the CPU through wasm
+// SIMD) and in Node.js (CPU). The model code is Rust compiled to
+// WebAssembly (upres_core.js); this file turns JS inputs into RGBA pixels,
+// fetches weights with progress, and adds AbortSignal and progress events.
+
+import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
+
+const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
+
+let ready = null;
+
+/**
+ * Load the WebAssembly module. Called by everything that needs it; call it
+ * yourself to start the download early or to pass the .wasm from elsewhere
+ * (a URL, a Response, bytes or a WebAssembly.Module).
+ */
+export default function init(wasm) {
+  if (ready === null) {
+    ready = initWasm(wasm).catch((e) => {
+      ready = null;
+      throw e;
+    });
+  }
+  return ready;
+}
+
+async function initWasm(wasm) {
+  if (wasm !== undefined) return wasmInit({ module_or_path: wasm });
+  if (isNode) {
+    // Node's fetch does not read file: URLs.
+    const { readFile } = await import("node:fs/promises");
+    return wasmInit({ module_or_path: await readFile(new URL("./upres_core_bg.wasm", import.meta.url)) });
+  }
+  return wasmInit();
+}
+
+function abortError(signal) {
+  const reason = signal?.reason;
+  if (reason instanceof Error && reason.name === "AbortError") return reason;
+  return new DOMException("The upscale was aborted", "AbortError");
+}
+
+function namedError(name, message) {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+// Let the event loop run (messages, abort clicks, repaints) between tiles.
+const yieldToEventLoop = typeof MessageChannel !== "undefined" && !isNode
+  ? () => new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => resolve();
+      channel.port2.postMessage(null);
+    })
+  : () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Read weights from bytes, a URL (streamed, with progress) or, in Node, a file path. */
+export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
+  if (weights instanceof Uint8Array) return weights;
+  if (weights instanceof ArrayBuffer) return new Uint8Array(weights);
+  if (ArrayBuffer.isView(weights)) return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength);
+  if (typeof Blob !== "undefined" && weights instanceof Blob) return new Uint8Array(await weights.arrayBuffer());
+  if (typeof weights !== "string" && !(weights instanceof URL)) {
+    throw new TypeError("weights must be a Uint8Array, an ArrayBuffer, a Blob, a URL or a string");
+  }
+  if (isNode) {
+    const asString = String(weights);
+    if (weights instanceof URL ? weights.protocol === "file:" : !/^https?:/i.test(asString)) {
+      const { readFile } = await import("node:fs/promises");
+      try {
+        const bytes = new Uint8Array(await readFile(weights));
+        onProgress?.(bytes.length, bytes.length);
+        return bytes;
+      } catch (e) {
+        throw namedError("WeightsError", `cannot read weights file ${asString}: ${e.message}`);
+      }
+    }
+  }
+  let response;
+  try {
+    response = await fetch(weights, { signal });
+  } catch (e) {
+    if (e?.name === "AbortError") throw e;
+    throw namedError("WeightsError", `cannot download weights from ${weights}: ${e.message}`);
+  }
+  if (!response.ok) throw namedError("WeightsError", `cannot download weights from ${weights}: HTTP ${response.status} ${response.statusText}`);
+  const total = Number(response.headers.get("content-length")) || 0;
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress?.(bytes.length, bytes.length);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    onProgress?.(loaded, Math.max(total, loaded));
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+function isRgbaImage(x) {
+  return x != null && typeof x === "object" && typeof x.width === "number" && typeof x.height === "number" && x.data != null && ArrayBuffer.isView(x.data);
+}
+
+function rgbaBytes(image) {
+  const { data } = image;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function canvasPixels(source, width, height) {
+  if (!(width > 0 && height > 0)) throw namedError("ImageError", `the image is ${width}x${height}: it has no pixels (is it loaded?)`);
+  const canvas = typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(width, height) : Object.assign(document.createElement("canvas"), { width, height });
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  if (ctx === null) throw namedError("ImageTooLargeError", `cannot make a ${width}x${height} canvas to read the image: it is too large for this browser`);
+  ctx.drawImage(source, 0, 0);
+  return ctx.getImageData(0, 0, width, height);
+}
+
+/**
+ * RGBA pixels of any input: ImageData (or any `{ data, width, height }`),
+ * ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, a Blob
+ * or the bytes of an encoded image (PNG, JPEG, WebP, BMP; in browsers also
+ * whatever they decode).
+ */
+export async function toPixels(input) {
+  await init();
+  if (isRgbaImage(input)) return input;
+  if (input instanceof ArrayBuffer || input instanceof Uint8Array) return decodeBytes(new Uint8Array(input), "image");
+  if (typeof Blob !== "undefined" && input instanceof Blob) return decodeBytes(new Uint8Array(await input.arrayBuffer()), input.name || "image", input);
+  if (typeof HTMLImageElement !== "undefined" && input instanceof HTMLImageElement) {
+    if (!input.complete || input.naturalWidth === 0) {
+      try {
+        await input.decode();
+      } catch {
+        throw namedError("ImageError", `the image element (${input.src.slice(0, 80)}) could not be decoded`);
+      }
+    }
+    return canvasPixels(input, input.naturalWidth, input.naturalHeight);
+  }
+  if (typeof ImageBitmap !== "undefined" && input instanceof ImageBitmap) return canvasPixels(input, input.width, input.height);
+  if (typeof HTMLCanvasElement !== "undefined" && input instanceof HTMLCanvasElement) return canvasPixels(input, input.width, input.height);
+  if (typeof OffscreenCanvas !== "undefined" && input instanceof OffscreenCanvas) return canvasPixels(input, input.width, input.height);
+  throw new TypeError("input must be ImageData, an ImageBitmap, an HTMLImageElement, a canvas, a Blob or encoded image bytes");
+}
+
+async function decodeBytes(bytes, name, blob) {
+  try {
+    return coreDecodeImage(bytes, name);
+  } catch (e) {
+    // Formats our decoder lacks (AVIF, GIF, ...) may still be decodable by the browser.
+    if (blob !== undefined && typeof createImageBitmap !== "undefined") {
+      let bitmap;
+      try {
+        bitmap = await createImageBitmap(blob);
+      } catch {
+        throw e;
+      }
+      try {
+        return canvasPixels(bitmap, bitmap.width, bitmap.height);
+      } finally {
+        bitmap.close();
+      }
+    }
+    throw e;
+  }
+}
+
+function toImageData(out) {
+  if (typeof ImageData !== "undefined") return new ImageData(out.data, out.width, out.height);
+  return { data: out.data, width: out.width, height: out.height };
+}
+
+/** Decode an encoded image (PNG, JPEG, WebP, BMP) to RGBA pixels. */
+export async function decodeImage(bytes) {
+  await init();
+  return toImageData(coreDecodeImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "image"));
+}
+
+/** Encode RGBA pixels as a PNG file (alpha kept). */
+export async function encodePng(image) {
+  await init();
+  return coreEncodePng(rgbaBytes(image), image.width, image.height);
+}
+
+/** MATLAB's bicubic `imresize` to `{ scale }` or `{ width, height }` (alpha kept). */
+export async function resizeBicubic(input, options = {}) {
+  const pixels = await toPixels(input);
+  const { scale, width, height } = options;
+  return toImageData(coreResizeBicubic(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height }));
+}
+
+/** What a weights file holds (architecture, scales, provenance), without loading it. */
+export async function readWeightsInfo(weights) {
+  await init();
+  return coreReadWeightsInfo(await loadWeightsBytes(weights));
+}
+
+function tileCallback(onProgress, signal) {
+  return async (done, total) => {
+    if (onProgress) onProgress(done, total);
+    await yieldToEventLoop();
+    return !signal?.aborted;
+  };
+}
+
+async function guard(signal, run) {
+  try {
+    return await run();
+  } catch (e) {
+    if (e?.name === "AbortError" || signal?.aborted) throw abortError(signal);
+    throw e;
+  }
+}
+
+/** A super-resolution model loaded on WebGPU or the CPU. */
+export class Upscaler {
+  #core;
+  #queue = Promise.resolve();
+
+  constructor(core) {
+    if (!(core instanceof UpscalerCore)) throw new TypeError("use `await Upscaler.create({ weights })`");
+    this.#core = core;
+  }
+
+  /**
+   * @param {import("./index").UpscalerOptions} options
+   */
+  static async create(options) {
+    if (options == null || options.weights == null) throw new TypeError("Upscaler.create needs { weights }");
+    const { weights, backend = "auto", onDownloadProgress, signal } = options;
+    await init(options.wasm);
+    const bytes = await loadWeightsBytes(weights, { onProgress: onDownloadProgress, signal });
+    return new Upscaler(await UpscalerCore.create(bytes, backend));
+  }
+
+  /** Architecture, scales, backend in use and, if it is not WebGPU, why. */
+  get info() {
+    return this.#alive().info;
+  }
+
+  #alive() {
+    if (this.#core === null) throw namedError("InvalidStateError", "this Upscaler has been disposed");
+    return this.#core;
+  }
+
+  // One run at a time per model: calls queue up in order.
+  #exclusive(run) {
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Upscale an image; resolves to ImageData (in Node, `{ data, width, height }`). */
+  upscale(input, options = {}) {
+    const { onProgress, signal, scale, width, height, tileSize, overlap } = options;
+    return this.#exclusive(() =>
+      guard(signal, async () => {
+        if (signal?.aborted) throw abortError(signal);
+        const pixels = await toPixels(input);
+        const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height, tileSize, overlap }, tileCallback(onProgress, signal));
+        return toImageData(out);
+      }),
+    );
+  }
+
+  /**
+   * Ground-truth mode: treat `input` as the high-resolution original, make its
+   * low-resolution version with MATLAB's bicubic, upscale it back with bicubic
+   * and with the model, and score both as the papers do (PSNR/SSIM on Y).
+   */
+  evaluate(input, options = {}) {
+    const { scale = 2, tileSize = 1024, onProgress, signal } = options;
+    return this.#exclusive(() =>
+      guard(signal, async () => {
+        const pixels = await toPixels(input);
+        const r = await this.#alive().evaluate(rgbaBytes(pixels), pixels.width, pixels.height, scale, tileSize, tileCallback(onProgress, signal));
+        return { ...r, hr: toImageData(r.hr), lr: toImageData(r.lr), bicubic: toImageData(r.bicubic), model: toImageData(r.model) };
+      }),
+    );
+  }
+
+  /** Every layer's activations for `input`, as gray grids of feature maps. */
+  features(input, options = {}) {
+    const { scale = 2, maxPixels = 512 * 512, maxChannels = 64 } = options;
+    return this.#exclusive(async () => {
+      const pixels = await toPixels(input);
+      const maps = await this.#alive().features(rgbaBytes(pixels), pixels.width, pixels.height, scale, maxPixels, maxChannels);
+      return maps.map((m) => ({ ...m, image: toImageData(m.image) }));
+    });
+  }
+
+  /** The same image resized with MATLAB's bicubic, for comparisons. */
+  bicubic(input, options = {}) {
+    return resizeBicubic(input, options);
+  }
+
+  /** Release the model's memory (GPU buffers included). */
+  dispose() {
+    if (this.#core !== null) {
+      this.#core.free();
+      this.#core = null;
+    }
+  }
+
+  /** Test hook: the next WebGPU tile fails as if the device had been lost. */
+  _simulateDeviceLoss() {
+    this.#alive().simulateDeviceLoss();
+  }
+}
+
+export { createWorkerUpscaler } from "./worker-client.js";

@@ -1,0 +1,158 @@
+// createWorkerUpscaler: the Upscaler API, with the work in a Web Worker so
+// the page never freezes.
+
+let nextId = 1;
+
+function rebuildError({ name, message }) {
+  if (name === "AbortError") return new DOMException(message, "AbortError");
+  const e = name === "TypeError" ? new TypeError(message) : new Error(message);
+  e.name = name;
+  return e;
+}
+
+function wrapImage(image) {
+  if (image && ArrayBuffer.isView(image.data) && typeof image.width === "number" && typeof ImageData !== "undefined") {
+    return new ImageData(image.data, image.width, image.height);
+  }
+  if (Array.isArray(image)) return image.map(wrapImage);
+  if (image && typeof image === "object" && !ArrayBuffer.isView(image)) {
+    return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, wrapImage(v)]));
+  }
+  return image;
+}
+
+class WorkerConnection {
+  constructor(worker) {
+    this.worker = worker;
+    this.pending = new Map();
+    worker.onmessage = ({ data }) => {
+      const p = this.pending.get(data.id);
+      if (!p) return;
+      if (data.type === "progress") p.onProgress?.(data.done, data.total);
+      else if (data.type === "download") p.onDownload?.(data.loaded, data.total);
+      else {
+        this.pending.delete(data.id);
+        if (data.type === "error") p.reject(rebuildError(data.error));
+        else p.resolve(data);
+      }
+    };
+    worker.onerror = (event) => {
+      const error = new Error(`the upres worker failed: ${event.message || "it could not be loaded"}`);
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+  }
+
+  call(message, { transfer = [], onProgress, onDownload } = {}) {
+    const id = nextId++;
+    return {
+      id,
+      promise: new Promise((resolve, reject) => {
+        this.pending.set(id, { resolve, reject, onProgress, onDownload });
+        this.worker.postMessage({ ...message, id }, transfer);
+      }),
+    };
+  }
+}
+
+// Pixels go to the worker as one RGBA buffer. ImageBitmaps are transferred;
+// ImageData is copied unless `transfer: true` (its buffer is then detached).
+async function prepareInput(input, transfer) {
+  if (typeof ImageBitmap !== "undefined" && input instanceof ImageBitmap) return { input, transfer: [input] };
+  if (typeof Blob !== "undefined" && input instanceof Blob) return { input, transfer: [] };
+  if (input && ArrayBuffer.isView(input.data) && typeof input.width === "number") {
+    const data = transfer ? input.data : input.data.slice();
+    return { input: { data, width: input.width, height: input.height }, transfer: [data.buffer] };
+  }
+  if (typeof HTMLImageElement !== "undefined" && input instanceof HTMLImageElement) {
+    await input.decode();
+    const bitmap = await createImageBitmap(input);
+    return { input: bitmap, transfer: [bitmap] };
+  }
+  if ((typeof HTMLCanvasElement !== "undefined" && input instanceof HTMLCanvasElement) || (typeof OffscreenCanvas !== "undefined" && input instanceof OffscreenCanvas)) {
+    const bitmap = await createImageBitmap(input);
+    return { input: bitmap, transfer: [bitmap] };
+  }
+  if (input instanceof ArrayBuffer || input instanceof Uint8Array) return { input, transfer: [] };
+  throw new TypeError("input must be ImageData, an ImageBitmap, an HTMLImageElement, a canvas, a Blob or encoded image bytes");
+}
+
+class WorkerUpscaler {
+  #connection;
+  #id;
+  #info;
+  #ownsWorker;
+
+  constructor(connection, id, info, ownsWorker) {
+    this.#connection = connection;
+    this.#id = id;
+    this.#info = info;
+    this.#ownsWorker = ownsWorker;
+  }
+
+  get info() {
+    return this.#info;
+  }
+
+  async #run(type, input, options = {}) {
+    const { signal, onProgress, transfer: transferInput, ...rest } = options;
+    if (signal?.aborted) throw new DOMException("The upscale was aborted", "AbortError");
+    const prepared = await prepareInput(input, transferInput);
+    const { id, promise } = this.#connection.call({ type, upscaler: this.#id, input: prepared.input, options: rest }, { transfer: prepared.transfer, onProgress });
+    const onAbort = () => this.#connection.worker.postMessage({ type: "abort", run: id });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const reply = await promise;
+      this.#info = reply.info ?? this.#info;
+      return wrapImage(reply.value);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  upscale(input, options) {
+    return this.#run("upscale", input, options);
+  }
+  evaluate(input, options) {
+    return this.#run("evaluate", input, options);
+  }
+  features(input, options) {
+    return this.#run("features", input, options);
+  }
+
+  bicubic(input, options) {
+    return this.#run("bicubic", input, options);
+  }
+
+  async _simulateDeviceLoss() {
+    await this.#connection.call({ type: "simulateDeviceLoss", upscaler: this.#id }).promise;
+  }
+
+  dispose() {
+    this.#connection.call({ type: "dispose", upscaler: this.#id });
+    if (this.#ownsWorker) this.#connection.worker.terminate();
+  }
+}
+
+/**
+ * Like `Upscaler.create`, but the model lives in a Web Worker: same options,
+ * same methods (all asynchronous), and the page stays responsive.
+ */
+export async function createWorkerUpscaler(options) {
+  if (options == null || options.weights == null) throw new TypeError("createWorkerUpscaler needs { weights }");
+  const { weights, backend = "auto", onDownloadProgress, worker } = options;
+  const ownsWorker = worker === undefined;
+  const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "upres" });
+  const connection = new WorkerConnection(w);
+  const upscalerId = nextId++;
+  let message = { type: "create", upscaler: upscalerId, backend, weights };
+  if (weights instanceof URL) message.weights = weights.href;
+  else if (typeof weights === "string") message.weights = new URL(weights, globalThis.location?.href).href;
+  try {
+    const reply = await connection.call(message, { onDownload: onDownloadProgress }).promise;
+    return new WorkerUpscaler(connection, upscalerId, reply.value, ownsWorker);
+  } catch (e) {
+    if (ownsWorker) w.terminate();
+    throw e;
+  }
+}

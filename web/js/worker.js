@@ -1,0 +1,90 @@
+// The upres Web Worker: runs Upscalers off the main thread. Spoken to by
+// worker-client.js (createWorkerUpscaler); pixels travel as transferred
+// ArrayBuffers, never copied.
+
+import init, { Upscaler } from "./index.js";
+
+const upscalers = new Map();
+const runs = new Map();
+
+function errorMessage(e) {
+  return { name: e?.name ?? "Error", message: e?.message ?? String(e) };
+}
+
+function transferablesOf(value, list = []) {
+  if (value == null || typeof value !== "object") return list;
+  if (ArrayBuffer.isView(value.data) && typeof value.width === "number") {
+    list.push(value.data.buffer);
+    return list;
+  }
+  if (Array.isArray(value)) value.forEach((v) => transferablesOf(v, list));
+  else for (const v of Object.values(value)) transferablesOf(v, list);
+  return list;
+}
+
+function plain(image) {
+  return { data: image.data, width: image.width, height: image.height };
+}
+
+function plainResult(value) {
+  if (value == null || typeof value !== "object") return value;
+  if (ArrayBuffer.isView(value.data) && typeof value.width === "number") return plain(value);
+  if (Array.isArray(value)) return value.map(plainResult);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainResult(v)]));
+}
+
+self.onmessage = async ({ data: msg }) => {
+  const { id } = msg;
+  const reply = (body, transfer = []) => self.postMessage({ id, ...body }, transfer);
+  try {
+    switch (msg.type) {
+      case "create": {
+        await init();
+        const up = await Upscaler.create({
+          weights: msg.weights,
+          backend: msg.backend,
+          onDownloadProgress: (loaded, total) => reply({ type: "download", loaded, total }),
+        });
+        upscalers.set(msg.upscaler, up);
+        reply({ type: "done", value: up.info });
+        break;
+      }
+      case "upscale":
+      case "evaluate":
+      case "features":
+      case "bicubic": {
+        const up = upscalers.get(msg.upscaler);
+        if (!up) throw Object.assign(new Error("this Upscaler has been disposed"), { name: "InvalidStateError" });
+        const controller = new AbortController();
+        runs.set(id, controller);
+        try {
+          const options = { ...msg.options, signal: controller.signal, onProgress: (done, total) => reply({ type: "progress", done, total }) };
+          const value = plainResult(await up[msg.type](msg.input, options));
+          reply({ type: "done", value, info: up.info }, transferablesOf(value));
+        } finally {
+          runs.delete(id);
+        }
+        break;
+      }
+      case "abort":
+        runs.get(msg.run)?.abort();
+        break;
+      case "info":
+        reply({ type: "done", value: upscalers.get(msg.upscaler)?.info });
+        break;
+      case "simulateDeviceLoss":
+        upscalers.get(msg.upscaler)?._simulateDeviceLoss();
+        reply({ type: "done" });
+        break;
+      case "dispose":
+        upscalers.get(msg.upscaler)?.dispose();
+        upscalers.delete(msg.upscaler);
+        reply({ type: "done" });
+        break;
+      default:
+        throw new Error(`unknown message type ${msg.type}`);
+    }
+  } catch (e) {
+    reply({ type: "error", error: errorMessage(e) });
+  }
+};

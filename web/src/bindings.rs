@@ -1,0 +1,303 @@
+//! The `wasm_bindgen` surface the npm package's JavaScript wraps. Errors
+//! become JS `Error`s here and only here ([`js_error`]).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect, Uint8ClampedArray};
+use serde::Serialize;
+use upres_image::{decode, encode_png, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, UpscaleRequest};
+use upres_models::{read_meta, WeightsMeta};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::engine::{BackendKind, Engine, FeatureMap, Session};
+use crate::pixels::{planar_from_rgba, rgba_from_planar};
+use crate::WebError;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A JS `Error` with `name` set to the error's kind, so callers can branch
+/// on `err.name` ("WeightsError", "AbortError", ...).
+fn js_error(e: WebError) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name(e.js_name());
+    err.into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(WebError::Backend(format!("cannot pass a result to JS: {e}"))))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info<'a> {
+    arch: &'a str,
+    scales: &'a [usize],
+    color_space: upres_image::ColorSpace,
+    input: upres_image::InputKind,
+    params: usize,
+    dtype: upres_models::WeightsDtype,
+    backend: BackendKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback_reason: Option<&'a str>,
+    config: &'a upres_models::ModelConfig,
+    provenance: &'a upres_models::Provenance,
+}
+
+fn info_of(meta: &WeightsMeta, backend: BackendKind, fallback_reason: Option<&str>) -> Result<JsValue, JsValue> {
+    to_js(&Info {
+        arch: meta.config.arch(),
+        scales: &meta.scales,
+        color_space: meta.color_space,
+        input: meta.input,
+        params: meta.parameters,
+        dtype: meta.dtype,
+        backend,
+        fallback_reason,
+        config: &meta.config,
+        provenance: &meta.provenance,
+    })
+}
+
+/// What `navigator.gpu.requestAdapter()` says, without letting burn panic
+/// when there is no adapter: `Err(reason)` when WebGPU cannot be used.
+async fn probe_webgpu() -> Result<(), String> {
+    let global = js_sys::global();
+    let navigator = Reflect::get(&global, &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
+    let gpu = if navigator.is_object() { Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+    if !gpu.is_object() {
+        return Err("WebGPU is not available here (navigator.gpu is missing)".into());
+    }
+    let request = Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or("navigator.gpu.requestAdapter is not a function")?;
+    let promise = request.call0(&gpu).map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let adapter = JsFuture::from(Promise::resolve(&promise)).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("no WebGPU adapter is available (the GPU may be blocklisted or WebGPU disabled)".into());
+    }
+    Ok(())
+}
+
+/// Call `on_tile(done, total)`; it may return a promise; `false` stops the run.
+async fn call_on_tile(on_tile: &Option<Function>, done: usize, total: usize) -> Result<bool, WebError> {
+    let Some(f) = on_tile else { return Ok(true) };
+    let thrown = |e: JsValue| WebError::Backend(js_sys::Error::from(e).message().into());
+    let value = f.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into()).map_err(thrown)?;
+    let value = if value.has_type::<Promise>() { JsFuture::from(Promise::from(value)).await.map_err(thrown)? } else { value };
+    Ok(value.as_bool() != Some(false))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpscaleOptions {
+    scale: Option<f64>,
+    width: Option<usize>,
+    height: Option<usize>,
+    tile_size: Option<usize>,
+    overlap: Option<usize>,
+}
+
+fn request_from(options: JsValue, in_w: usize, in_h: usize) -> Result<UpscaleRequest, WebError> {
+    let o: UpscaleOptions = if options.is_undefined() || options.is_null() {
+        UpscaleOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| WebError::Options(e.to_string()))?
+    };
+    let size = match (o.scale, o.width, o.height) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(WebError::Options("give either scale or width/height, not both".into())),
+        (_, Some(w), Some(h)) => OutputSize::Exact { width: w, height: h },
+        // One side given: keep the aspect ratio.
+        (_, Some(w), None) => OutputSize::Exact { width: w, height: (w as f64 * in_h as f64 / in_w as f64).round() as usize },
+        (_, None, Some(h)) => OutputSize::Exact { width: (h as f64 * in_w as f64 / in_h as f64).round() as usize, height: h },
+        (s, None, None) => OutputSize::Scale(s.unwrap_or(2.0)),
+    };
+    let tile = o.tile_size.unwrap_or(192);
+    let overlap = o.overlap.unwrap_or(32);
+    if !(16..=4096).contains(&tile) {
+        return Err(WebError::Options(format!("tileSize must be between 16 and 4096 pixels, got {tile}")));
+    }
+    if overlap * 2 >= tile {
+        return Err(WebError::Options(format!("overlap ({overlap}) must be less than half of tileSize ({tile})")));
+    }
+    Ok(UpscaleRequest { size, tile, overlap })
+}
+
+fn image_to_js(image: &PlanarImage) -> Result<JsValue, JsValue> {
+    let obj = js_sys::Object::new();
+    let data = Uint8ClampedArray::from(&rgba_from_planar(image)[..]);
+    Reflect::set(&obj, &"data".into(), &data)?;
+    Reflect::set(&obj, &"width".into(), &(image.width as f64).into())?;
+    Reflect::set(&obj, &"height".into(), &(image.height as f64).into())?;
+    Ok(obj.into())
+}
+
+fn quality_to_js(q: &upres_image::Quality) -> Result<JsValue, JsValue> {
+    let obj = js_sys::Object::new();
+    Reflect::set(&obj, &"psnr".into(), &q.psnr.into())?;
+    Reflect::set(&obj, &"ssim".into(), &q.ssim.into())?;
+    Ok(obj.into())
+}
+
+/// The model and its backend behind the JS `Upscaler`.
+#[wasm_bindgen]
+pub struct UpscalerCore {
+    session: Rc<RefCell<Session>>,
+}
+
+impl UpscalerCore {
+    /// The session to run on; the caller stores it back afterwards, since a
+    /// run may have moved it to the CPU.
+    fn take(&self) -> Session {
+        self.session.borrow().clone()
+    }
+}
+
+#[wasm_bindgen]
+impl UpscalerCore {
+    /// Load `weights` (an upres safetensors file) on `backend` ("auto", "webgpu" or "cpu").
+    pub async fn create(weights: Vec<u8>, backend: String) -> Result<UpscalerCore, JsValue> {
+        let meta = read_meta(&weights).map_err(|e| js_error(e.into()))?;
+        let session = match backend.as_str() {
+            "cpu" => Session::on_cpu(weights, None),
+            "auto" | "webgpu" => match probe_webgpu().await {
+                Ok(()) => match Engine::webgpu(&weights).await {
+                    Ok((engine, meta)) => Ok(Session { engine, meta, weights: Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false }),
+                    Err(e) => Err(e),
+                },
+                Err(reason) if backend == "auto" => Session::on_cpu(weights, Some(format!("{reason}; running on the CPU"))),
+                Err(reason) => Err(WebError::Backend(format!("backend \"webgpu\" was asked for, but {reason}"))),
+            },
+            other => Err(WebError::Options(format!("backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""))),
+        }
+        .map_err(js_error)?;
+        debug_assert_eq!(session.meta, meta);
+        Ok(UpscalerCore { session: Rc::new(RefCell::new(session)) })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        let s = self.session.borrow();
+        info_of(&s.meta, s.engine.kind(), s.fallback_reason.as_deref())
+    }
+
+    /// Upscale RGBA pixels; resolves to `{ data, width, height }`.
+    pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>) -> Promise {
+        let mut session = self.take();
+        let shared = self.session.clone();
+        let request = request_from(options, width, height);
+        future_to_promise(async move {
+            let request = request.map_err(js_error)?;
+            let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
+            drop(rgba);
+            let result = session.upscale(&image, &request, |done, total| call_on_tile(&on_tile, done, total)).await;
+            store_back(&shared, session);
+            image_to_js(&result.map_err(js_error)?.image)
+        })
+    }
+
+    /// Ground-truth mode: treat the pixels as HR, make the LR with MATLAB's
+    /// bicubic, upscale it back with bicubic and the model and score both on
+    /// the papers' protocol. Resolves to `{ hr, lr, bicubic, model,
+    /// bicubicQuality: { psnr, ssim }, modelQuality }`.
+    pub fn evaluate(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, tile_size: usize, on_tile: Option<Function>) -> Promise {
+        let mut session = self.take();
+        let shared = self.session.clone();
+        future_to_promise(async move {
+            let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
+            let result = session.evaluate(&image, scale, tile_size.max(16), |d, t| call_on_tile(&on_tile, d, t)).await;
+            store_back(&shared, session);
+            let e = result.map_err(js_error)?;
+            let obj = js_sys::Object::new();
+            Reflect::set(&obj, &"hr".into(), &image_to_js(&e.hr)?)?;
+            Reflect::set(&obj, &"lr".into(), &image_to_js(&e.lr)?)?;
+            Reflect::set(&obj, &"bicubic".into(), &image_to_js(&e.bicubic)?)?;
+            Reflect::set(&obj, &"model".into(), &image_to_js(&e.model)?)?;
+            Reflect::set(&obj, &"bicubicQuality".into(), &quality_to_js(&e.bicubic_quality)?)?;
+            Reflect::set(&obj, &"modelQuality".into(), &quality_to_js(&e.model_quality)?)?;
+            Ok(obj.into())
+        })
+    }
+
+    /// Every layer's activations as gray grids: resolves to
+    /// `[{ name, channels, width, height, image: { data, width, height } }]`.
+    pub fn features(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, max_pixels: usize, max_channels: usize) -> Promise {
+        let mut session = self.take();
+        let shared = self.session.clone();
+        future_to_promise(async move {
+            let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
+            let result = session.features(&image, scale, max_pixels, max_channels).await;
+            store_back(&shared, session);
+            let maps: Vec<FeatureMap> = result.map_err(js_error)?;
+            let list = js_sys::Array::new();
+            for m in maps {
+                let obj = to_js(&m)?;
+                let grid = PlanarImage::new(Layout::Gray, BitDepth::Eight, vec![m.grid]);
+                Reflect::set(&obj, &"image".into(), &image_to_js(&grid)?)?;
+                list.push(&obj);
+            }
+            Ok(list.into())
+        })
+    }
+
+    /// Test hook: the next tile on WebGPU fails as a lost device would.
+    #[wasm_bindgen(js_name = simulateDeviceLoss)]
+    pub fn simulate_device_loss(&self) {
+        self.session.borrow_mut().fail_next_gpu_tile = true;
+    }
+}
+
+fn store_back(shared: &Rc<RefCell<Session>>, session: Session) {
+    let mut current = shared.borrow_mut();
+    // Keep a move to the CPU; otherwise the stored session is already right.
+    if session.engine.kind() != current.engine.kind() || session.fallback_reason != current.fallback_reason {
+        *current = session;
+    }
+}
+
+/// What a weights file says about itself, without loading the model.
+#[wasm_bindgen(js_name = readWeightsInfo)]
+pub fn read_weights_info(weights: &[u8]) -> Result<JsValue, JsValue> {
+    let meta = read_meta(weights).map_err(|e| js_error(e.into()))?;
+    info_of(&meta, BackendKind::Cpu, None)
+}
+
+/// Decode PNG, JPEG, WebP or BMP bytes to `{ data, width, height }` (RGBA).
+#[wasm_bindgen(js_name = decodeImage)]
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<JsValue, JsValue> {
+    let image = decode(bytes, name, DecodeLimits::default()).map_err(|e| js_error(e.into()))?;
+    image_to_js(&image)
+}
+
+/// Encode RGBA pixels as PNG (gray and opaque images get smaller PNG types).
+#[wasm_bindgen(js_name = encodePng)]
+pub fn encode_png_js(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>, JsValue> {
+    let image = planar_from_rgba(rgba, width, height).map_err(js_error)?;
+    encode_png(&image, "image").map_err(|e| js_error(e.into()))
+}
+
+/// MATLAB's `imresize(image, scale)` (bicubic, antialiased when shrinking) or
+/// to an exact size: the "before" of a comparison, and the papers' degradation.
+#[wasm_bindgen(js_name = resizeBicubic)]
+pub fn resize_bicubic(rgba: &[u8], width: usize, height: usize, options: JsValue) -> Result<JsValue, JsValue> {
+    let image = planar_from_rgba(rgba, width, height).map_err(js_error)?;
+    let request = request_from(options, width, height).map_err(js_error)?;
+    let (ow, oh) = match request.size {
+        OutputSize::Scale(s) => (upres_image::output_len(width, s), upres_image::output_len(height, s)),
+        OutputSize::Exact { width, height } => (width, height),
+    };
+    crate::pixels::check_memory(ow, oh, 0).map_err(js_error)?;
+    let target = match request.size {
+        OutputSize::Scale(s) => upres_image::ResizeTarget::Scale(s),
+        OutputSize::Exact { width, height } => upres_image::ResizeTarget::Size { width, height },
+    };
+    let out = upres_image::imresize(&image, target).map_err(|e| js_error(e.into()))?;
+    image_to_js(&out)
+}

@@ -1,0 +1,137 @@
+//! RGBA pixels (what canvases, ImageData and Node buffers hold) to and from
+//! upres-image's planar images, keeping gray as gray and alpha as alpha.
+
+use upres_image::{BitDepth, Layout, PlanarImage, Plane};
+
+use crate::WebError;
+
+/// The most input pixels accepted (as the native decoder's limit).
+pub const MAX_INPUT_PIXELS: usize = 100_000_000;
+
+/// What one upscale may allocate inside wasm's linear memory: 32-bit wasm
+/// addresses 4 GiB at most and browsers often give less.
+pub const MEMORY_BUDGET_BYTES: u64 = 2 << 30;
+
+/// Planes for RGBA samples: alpha is kept only if some pixel is not opaque,
+/// and an image whose pixels all have R = G = B is gray (as the papers
+/// evaluate gray images, and so the output stays gray).
+pub fn planar_from_rgba(rgba: &[u8], width: usize, height: usize) -> Result<PlanarImage, WebError> {
+    if width == 0 || height == 0 {
+        return Err(WebError::Image(format!("the image is {width}x{height}: it has no pixels")));
+    }
+    if width.saturating_mul(height) > MAX_INPUT_PIXELS {
+        return Err(WebError::Image(format!(
+            "the image is {width}x{height}, more than the {MAX_INPUT_PIXELS} pixels this library accepts"
+        )));
+    }
+    let expected = width * height * 4;
+    if rgba.len() != expected {
+        return Err(WebError::Image(format!(
+            "{width}x{height} RGBA needs {expected} bytes, but {} were given",
+            rgba.len()
+        )));
+    }
+    let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
+    let gray = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
+    let channels: &[usize] = match (gray, opaque) {
+        (true, true) => &[0],
+        (true, false) => &[0, 3],
+        (false, true) => &[0, 1, 2],
+        (false, false) => &[0, 1, 2, 3],
+    };
+    let layout = match (gray, opaque) {
+        (true, true) => Layout::Gray,
+        (true, false) => Layout::GrayAlpha,
+        (false, true) => Layout::Rgb,
+        (false, false) => Layout::Rgba,
+    };
+    let planes = channels
+        .iter()
+        .map(|&c| Plane::new(width, height, rgba.iter().skip(c).step_by(4).map(|&v| v as f32).collect()))
+        .collect();
+    Ok(PlanarImage::new(layout, BitDepth::Eight, planes))
+}
+
+/// RGBA samples of any planar image (gray spread to R, G and B; opaque where
+/// there is no alpha).
+pub fn rgba_from_planar(image: &PlanarImage) -> Vec<u8> {
+    let image = image.to_depth8();
+    let n = image.width * image.height;
+    let [r, g, b] = image.rgb_planes();
+    let alpha = image.alpha();
+    let to8 = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    let mut out = Vec::with_capacity(n * 4);
+    for i in 0..n {
+        out.push(to8(r.data[i]));
+        out.push(to8(g.data[i]));
+        out.push(to8(b.data[i]));
+        out.push(alpha.map_or(255, |a| to8(a.data[i])));
+    }
+    out
+}
+
+/// About what an upscale to `out_width` x `out_height` holds at its peak, in
+/// bytes: the blended output planes with their weights, the bicubic chroma
+/// and alpha, the output image and its RGBA copy.
+pub fn upscale_memory_estimate(out_width: usize, out_height: usize, network_channels: usize) -> u64 {
+    let pixels = (out_width as u64) * (out_height as u64);
+    // f32 accumulators and weights per network channel, f32 chroma + alpha,
+    // f32 output planes (4), u8 RGBA twice (result and the copy handed to JS).
+    pixels * (network_channels as u64 * 8 + 3 * 4 + 4 * 4 + 2 * 4)
+}
+
+pub fn check_memory(out_width: usize, out_height: usize, network_channels: usize) -> Result<(), WebError> {
+    let needed = upscale_memory_estimate(out_width, out_height, network_channels);
+    if needed > MEMORY_BUDGET_BYTES {
+        return Err(WebError::TooLarge {
+            out_width,
+            out_height,
+            needed_mb: needed >> 20,
+            limit_mb: MEMORY_BUDGET_BYTES >> 20,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opaque_colour_pixels_become_rgb_and_come_back_unchanged() {
+        let rgba = [10, 20, 30, 255, 40, 50, 60, 255];
+        let img = planar_from_rgba(&rgba, 2, 1).unwrap();
+        assert_eq!(img.layout, Layout::Rgb);
+        assert_eq!(rgba_from_planar(&img), rgba);
+    }
+
+    #[test]
+    fn transparent_pixels_keep_their_alpha() {
+        let rgba = [10, 20, 30, 0, 40, 50, 60, 128];
+        let img = planar_from_rgba(&rgba, 2, 1).unwrap();
+        assert_eq!(img.layout, Layout::Rgba);
+        assert_eq!(rgba_from_planar(&img), rgba);
+    }
+
+    #[test]
+    fn gray_pixels_become_one_plane() {
+        let rgba = [7, 7, 7, 255, 9, 9, 9, 200];
+        let img = planar_from_rgba(&rgba, 2, 1).unwrap();
+        assert_eq!(img.layout, Layout::GrayAlpha);
+        assert_eq!(rgba_from_planar(&img), rgba);
+    }
+
+    #[test]
+    fn wrong_buffer_length_is_an_error_naming_both_sizes() {
+        let err = planar_from_rgba(&[0; 10], 2, 2).unwrap_err().to_string();
+        assert!(err.contains("needs 16 bytes") && err.contains("10 were given"), "{err}");
+    }
+
+    #[test]
+    fn huge_output_is_refused_before_allocating() {
+        assert!(check_memory(2000, 2000, 3).is_ok());
+        let err = check_memory(20000, 20000, 3).unwrap_err();
+        assert_eq!(err.js_name(), "ImageTooLargeError");
+        assert!(err.to_string().contains("20000x20000"), "{err}");
+    }
+}

@@ -1,0 +1,428 @@
+// The demo page. All model work runs in the upres worker (createWorkerUpscaler);
+// this file only handles input, display and the comparison viewer.
+
+import { createWorkerUpscaler } from "./pkg/index.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+// Published Set5 PSNR (dB) per architecture and scale, for the model list.
+const PUBLISHED = {
+  srcnn: { 2: 36.66, 3: 32.75, 4: 30.48 },
+  vdsr: { 2: 37.53, 3: 33.66, 4: 31.35 },
+  "edsr-baseline": { 2: 37.99, 3: 34.37, 4: 32.09 },
+  edsr: { 2: 38.11, 3: 34.65, 4: 32.46 },
+  srresnet: { 4: 32.05 },
+};
+const SAMPLES = ["butterfly.png", "baby.png", "bird.png", "head.png", "woman.png"];
+
+const state = {
+  models: [],
+  upscaler: null,
+  upscalerKey: null,
+  input: null, // { blob, name, bitmap }
+  result: null, // { before: canvas, after: canvas, image: ImageData, label }
+  controller: null,
+  view: { zoom: 1, cx: 0.5, cy: 0.5, fitted: true },
+  busy: false,
+};
+
+function family(model) {
+  if (model.arch === "edsr") return model.config.blocks === 32 || model.config.features === 256 ? "edsr" : "edsr-baseline";
+  return model.arch;
+}
+
+function showMessage(text, kind = "error") {
+  const m = $("message");
+  m.textContent = text;
+  m.className = `message ${kind === "info" ? "info" : ""}`;
+  m.hidden = !text;
+}
+
+function humanBytes(n) {
+  return n > 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.round(n / 1024)} kB`;
+}
+
+async function loadModels() {
+  const response = await fetch("pkg/weights/index.json");
+  if (!response.ok) throw new Error("the list of shipped weights (pkg/weights/index.json) is missing: run `make demo`");
+  state.models = await response.json();
+  const select = $("model");
+  for (const [i, m] of state.models.entries()) {
+    const published = PUBLISHED[family(m)] ?? {};
+    const measured = m.provenance?.set5_psnr ?? {};
+    const first = m.scales[0];
+    const score = measured[`x${first}`] ? `Set5 x${first} ${measured[`x${first}`].toFixed(2)} dB` : "";
+    const paper = published[first] ? `paper ${published[first]} dB` : "";
+    const option = new Option(`${m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "")} · ${humanBytes(m.bytes)}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`, String(i));
+    option.dataset.file = m.file;
+    select.append(option);
+  }
+  const wanted = params.get("model");
+  if (wanted) {
+    const i = state.models.findIndex((m) => m.file.startsWith(wanted));
+    if (i >= 0) select.value = String(i);
+  }
+  describeModel();
+}
+
+function currentModel() {
+  return state.models[Number($("model").value)];
+}
+
+function describeModel() {
+  const m = currentModel();
+  if (!m) return;
+  const p = m.provenance ?? {};
+  const scales = m.scales.map((s) => `×${s}`).join(", ");
+  const trained = p.iterations ? `${p.iterations} iterations` : "";
+  $("model-about").textContent = `${m.arch.toUpperCase()} for ${scales}, ${m.params.toLocaleString("en")} parameters, ${m.colorSpace === "y" ? "on luma (Y)" : "on RGB"}. ${p.author ?? ""}${p.training_data ? ", trained on " + p.training_data : ""}${trained ? ", " + trained : ""}. ${p.notes ?? ""}`;
+  // Scales: the weights' own, plus any for networks that refine a bicubic input.
+  const scaleSelect = $("scale");
+  const anyScale = m.config.arch === "vdsr" || (m.arch === "srcnn" && !m.config.upsample);
+  for (const o of scaleSelect.options) o.disabled = !anyScale && !m.scales.includes(Number(o.value));
+  if (scaleSelect.selectedOptions[0]?.disabled) scaleSelect.value = String(m.scales[0]);
+  $("features").disabled = state.busy || !state.input;
+}
+
+async function getUpscaler() {
+  const m = currentModel();
+  const backend = $("backend-choice").value;
+  const key = `${m.file}|${backend}`;
+  if (state.upscaler && state.upscalerKey === key) return state.upscaler;
+  state.upscaler?.dispose();
+  state.upscaler = null;
+  $("backend").textContent = `Loading ${m.file}…`;
+  const up = await createWorkerUpscaler({
+    weights: `pkg/weights/${m.file}`,
+    backend,
+    onDownloadProgress: (loaded, total) => setProgress(loaded, total, `Downloading weights: ${humanBytes(loaded)}${total ? " of " + humanBytes(total) : ""}`),
+  });
+  state.upscaler = up;
+  state.upscalerKey = key;
+  showBackend(up.info);
+  return up;
+}
+
+function showBackend(info) {
+  const b = $("backend");
+  b.dataset.backend = info.backend;
+  b.classList.toggle("cpu", info.backend === "cpu");
+  b.textContent = info.backend === "webgpu" ? "Backend: WebGPU (your GPU)" : `Backend: CPU (WebAssembly SIMD)${info.fallbackReason ? " because " + info.fallbackReason : ""}`;
+}
+
+function setProgress(done, total, text) {
+  $("progress").max = Math.max(total, 1);
+  $("progress").value = done;
+  $("progress-text").textContent = text ?? (total ? `${done} / ${total} tiles` : "");
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  $("run").disabled = busy || !state.input;
+  $("cancel").disabled = !busy;
+  $("features").disabled = busy || !state.input;
+  for (const id of ["model", "scale", "backend-choice"]) $(id).disabled = busy;
+}
+
+async function setInput(blob, name) {
+  showMessage("");
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob);
+  } catch {
+    state.input = null;
+    setBusy(false);
+    showMessage(`“${name}” is not an image this browser can read. Use a PNG, JPEG, WebP or BMP file.`);
+    return;
+  }
+  state.input = { blob, name, bitmap };
+  $("run").textContent = mode() === "truth" ? "Measure" : "Upscale";
+  showMessage(`${name}: ${bitmap.width}×${bitmap.height}. Choose a model and scale, then ${mode() === "truth" ? "Measure" : "Upscale"}.`, "info");
+  setBusy(false);
+}
+
+function mode() {
+  return document.querySelector("input[name=mode]:checked").value;
+}
+
+function imageDataCanvas(image) {
+  const c = document.createElement("canvas");
+  c.width = image.width;
+  c.height = image.height;
+  c.getContext("2d").putImageData(image, 0, 0);
+  return c;
+}
+
+async function run() {
+  if (!state.input || state.busy) return;
+  const scale = Number($("scale").value);
+  const controller = new AbortController();
+  state.controller = controller;
+  setBusy(true);
+  showMessage("");
+  const started = performance.now();
+  const timer = setInterval(() => ($("elapsed").textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`), 100);
+  try {
+    const up = await getUpscaler();
+    setProgress(0, 0, "Starting…");
+    const onProgress = (done, total) => setProgress(done, total);
+    const label = currentModel().file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
+    if (mode() === "truth") {
+      const r = await up.evaluate(state.input.blob, { scale, onProgress, signal: controller.signal });
+      showResult(r.bicubic, r.model, label);
+      showMetrics(r, scale, label);
+    } else {
+      const out = await up.upscale(state.input.blob, { scale, onProgress, signal: controller.signal });
+      const before = await up.bicubic(state.input.blob, { width: out.width, height: out.height });
+      showResult(before, out, label);
+      $("metrics").hidden = true;
+    }
+    showBackend(up.info);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    $("elapsed").textContent = `${seconds} s`;
+    showMessage(`Done in ${seconds} s on ${up.info.backend === "webgpu" ? "WebGPU" : "the CPU"}.`, "info");
+  } catch (e) {
+    if (e.name === "AbortError") {
+      showMessage("Cancelled.", "info");
+      setProgress(0, 0, "Cancelled");
+    } else if (e.name === "ImageTooLargeError") {
+      showMessage(`${e.message}. Try ×2 instead of ×4, or crop the image first.`);
+    } else {
+      showMessage(e.message || String(e));
+    }
+  } finally {
+    clearInterval(timer);
+    state.controller = null;
+    setBusy(false);
+  }
+}
+
+function showResult(before, after, label) {
+  state.result = { before: imageDataCanvas(before), after: imageDataCanvas(after), image: after, label };
+  $("result").hidden = false;
+  $("result-size").textContent = `${after.width}×${after.height}`;
+  $("result-size").dataset.width = after.width;
+  $("result-size").dataset.height = after.height;
+  $("model-tag").textContent = label;
+  $("side-right-caption").textContent = label;
+  state.view = { zoom: 1, cx: 0.5, cy: 0.5, fitted: true };
+  state.result.after.toBlob((blob) => {
+    const a = $("download");
+    if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(blob);
+    a.download = `${state.input?.name.replace(/\.[^.]+$/, "") ?? "image"}-${label}-x${$("scale").value}.png`;
+  }, "image/png");
+  draw();
+}
+
+function showMetrics(r, scale, label) {
+  $("metrics").hidden = false;
+  $("metrics-protocol").textContent = `modcrop to ${scale}, ${Math.round(scale)} pixels shaved, LR by MATLAB bicubic`;
+  $("metrics-model-name").textContent = label;
+  for (const [key, q] of [["bicubic", r.bicubicQuality], ["model", r.modelQuality]]) {
+    $(`psnr-${key}`).textContent = q.psnr.toFixed(2);
+    $(`psnr-${key}`).dataset.value = String(q.psnr);
+    $(`ssim-${key}`).textContent = q.ssim.toFixed(4);
+  }
+}
+
+// --- the comparison viewer: one zoom/pan state for the slider and the side-by-side canvases
+
+function fitZoom(canvas) {
+  const { after } = state.result;
+  return Math.min(canvas.clientWidth / after.width, canvas.clientHeight / after.height);
+}
+
+// Draw `layers` ({ image, from, to }: horizontal CSS-pixel ranges) at the shared zoom and pan.
+function drawInto(canvas, layers) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const { after } = state.result;
+  const v = state.view;
+  const zoom = v.fitted ? fitZoom(canvas) : v.zoom;
+  const x0 = w / 2 - v.cx * after.width * zoom;
+  const y0 = h / 2 - v.cy * after.height * zoom;
+  // Past 1:1 show pixels as pixels, not smoothed.
+  ctx.imageSmoothingEnabled = zoom < 1;
+  for (const { image, from = 0, to = w } of layers) {
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(from, 0, to - from, h);
+    ctx.clip();
+    ctx.drawImage(image, x0, y0, after.width * zoom, after.height * zoom);
+    ctx.restore();
+  }
+  return zoom;
+}
+
+function draw() {
+  if (!state.result) return;
+  const side = document.querySelector("input[name=view]:checked").value === "side";
+  $("slider-view").hidden = side;
+  $("side-view").hidden = !side;
+  document.querySelector(".split-label").hidden = side;
+  let zoom;
+  if (side) {
+    zoom = drawInto($("side-left"), [{ image: state.result.before }]);
+    drawInto($("side-right"), [{ image: state.result.after }]);
+  } else {
+    const canvas = $("view");
+    const split = (canvas.clientWidth * Number($("split").value)) / 100;
+    zoom = drawInto(canvas, [{ image: state.result.before, to: split }, { image: state.result.after, from: split }]);
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(split - 1, 0, 2, canvas.clientHeight);
+  }
+  $("zoom-level").textContent = `${zoom >= 1 ? zoom.toFixed(zoom % 1 ? 1 : 0) : zoom.toFixed(2)}×`;
+}
+
+function setZoom(zoom, canvas = $("view")) {
+  const current = state.view.fitted ? fitZoom(canvas) : state.view.zoom;
+  state.view.zoom = Math.min(32, Math.max(0.05, zoom ?? current));
+  state.view.fitted = false;
+  draw();
+}
+
+function attachPanZoom(canvas) {
+  let drag = null;
+  canvas.addEventListener("pointerdown", (e) => {
+    if (!state.result) return;
+    drag = { x: e.clientX, y: e.clientY, cx: state.view.cx, cy: state.view.cy };
+    canvas.setPointerCapture(e.pointerId);
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    const zoom = state.view.fitted ? fitZoom(canvas) : state.view.zoom;
+    state.view.cx = drag.cx - (e.clientX - drag.x) / (state.result.after.width * zoom);
+    state.view.cy = drag.cy - (e.clientY - drag.y) / (state.result.after.height * zoom);
+    draw();
+  });
+  canvas.addEventListener("pointerup", () => (drag = null));
+  canvas.addEventListener("wheel", (e) => {
+    if (!state.result) return;
+    e.preventDefault();
+    const zoom = state.view.fitted ? fitZoom(canvas) : state.view.zoom;
+    setZoom(zoom * (e.deltaY < 0 ? 1.25 : 0.8), canvas);
+  }, { passive: false });
+}
+
+// --- feature maps (the VDSR paper's Figure 2)
+
+async function showFeatures() {
+  if (!state.input || state.busy) return;
+  setBusy(true);
+  showMessage("");
+  try {
+    const up = await getUpscaler();
+    // A centre crop: every layer's activations are kept at once.
+    const { bitmap } = state.input;
+    const side = Math.min(64, bitmap.width, bitmap.height);
+    const canvas = new OffscreenCanvas(side, side);
+    canvas.getContext("2d").drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, side, side);
+    const crop = canvas.getContext("2d").getImageData(0, 0, side, side);
+    const scale = Number($("scale").value);
+    const maps = await up.features(crop, { scale, maxChannels: 16 });
+    const box = $("feature-maps");
+    box.replaceChildren();
+    for (const m of maps) {
+      const fig = document.createElement("figure");
+      const c = imageDataCanvas(m.image);
+      c.setAttribute("role", "img");
+      c.setAttribute("aria-label", `${m.name}: ${m.channels} channels of ${m.width}×${m.height}`);
+      const cap = document.createElement("figcaption");
+      cap.textContent = `${m.name} · ${Math.min(m.channels, 16)} of ${m.channels} channels`;
+      fig.append(c, cap);
+      box.append(fig);
+    }
+    $("feature-about").textContent = `${currentModel().arch.toUpperCase()}, ${side}×${side} centre crop at ×${scale}; each channel scaled to its own range`;
+    $("feature-panel").hidden = false;
+    showBackend(up.info);
+  } catch (e) {
+    showMessage(e.message || String(e));
+  } finally {
+    setBusy(false);
+  }
+}
+
+// --- wiring
+
+function wire() {
+  const drop = $("drop");
+  drop.addEventListener("click", (e) => {
+    if (e.target.tagName !== "LABEL") $("file").click();
+  });
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      $("file").click();
+    }
+  });
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const file = e.dataTransfer?.files?.[0];
+    if (file) setInput(file, file.name);
+  });
+  $("file").addEventListener("change", (e) => {
+    const file = e.target.files?.[0];
+    if (file) setInput(file, file.name);
+  });
+  document.addEventListener("paste", (e) => {
+    const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === "file");
+    const file = item?.getAsFile();
+    if (file) setInput(file, file.name || "pasted image");
+  });
+  for (const name of SAMPLES) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = name.replace(".png", "");
+    b.addEventListener("click", async () => {
+      const r = await fetch(`samples/${name}`);
+      if (r.ok) setInput(await r.blob(), name);
+      else showMessage(`sample ${name} is missing`);
+    });
+    $("samples").append(b);
+  }
+  $("run").addEventListener("click", run);
+  $("cancel").addEventListener("click", () => state.controller?.abort());
+  $("features").addEventListener("click", showFeatures);
+  $("model").addEventListener("change", describeModel);
+  for (const r of document.querySelectorAll("input[name=mode]")) {
+    r.addEventListener("change", () => ($("run").textContent = mode() === "truth" ? "Measure" : "Upscale"));
+  }
+  for (const r of document.querySelectorAll("input[name=view]")) r.addEventListener("change", draw);
+  $("split").addEventListener("input", draw);
+  $("zoom-in").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view")) : state.view.zoom) * 1.5));
+  $("zoom-out").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view")) : state.view.zoom) / 1.5));
+  $("zoom-fit").addEventListener("click", () => {
+    state.view = { zoom: 1, cx: 0.5, cy: 0.5, fitted: true };
+    draw();
+  });
+  $("zoom-pixel").addEventListener("click", () => setZoom(1));
+  for (const c of [$("view"), $("side-left"), $("side-right")]) attachPanZoom(c);
+  window.addEventListener("resize", draw);
+  const backend = params.get("backend");
+  if (backend) $("backend-choice").value = backend;
+}
+
+wire();
+loadModels()
+  .then(async () => {
+    // Load the default model now, so the page says which backend runs.
+    await getUpscaler();
+    setProgress(0, 0, "");
+  })
+  .catch((e) => showMessage(e.message || String(e)));
