@@ -159,7 +159,7 @@ test("bad inputs are Errors with readable messages, never panics", async () => {
   await assert.rejects(up.upscale(small, { tileSize: 4 }), { name: "TypeError", message: /tileSize/ });
   await assert.rejects(up.upscale(small, { scale: 2, width: 10 }), { name: "TypeError", message: /either scale or width/ });
   await assert.rejects(up.upscale(small, { sclae: 2 }), { name: "TypeError", message: /sclae/ });
-  await assert.rejects(up.evaluate(small, { scale: 3 }), { name: "ScaleError", message: /x3 is not supported/ });
+  await assert.rejects(up.evaluate(small, { scale: 0.5 }), { name: "ScaleError", message: /x0.5 is not supported/ });
   up.dispose();
 });
 
@@ -169,5 +169,7 @@ test("EDSR weights refuse a scale they would mostly leave to bicubic", { skip: E
   await assert.rejects(up.upscale(small, { scale: 6 }), { name: "ScaleError", message: /upscale x2; x6 would be mostly bicubic/ });
   const out = await up.upscale(small, { scale: 3 });
   assert.equal(out.width, 96);
+  // Ground-truth mode measures the network's own scale only.
+  await assert.rejects(up.evaluate(small, { scale: 3 }), { name: "ScaleError", message: /x3 is not supported by this edsr model \(it supports x2\)/ });
   up.dispose();
 });

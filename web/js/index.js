@@ -264,12 +264,13 @@ export class Upscaler {
 
   /** Upscale an image; resolves to ImageData (in Node, `{ data, width, height }`). */
   upscale(input, options = {}) {
-    const { onProgress, signal, scale, width, height, tileSize, overlap } = options;
+    // The rest goes to the core, which refuses unknown options (a typo is an error, not ignored).
+    const { onProgress, signal, transfer, ...rest } = options;
     return this.#exclusive(() =>
       guard(signal, async () => {
         if (signal?.aborted) throw abortError(signal);
         const pixels = await toPixels(input);
-        const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height, tileSize, overlap }, tileCallback(onProgress, signal));
+        const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, rest, tileCallback(onProgress, signal));
         return toImageData(out);
       }),
     );

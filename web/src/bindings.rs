@@ -109,6 +109,14 @@ fn request_from(options: JsValue, in_w: usize, in_h: usize) -> Result<UpscaleReq
     let o: UpscaleOptions = if options.is_undefined() || options.is_null() {
         UpscaleOptions::default()
     } else {
+        // serde-wasm-bindgen reads only the fields it knows: catch typos here.
+        const KNOWN: [&str; 5] = ["scale", "width", "height", "tileSize", "overlap"];
+        for key in js_sys::Object::keys(&js_sys::Object::from(options.clone())).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !KNOWN.contains(&key.as_str()) {
+                return Err(WebError::Options(format!("unknown option `{key}` (known: {}, onProgress, signal)", KNOWN.join(", "))));
+            }
+        }
         serde_wasm_bindgen::from_value(options).map_err(|e| WebError::Options(e.to_string()))?
     };
     let size = match (o.scale, o.width, o.height) {

@@ -1,0 +1,76 @@
+// Browser benchmark (not a test): VDSR and EDSR-baseline at x2 and x4 on a
+// 256x256 input, per backend, in headless Debian Chromium. Prints a table
+// (first call and warm mean separately) with the wasm and weights sizes.
+//
+//   node tests/web/bench-browser.mjs [--runs 3]
+// EDSR-baseline weights are made by the trainer (1 iteration: timing does
+// not depend on the values).
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { launch, root, runTrainer, startServer, weights } from "./helpers.mjs";
+
+const runs = Number(process.argv.includes("--runs") ? process.argv[process.argv.indexOf("--runs") + 1] : 3);
+const work = mkdtempSync(join(tmpdir(), "upres-bench-"));
+
+function edsrBaseline(scale) {
+  const out = join(work, `edsr-baseline-x${scale}`);
+  runTrainer(["train", "--config", join(root, "trainer/configs", `edsr-baseline-x${scale}.json`), "--out", out, "--max-iters", "1", "--set", "data.dirs=[\"benchmark/Set5/HR\"]"]);
+  const file = join(work, `edsr-baseline-x${scale}.f16.safetensors`);
+  runTrainer(["export", "--run", out, "--checkpoint", "last", "--f16", "--out", file]);
+  return file;
+}
+
+const cases = [
+  { model: "VDSR (reference)", file: weights("vdsr-reference-x234.f16.safetensors"), scale: 2 },
+  { model: "VDSR (reference)", file: weights("vdsr-reference-x234.f16.safetensors"), scale: 4 },
+  { model: "EDSR-baseline", file: edsrBaseline(2), scale: 2 },
+  { model: "EDSR-baseline", file: edsrBaseline(4), scale: 4 },
+];
+
+const { server, url } = await startServer();
+const rows = [];
+for (const backend of ["cpu", "webgpu"]) {
+  const browser = await launch({ webgpu: backend === "webgpu" });
+  const page = await browser.newPage();
+  await page.route(`${url}bench.html`, (r) => r.fulfill({ contentType: "text/html", body: "<!doctype html><title>bench</title>" }));
+  await page.goto(`${url}bench.html`);
+  for (const c of cases) {
+    const bytes = [...readFileSync(c.file)];
+    const r = await page.evaluate(async ({ bytes, backend, scale, runs }) => {
+      const { Upscaler } = await import("/pkg/index.js");
+      const up = await Upscaler.create({ weights: new Uint8Array(bytes), backend });
+      const image = new ImageData(256, 256);
+      for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 31) % 253;
+      const time = async () => {
+        const t = performance.now();
+        await up.upscale(image, { scale, tileSize: 512 });
+        return performance.now() - t;
+      };
+      const first = await time();
+      const warm = [];
+      for (let i = 0; i < runs; i++) warm.push(await time());
+      const backendUsed = up.info.backend;
+      up.dispose();
+      return { first, warm: warm.reduce((a, b) => a + b, 0) / warm.length, backendUsed };
+    }, { bytes, backend, scale: c.scale, runs });
+    rows.push({ ...c, backend: r.backendUsed, first: r.first, warm: r.warm, weightsBytes: statSync(c.file).size });
+    console.error(`${c.model} x${c.scale} ${r.backendUsed}: first ${r.first.toFixed(0)} ms, warm ${r.warm.toFixed(0)} ms`);
+  }
+  await browser.close();
+}
+server.close();
+
+const wasm = join(root, "www", "pkg", "upres_core_bg.wasm");
+const wasmBytes = readFileSync(wasm);
+const mb = (n) => (n / 1048576).toFixed(2);
+console.log(`wasm: ${mb(wasmBytes.length)} MB, ${mb(gzipSync(wasmBytes, { level: 9 }).length)} MB gzipped; Chromium ${execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim()}\n`);
+console.log("| model | scale | backend | weights (f16) | first call (ms) | warm mean (ms) | warm vs CPU |");
+console.log("|---|---|---|---|---|---|---|");
+for (const r of rows) {
+  const cpu = rows.find((x) => x.file === r.file && x.scale === r.scale && x.backend === "cpu");
+  console.log(`| ${r.model} | x${r.scale} | ${r.backend} | ${mb(r.weightsBytes)} MB | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${(r.warm / cpu.warm).toFixed(2)}x |`);
+}
