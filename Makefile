@@ -62,9 +62,10 @@ tables: weights
 test-rust: build
 	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) cargo test --release --locked --workspace --no-fail-fast
 
-# The JS API of pkg/ in Node and
+# The wasm library in Chromium (wasm-pack test, web/tests/), then the JS API of pkg/ in Node and
 # in headless Chromium, a fresh Vite app, and the demo end to end.
 test-web: site
+	cd web && WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --release --headless --chrome
 	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) node --test --test-concurrency=1 tests/web/
 
 test:

@@ -85,6 +85,18 @@ for (const webgpu of [true, false]) {
     });
 
     if (webgpu) {
+      test("two Upscalers on WebGPU in one page share the device (burn registers it once)", async () => {
+        const page = await apiPage(browser, errors);
+        const backends = await page.evaluate(async (weights) => {
+          const { Upscaler } = await import("/pkg/index.js");
+          const a = await Upscaler.create({ weights, backend: "webgpu" });
+          const b = await Upscaler.create({ weights, backend: "webgpu" });
+          const out = await b.upscale(new ImageData(16, 16), { scale: 2 });
+          return [a.info.backend, b.info.backend, out.width];
+        }, `/pkg/weights/${SMALL}`);
+        assert.deepEqual(backends, ["webgpu", "webgpu", 32]);
+      });
+
       test("a device lost during a run: the run finishes on the CPU and info says why", async () => {
         const page = await apiPage(browser, errors);
         const r = await upscaleInPage(page, { backend: "webgpu", loseDevice: true });

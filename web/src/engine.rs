@@ -112,8 +112,16 @@ impl Engine {
     #[cfg(target_family = "wasm")]
     pub async fn webgpu(weights: &[u8]) -> Result<(Engine, WeightsMeta), WebError> {
         use burn::backend::wgpu::{graphics, init_setup_async, RuntimeOptions, WgpuDevice};
+        thread_local! {
+            // burn registers one WebGPU client per device and panics on a second
+            // registration: every Upscaler in this thread shares it.
+            static INITIALISED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
         let device = WgpuDevice::default();
-        init_setup_async::<graphics::WebGpu>(&device, RuntimeOptions::default()).await;
+        if !INITIALISED.get() {
+            init_setup_async::<graphics::WebGpu>(&device, RuntimeOptions::default()).await;
+            INITIALISED.set(true);
+        }
         let file = load_weights::<WebGpu>(weights, &device, &Expectation::default())?;
         Ok((Engine::WebGpu(Loaded { model: file.model, device }), file.meta))
     }
@@ -198,9 +206,13 @@ impl Session {
         Fut: Future<Output = Result<bool, WebError>>,
     {
         check_requested_scale(&self.meta, image, request)?;
-        let mut job = UpscaleJob::new(image, &self.meta.config.network_spec(), request)?;
-        let (ow, oh) = job.output_size();
+        // Before UpscaleJob::new, which allocates planes of the output size.
+        let (ow, oh) = match request.size {
+            OutputSize::Scale(s) => (upres_image::output_len(image.width, s), upres_image::output_len(image.height, s)),
+            OutputSize::Exact { width, height } => (width, height),
+        };
         check_memory(ow, oh, image.layout.channels().max(3))?;
+        let mut job = UpscaleJob::new(image, &self.meta.config.network_spec(), request)?;
         let total = job.tile_count();
         let scale = job.network_scale();
         for i in 0..total {

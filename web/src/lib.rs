@@ -13,7 +13,7 @@ pub mod error;
 pub mod pixels;
 
 #[cfg(target_family = "wasm")]
-mod bindings;
+pub mod bindings;
 
 pub use engine::{BackendKind, Engine, Session};
 pub use error::WebError;
