@@ -10,11 +10,11 @@ import { test } from "node:test";
 import { serve } from "../../www/serve.mjs";
 import { launch, root } from "./helpers.mjs";
 
-test("npm pack of pkg/ installs into a new Vite app and upscales in Chromium (in a worker too)", { timeout: 600000 }, async () => {
+test("npm pack of pkg/ installs into a new Vite app, type-checks with tsc, and upscales in Chromium (in a worker too)", { timeout: 600000 }, async () => {
   const app = mkdtempSync(join(tmpdir(), "upres-fresh-app-"));
   const tarball = execFileSync("npm", ["pack", join(root, "pkg"), "--pack-destination", app, "--silent"], { encoding: "utf8" }).trim().split("\n").pop();
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "fresh-app", private: true, type: "module", scripts: { build: "vite build" } }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", join(app, tarball), "vite@^7"], { cwd: app, stdio: "inherit" });
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", join(app, tarball), "vite@^7", "typescript@^5"], { cwd: app, stdio: "inherit" });
   // The weights are served as static files of the app.
   mkdirSync(join(app, "public"));
   cpSync(join(app, "node_modules", "upres", "weights", "vdsr-small-x2.f16.safetensors"), join(app, "public", "model.safetensors"));
@@ -35,6 +35,24 @@ window.runUpscale = async () => {
 `,
   );
   execFileSync("npm", ["run", "build", "--silent"], { cwd: app, stdio: "inherit" });
+
+  // The package's types, used as a TypeScript app would (strict, DOM lib).
+  writeFileSync(
+    join(app, "check.ts"),
+    `import init, { Upscaler, createWorkerUpscaler, type UpscalerInfo, type Evaluation } from "upres";
+export async function typed(): Promise<number> {
+  await init();
+  const up = await Upscaler.create({ weights: "/model.safetensors", backend: "auto", onDownloadProgress: (l, t) => l / t });
+  const info: UpscalerInfo = up.info;
+  const out: ImageData = await up.upscale(new ImageData(2, 2), { scale: 2, onProgress: (d, t) => d / t, signal: new AbortController().signal });
+  const worker = await createWorkerUpscaler({ weights: new URL("http://localhost/w") });
+  const e: Evaluation = await worker.evaluate(out, { scale: 2 });
+  up.dispose();
+  return e.modelQuality.psnr + (info.fallbackReason?.length ?? 0);
+}
+`,
+  );
+  execFileSync("npx", ["tsc", "--noEmit", "--strict", "--lib", "es2022,dom", "--module", "es2022", "--moduleResolution", "bundler", "check.ts"], { cwd: app, stdio: "inherit" });
   assert.ok(readdirSync(join(app, "dist", "assets")).some((f) => f.endsWith(".wasm")), "Vite emitted the .wasm as an asset");
 
   const server = await serve(join(app, "dist"), 0, "127.0.0.1");

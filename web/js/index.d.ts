@@ -151,18 +151,14 @@ export interface UpscalerApi {
   dispose(): void;
 }
 
-/** A model on WebGPU or the CPU, in this thread. */
-export declare class Upscaler implements UpscalerApi {
+/** A model on WebGPU or the CPU, in this thread. Its methods are those of
+ * `UpscalerApi` (merged below); `upscale` gives an `ImageData` in browsers and
+ * an object of the same shape in Node. */
+export declare class Upscaler {
   private constructor();
   static create(options: UpscalerOptions): Promise<Upscaler>;
-  readonly info: UpscalerInfo;
-  /** In browsers an `ImageData`; in Node an object of the same shape. */
-  upscale(input: ImageInput, options?: UpscaleOptions): Promise<ImageData>;
-  evaluate(input: ImageInput, options?: EvaluateOptions): Promise<Evaluation>;
-  features(input: ImageInput, options?: FeaturesOptions): Promise<FeatureMap[]>;
-  bicubic(input: ImageInput, options?: { scale?: number; width?: number; height?: number }): Promise<ImageData>;
-  dispose(): void;
 }
+export interface Upscaler extends UpscalerApi {}
 
 export interface WorkerUpscalerOptions extends Omit<UpscalerOptions, "signal" | "wasm"> {
   /** A worker made from `upres/worker` yourself, e.g. for a bundler that needs it; by default one is made. */
