@@ -11,19 +11,35 @@ import { decodeImage, encodePng } from "../../pkg/index.js";
 import { launch, runTrainer, set5, startServer, weights } from "./helpers.mjs";
 
 const SMALL = "vdsr-small-x2.f16.safetensors";
-let server, url, crop, native;
+// The shipped models the parity checks cover besides the small VDSR: the
+// imported reference VDSR and the EDSR trained here.
+const PARITY = ["vdsr-reference-x234.f16.safetensors", "edsr-small-x2.f16.safetensors"];
+let server, url, crop, native, smallCrop;
+const nativeSmall = {};
+
+function cropOf(full, x0, y0, size) {
+  const data = new Uint8ClampedArray(size * size * 4);
+  for (let y = 0; y < size; y++) data.set(full.data.subarray(((y + y0) * full.width + x0) * 4, ((y + y0) * full.width + x0 + size) * 4), y * size * 4);
+  return { data, width: size, height: size };
+}
 
 before(async () => {
   ({ server, url } = await startServer());
   // A 96x96 crop of butterfly keeps SwiftShader's WebGPU (a GPU emulated on the CPU) quick.
   const full = await decodeImage(readFileSync(set5("butterfly")));
-  const data = new Uint8ClampedArray(96 * 96 * 4);
-  for (let y = 0; y < 96; y++) data.set(full.data.subarray(((y + 80) * 256 + 80) * 4, ((y + 80) * 256 + 176) * 4), y * 96 * 4);
-  crop = { data, width: 96, height: 96 };
+  crop = cropOf(full, 80, 80, 96);
   const dir = mkdtempSync(join(tmpdir(), "upres-browser-"));
   writeFileSync(join(dir, "crop.png"), await encodePng(crop));
   runTrainer(["upscale", "--weights", weights(SMALL), "--scale", "2", join(dir, "crop.png"), join(dir, "native.png")]);
   native = await decodeImage(readFileSync(join(dir, "native.png")));
+  // A 48x48 crop of Set5's head keeps the 64-channel reference VDSR quick on SwiftShader.
+  smallCrop = cropOf(await decodeImage(readFileSync(set5("head"))), 110, 90, 48);
+  writeFileSync(join(dir, "head-crop.png"), await encodePng(smallCrop));
+  for (const file of PARITY) {
+    const out = join(dir, `${file}.png`);
+    runTrainer(["upscale", "--weights", weights(file), "--scale", "2", join(dir, "head-crop.png"), out]);
+    nativeSmall[file] = await decodeImage(readFileSync(out));
+  }
 });
 after(() => server.close());
 
@@ -43,17 +59,17 @@ function maxDifference(pixels, reference) {
 }
 
 // Runs in the page: upscale the crop and return its pixels and the upscaler's info.
-async function upscaleInPage(page, options) {
+async function upscaleInPage(page, options, file = SMALL, image = crop) {
   return page.evaluate(async ({ crop, weights, options }) => {
     const { Upscaler } = await import("/pkg/index.js");
     const up = await Upscaler.create({ weights, backend: options.backend });
     if (options.loseDevice) up._simulateDeviceLoss();
     const image = new ImageData(new Uint8ClampedArray(crop.data), crop.width, crop.height);
-    const out = await up.upscale(image, { scale: 2, tileSize: 64, overlap: 16 });
+    const out = await up.upscale(image, { scale: 2, tileSize: options.tileSize ?? 64, overlap: 16 });
     const result = { info: up.info, width: out.width, height: out.height, data: [...out.data], isImageData: out instanceof ImageData };
     up.dispose();
     return result;
-  }, { crop: { data: [...crop.data], width: crop.width, height: crop.height }, weights: `/pkg/weights/${SMALL}`, options });
+  }, { crop: { data: [...image.data], width: image.width, height: image.height }, weights: `/pkg/weights/${file}`, options });
 }
 
 for (const webgpu of [true, false]) {
@@ -75,6 +91,16 @@ for (const webgpu of [true, false]) {
       assert.deepEqual([r.width, r.height], [192, 192]);
       assert.ok(maxDifference(r.data, native) <= 1);
     });
+
+    for (const file of PARITY) {
+      test(`${file} on ${webgpu ? "WebGPU" : "the CPU"} equals trainer upscale within 1/255 (Set5 head crop x2)`, async () => {
+        const page = await apiPage(browser, errors);
+        const r = await upscaleInPage(page, { backend: webgpu ? "webgpu" : "cpu", tileSize: 192 }, file, smallCrop);
+        assert.equal(r.info.backend, webgpu ? "webgpu" : "cpu");
+        assert.deepEqual([r.width, r.height], [96, 96]);
+        assert.ok(maxDifference(r.data, nativeSmall[file]) <= 1);
+      });
+    }
 
     test('backend "cpu" equals trainer upscale within 1/255', async () => {
       const page = await apiPage(browser, errors);
