@@ -14,7 +14,7 @@ PORT ?= 8080
 .PHONY: demo serve site test test-rust test-web build tools pkg weights tables
 
 build:
-	cargo build --release --locked -p trainer
+	cargo build --release --locked --workspace
 
 # What the web side needs on a fresh machine: the wasm target, wasm-pack and
 # wasm-bindgen-cli (from crates.io), npm packages (binaryen's wasm-opt,
