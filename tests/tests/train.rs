@@ -29,12 +29,15 @@ fn train_cmd(config: &str, out: &Path) -> Command {
     cmd
 }
 
-/// The iteration stored in a checkpoint (its state is JSON after the magic and a length).
-fn checkpoint_iteration(path: &Path) -> Option<u64> {
+/// The loop state stored in a checkpoint (JSON after the magic and a length).
+fn checkpoint_state(path: &Path) -> Option<serde_json::Value> {
     let bytes = std::fs::read(path).ok()?;
     let len = u64::from_le_bytes(bytes.get(8..16)?.try_into().ok()?) as usize;
-    let state: serde_json::Value = serde_json::from_slice(bytes.get(16..16 + len)?).ok()?;
-    state["iteration"].as_u64()
+    serde_json::from_slice(bytes.get(16..16 + len)?).ok()
+}
+
+fn checkpoint_iteration(path: &Path) -> Option<u64> {
+    checkpoint_state(path)?["iteration"].as_u64()
 }
 
 fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
@@ -284,4 +287,119 @@ fn edsr_x3_starts_from_the_x2_weights_but_its_upsampler() {
     assert!(out.status.success(), "{stderr}");
     // 72 tensors in all; only the x3 upsampler's weight and bias differ in shape.
     assert!(stderr.contains("70 of 72 tensors taken over"), "{stderr}");
+}
+
+/// Every tensor of a weights file as f32 values, by name.
+fn f32_tensors(path: &Path) -> Vec<(String, Vec<f32>)> {
+    tensors(path)
+        .into_iter()
+        .map(|(name, bytes)| (name, bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()))
+        .collect()
+}
+
+/// The largest difference between two runs' weights, relative to the largest weight.
+fn weights_difference(a: &Path, b: &Path) -> f32 {
+    let (a, b) = (f32_tensors(a), f32_tensors(b));
+    assert_eq!(a.iter().map(|t| &t.0).collect::<Vec<_>>(), b.iter().map(|t| &t.0).collect::<Vec<_>>());
+    let (mut diff, mut scale) = (0f32, 0f32);
+    for ((_, x), (_, y)) in a.iter().zip(&b) {
+        for (p, q) in x.iter().zip(y) {
+            diff = diff.max((p - q).abs());
+            scale = scale.max(p.abs());
+        }
+    }
+    diff / scale
+}
+
+#[test]
+fn two_devices_train_to_the_weights_of_one() {
+    // Data-parallel: each device takes half of every batch and the gradients
+    // are summed on the first. On the CPU both "devices" are the CPU, which
+    // exercises the same path. VDSR's SGD step is proportional to the
+    // gradient, so a share counted twice, or lost, shows up in the weights.
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut cmd = train_cmd("vdsr-train-x2.json", &out);
+        cmd.args(["--set", "data.batch=6", "--set", "data.patch=24", "--set", r#"data.dirs=["train/T91"]"#, "--set", "model.layers=4", "--set", "model.features=16"]);
+        resume_config(&mut cmd, &val, 4, 100);
+        cmd.args(extra);
+        run_ok(&mut cmd);
+        out.join("last.safetensors")
+    };
+    let one = run("one", &[]);
+    let two = run("two", &["--devices", "0,1"]);
+    let three = run("three", &["--devices", "0,1,2"]);
+    assert!(weights_difference(&one, &two) < 1e-4, "two devices: {}", weights_difference(&one, &two));
+    assert!(weights_difference(&one, &three) < 1e-4, "three devices: {}", weights_difference(&one, &three));
+    // A run of other batches ends elsewhere, so the tolerance above tells.
+    let other = run("other", &["--set", "seed=7"]);
+    assert!(weights_difference(&one, &other) > 1e-2, "another seed: {}", weights_difference(&one, &other));
+}
+
+#[test]
+fn several_devices_are_refused_where_they_cannot_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = run_err(train_cmd("srgan-mse-x4.json", &tmp.path().join("gan")).args(["--devices", "0,1"]));
+    assert!(err.contains("adversarial training") && err.contains("one device"), "{err}");
+    let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("big")).args(["--devices", "0,1,2", "--set", "data.batch=2"]));
+    assert!(err.contains("3 devices for a batch of 2"), "{err}");
+    let err = run_err(trainer().args(["eval", "--model", "bicubic", "--scale", "2", "--device", "0,1", "--data"]).arg(set5()));
+    assert!(err.contains("only `trainer train` runs on several devices"), "{err}");
+}
+
+#[test]
+fn mixed_precision_runs_train_validate_export_and_resume() {
+    // --precision bf16/f16: forward and backward on a half copy of the f32
+    // master weights (f16 with a dynamic loss scale). A few steps land where
+    // f32's do, give f32 weights files, and resume in the run's precision.
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path());
+    let psnr_after = |out: &Path| -> f64 {
+        let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+        metrics.lines().filter_map(|l| l.split(',').nth(4)?.parse::<f64>().ok()).last().unwrap_or(f64::NAN)
+    };
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut cmd = train_cmd("quick-x2.json", &out);
+        resume_config(&mut cmd, &val, 6, 3);
+        cmd.args(["--set", "validation.every=6"]).args(extra);
+        run_ok(&mut cmd);
+        out
+    };
+    let f32_psnr = psnr_after(&run("f32", &[]));
+    for precision in ["bf16", "f16"] {
+        let out = run(precision, &["--precision", precision]);
+        let psnr = psnr_after(&out);
+        assert!((psnr - f32_psnr).abs() < 0.1, "{precision}: {psnr:.3} dB after 6 steps, f32 {f32_psnr:.3}");
+        let info = json(&run_ok(trainer().args(["info", "--json"]).arg(out.join("last.safetensors"))));
+        assert_eq!(info["dtype"], "f32", "{precision}: {info}");
+        assert!(info["provenance"]["notes"].as_str().unwrap().contains(&format!("{precision} mixed precision")), "{info}");
+        let state = checkpoint_state(&out.join("checkpoint.bin")).unwrap();
+        assert_eq!(state["precision"], precision);
+        if precision == "f16" {
+            assert_eq!(state["loss_scale"]["scale"], 65536.0, "{state}");
+            assert_eq!(state["loss_scale"]["clean_steps"], 6, "{state}");
+        }
+        // --resume without --precision continues in the run's own.
+        let mut cmd = trainer();
+        cmd.args(["train", "--quiet", "--resume", "--out"]).arg(&out).arg("--data-root").arg(data_dir()).args(["--max-iters", "8"]);
+        run_ok(&mut cmd);
+        let state = checkpoint_state(&out.join("checkpoint.bin")).unwrap();
+        assert_eq!((state["iteration"].as_u64(), state["precision"].as_str()), (Some(8), Some(precision)));
+    }
+    let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("bad")).args(["--precision", "f16", "--loss-scale", "0"]));
+    assert!(err.contains("--loss-scale must be a positive number"), "{err}");
+    let err = run_err(train_cmd("srresnet-x4.json", &tmp.path().join("bn")).args(["--precision", "bf16"]));
+    assert!(err.contains("batch-norm") && err.contains("f32"), "{err}");
+    // The other half-precision paths: an RGB network with its mean shift
+    // (EDSR), the perceptual loss's VGG, and several devices.
+    for (config, extra) in [("edsr-small-x2.json", &["--precision", "f16"][..]), ("srcnn-perceptual.json", &["--precision", "bf16", "--vgg-weights", "random"][..]), ("quick-x2.json", &["--precision", "f16", "--devices", "0,1"][..])] {
+        let mut cmd = train_cmd(config, &tmp.path().join(config));
+        cmd.args(["--max-iters", "2", "--set", "data.batch=2", "--set", "data.patch=12", "--set", r#"data.dirs=["train/T91"]"#, "--set"])
+            .arg(format!("validation.dir={}", val.display()))
+            .args(extra);
+        run_ok(&mut cmd);
+    }
 }

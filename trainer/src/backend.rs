@@ -1,5 +1,6 @@
-//! Picking the burn backend at run time. Every command that runs a model is
-//! generic over the backend; this is the one place that names them.
+//! Picking the burn backend and its devices at run time.
+//! Every command that runs a model is generic over the backend; this is the
+//! one place that names them.
 
 use anyhow::Result;
 use burn::prelude::Backend;
@@ -7,51 +8,71 @@ use burn::prelude::Backend;
 use crate::cli::{BackendArgs, BackendKind};
 
 /// Work to run on whichever backend the user chose.
-pub trait OnBackend {
+pub trait OnBackend: Sized {
     type Output;
+    /// Whether the task can use several devices at once (data-parallel training).
+    const MULTI_DEVICE: bool = false;
     fn run<B: Backend>(self, device: B::Device) -> Result<Self::Output>;
-}
-
-pub fn dispatch<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
-    match args.backend {
-        BackendKind::Cpu => task.run::<burn::backend::Flex>(Default::default()),
-        BackendKind::Ndarray => task.run::<burn::backend::NdArray>(Default::default()),
-        BackendKind::Wgpu => run_wgpu(args.device, task),
-        BackendKind::Cuda => run_cuda(args.device, task),
+    /// `devices` is never empty; the first one is the main device.
+    fn run_on<B: Backend>(self, mut devices: Vec<B::Device>) -> Result<Self::Output> {
+        self.run::<B>(devices.swap_remove(0))
     }
 }
 
+pub fn dispatch<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
+    anyhow::ensure!(!args.devices.is_empty(), "--device needs at least one index");
+    if args.devices.len() > 1 && !T::MULTI_DEVICE {
+        anyhow::bail!("--device takes one index here; only `trainer train` runs on several devices");
+    }
+    match args.backend {
+        // One CPU: several "devices" are data-parallel shards on it, which
+        // exercises the multi-device path but gains no speed.
+        BackendKind::Cpu => run_on::<burn::backend::Flex, T>(vec![Default::default(); args.devices.len()], task),
+        BackendKind::Ndarray => run_on::<burn::backend::NdArray, T>(vec![Default::default(); args.devices.len()], task),
+        BackendKind::Wgpu => run_wgpu(args, task),
+        BackendKind::Cuda => run_cuda(args, task),
+    }
+}
+
+fn run_on<B: Backend, T: OnBackend>(devices: Vec<B::Device>, task: T) -> Result<T::Output> {
+    task.run_on::<B>(devices)
+}
+
 #[cfg(feature = "wgpu")]
-fn run_wgpu<T: OnBackend>(index: usize, task: T) -> Result<T::Output> {
+fn run_wgpu<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
+    let devices: Vec<WgpuDevice> =
+        args.devices.iter().map(|&i| if i == 0 && args.devices.len() == 1 { WgpuDevice::DefaultDevice } else { WgpuDevice::DiscreteGpu(i) }).collect();
     // wgpu panics when it finds no adapter; turn that into an error.
-    let device = if index == 0 { WgpuDevice::DefaultDevice } else { WgpuDevice::DiscreteGpu(index) };
-    let probe = device.clone();
+    let probe = devices.clone();
     // Silence the default hook while probing: the panic is expected and reported below.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let found = std::panic::catch_unwind(move || {
-        let _ = burn::tensor::Tensor::<Wgpu, 1>::zeros([1], &probe).into_data();
+        for device in &probe {
+            let _ = burn::tensor::Tensor::<Wgpu, 1>::zeros([1], device).into_data();
+        }
     });
     std::panic::set_hook(hook);
     if found.is_err() {
-        anyhow::bail!("--backend wgpu: no usable GPU adapter was found (Vulkan, Metal or DX12); use --backend cpu");
+        anyhow::bail!("--backend wgpu: no usable GPU adapter was found (Vulkan, Metal or DX12) for --device {:?}; use --backend cpu", args.devices);
     }
-    task.run::<Wgpu>(device)
+    task.run_on::<Wgpu>(devices)
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn run_wgpu<T: OnBackend>(_index: usize, _task: T) -> Result<T::Output> {
+fn run_wgpu<T: OnBackend>(_args: &BackendArgs, _task: T) -> Result<T::Output> {
     anyhow::bail!("--backend wgpu: this trainer was built without wgpu; rebuild with `cargo build --release -p trainer --features wgpu`")
 }
 
 #[cfg(feature = "cuda")]
-fn run_cuda<T: OnBackend>(index: usize, task: T) -> Result<T::Output> {
+fn run_cuda<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
     let count = cuda_device_count().map_err(|why| anyhow::anyhow!("--backend cuda: no CUDA device found: {why}; use --backend cpu"))?;
-    if index >= count {
-        anyhow::bail!("--backend cuda: --device {index} does not exist; this machine has {count} CUDA device(s)");
+    if let Some(missing) = args.devices.iter().find(|&&i| i >= count) {
+        anyhow::bail!("--backend cuda: --device {missing} does not exist; this machine has {count} CUDA device(s)");
     }
-    task.run::<burn::backend::Cuda>(burn::backend::cuda::CudaDevice::new(index))
+    let devices = args.devices.iter().map(|&i| burn::backend::cuda::CudaDevice::new(i)).collect();
+    run_on::<burn::backend::Cuda, T>(devices, task)
 }
 
 /// Ask the driver directly, because cudarc panics when libcuda is missing.
@@ -79,6 +100,6 @@ fn cuda_device_count() -> Result<usize, String> {
 }
 
 #[cfg(not(feature = "cuda"))]
-fn run_cuda<T: OnBackend>(_index: usize, _task: T) -> Result<T::Output> {
+fn run_cuda<T: OnBackend>(_args: &BackendArgs, _task: T) -> Result<T::Output> {
     anyhow::bail!("--backend cuda: this trainer was built without CUDA; rebuild with `cargo build --release -p trainer --features cuda`")
 }

@@ -45,6 +45,9 @@ pub struct BenchArgs {
     /// Also time the same on this reference backend, in the same process, and print the ratio.
     #[arg(long, value_enum)]
     pub compare: Option<BackendKind>,
+    /// Time mixed-precision training steps (f16/bf16 forward and backward, f32 master weights).
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: Precision,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
@@ -76,6 +79,14 @@ pub struct TrainArgs {
     /// perceptual loss; `random` uses an untrained VGG, only to test the code path.
     #[arg(long)]
     pub vgg_weights: Option<PathBuf>,
+    /// Forward and backward in f16 or bf16, with f32 master weights and
+    /// optimiser state (mixed precision). Default: f32, or the resumed run's.
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
+    /// The f16 loss scale to start from (default 65536); it halves when a step
+    /// overflows (the step is skipped) and doubles after 2000 clean steps.
+    #[arg(long)]
+    pub loss_scale: Option<f32>,
     /// No progress bar or summary lines.
     #[arg(long)]
     pub quiet: bool,
@@ -118,9 +129,23 @@ pub enum BackendKind {
 pub struct BackendArgs {
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: BackendKind,
-    /// GPU index for wgpu/cuda.
-    #[arg(long, default_value_t = 0)]
-    pub device: usize,
+    /// GPU index for wgpu/cuda; `trainer train` takes several (`--devices 0,1`)
+    /// and trains data-parallel, each device taking a share of every batch.
+    #[arg(long = "device", visible_alias = "devices", value_delimiter = ',', num_args = 1.., default_value = "0")]
+    pub devices: Vec<usize>,
+}
+
+/// The float type of the forward and backward passes. Half precision is
+/// mixed precision: master weights and optimiser state stay f32.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// IEEE half: 5 exponent bits, so the loss is scaled (dynamically, see `--loss-scale`).
+    F16,
+    /// bfloat16: f32's range with 8 bits of mantissa; no loss scaling needed.
+    Bf16,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -8,11 +8,12 @@ use anyhow::Result;
 use burn::backend::Autodiff;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use burn::tensor::{DType, Distribution};
 use upres_models::{InputKind, ModelConfig};
 
 use crate::backend::{dispatch, OnBackend};
-use crate::cli::{BackendArgs, BenchArgs};
+use crate::cli::{BackendArgs, BenchArgs, Precision};
+use crate::train::precision::{master_gradients, working_copy};
 
 /// A model with its paper's batch, patch (network-input pixels) and scale.
 struct Case {
@@ -50,6 +51,7 @@ struct Timing {
 struct BenchTask<'a> {
     cases: &'a [Case],
     steps: usize,
+    precision: Precision,
 }
 
 fn sync<B: Backend>(t: Tensor<B, 1>) {
@@ -71,9 +73,21 @@ impl OnBackend for BenchTask<'_> {
             };
             let x = Tensor::<AB<B>, 4>::random([case.batch, c, case.patch, case.patch], Distribution::Uniform(0.0, 1.0), &device);
             let y = Tensor::<AB<B>, 4>::random([case.batch, c, target, target], Distribution::Uniform(0.0, 1.0), &device);
+            let half = self.precision.half();
+            // As `trainer train` steps: in half precision, forward and backward
+            // on a half copy, the f32 gradients applied to the f32 weights.
             let mut step = |model: upres_models::SrModel<AB<B>>| {
-                let loss = (model.forward(x.clone(), case.scale) - y.clone()).abs().mean();
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                let working = half.map(|dtype| working_copy(&model, dtype));
+                let network = working.as_ref().unwrap_or(&model);
+                let input = match half {
+                    Some(dtype) => x.clone().cast(dtype),
+                    None => x.clone(),
+                };
+                let output = network.forward(input, case.scale);
+                let output = if half.is_some() { output.cast(DType::F32) } else { output };
+                let loss = (output - y.clone()).abs().mean();
+                let grads = GradientsParams::from_grads(loss.backward(), network);
+                let grads = if half.is_some() { master_gradients(&model, grads, 1.0, false).0 } else { grads };
                 let model = optim.step(1e-4, model, grads);
                 sync(loss.inner());
                 model
@@ -99,12 +113,12 @@ impl OnBackend for BenchTask<'_> {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let cases = cases(&args.models, args.batch)?;
-    let ours = dispatch(&args.backend, BenchTask { cases: &cases, steps: args.steps })?;
+    let ours = dispatch(&args.backend, BenchTask { cases: &cases, steps: args.steps, precision: args.precision })?;
     let reference = match args.compare {
-        Some(kind) => Some(dispatch(&BackendArgs { backend: kind, device: args.backend.device }, BenchTask { cases: &cases, steps: args.steps })?),
+        Some(kind) => Some(dispatch(&BackendArgs { backend: kind, ..args.backend.clone() }, BenchTask { cases: &cases, steps: args.steps, precision: args.precision })?),
         None => None,
     };
-    println!("backend {:?}{}, {} timed steps after one warm-up; inference on one 256x256 input", args.backend.backend,
+    println!("backend {:?} ({}){}, {} timed steps after one warm-up; inference on one 256x256 input", args.backend.backend, args.precision.name(),
         args.compare.map(|c| format!(" vs {c:?}")).unwrap_or_default(), args.steps);
     print!("{:<15} {:>5} {:>6} {:>10} {:>8} {:>10} {:>12}", "model", "batch", "patch", "step ms", "it/s", "patches/s", "infer ms");
     if reference.is_some() {

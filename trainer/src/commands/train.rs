@@ -17,8 +17,12 @@ struct TrainTask(TrainJob);
 
 impl OnBackend for TrainTask {
     type Output = Outcome;
+    const MULTI_DEVICE: bool = true;
     fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
-        train::<Autodiff<B>>(self.0, device)
+        self.run_on::<B>(vec![device])
+    }
+    fn run_on<B: Backend>(self, devices: Vec<B::Device>) -> Result<Outcome> {
+        train::<Autodiff<B>>(self.0, devices)
     }
 }
 
@@ -35,6 +39,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     };
     let run_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    if let Some(s) = args.loss_scale {
+        anyhow::ensure!(s.is_finite() && s > 0.0, "--loss-scale must be a positive number, not {s}");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     // First Ctrl-C (or SIGTERM): checkpoint and stop after the current step; a second one exits at once.
@@ -52,6 +59,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         max_iters: args.max_iters,
         init_from: args.init_from.clone(),
         vgg_weights: args.vgg_weights.clone(),
+        precision: args.precision,
+        loss_scale: args.loss_scale,
         stop,
         quiet: args.quiet,
     };

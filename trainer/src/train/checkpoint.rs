@@ -23,6 +23,12 @@ pub struct LoopState {
     pub config: TrainConfig,
     /// Seconds of training before this checkpoint (for provenance).
     pub elapsed_s: f64,
+    /// The float type of the forward and backward passes.
+    #[serde(default)]
+    pub precision: crate::cli::Precision,
+    /// The dynamic loss scale of an f16 run.
+    #[serde(default)]
+    pub loss_scale: Option<crate::train::precision::LossScale>,
 }
 
 pub struct Checkpoint {

@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod plot;
+pub mod precision;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,24 +12,27 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
+use burn::optim::{Adam, AdamConfig, GradientsAccumulator, GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::prelude::*;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::activation::softplus;
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::DType;
 use upres_image::{read_image, DecodeLimits, PlanarImage};
 use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
 use upres_models::discriminator::{Discriminator, DiscriminatorConfig};
 use upres_models::vgg::{Vgg19, VggConfig, TORCHVISION_INDEX};
 use upres_models::{save_weights, Expectation, ModelConfig, Provenance, SrModel, WeightsDtype, WeightsMeta};
 
+use crate::cli::Precision;
 use checkpoint::{Checkpoint, LoopState};
+use precision::{master_gradients, working_copy, LossScale};
 use config::{LossKind, OptimizerConfig, PerceptualConfig, TrainConfig};
-use data::{resolve, Dataset, Prefetcher};
+use data::{resolve, Batch, Dataset, Prefetcher};
 
 /// Everything `trainer train` was asked, resolved.
 pub struct TrainJob {
@@ -39,6 +43,11 @@ pub struct TrainJob {
     pub max_iters: Option<u64>,
     pub init_from: Option<PathBuf>,
     pub vgg_weights: Option<PathBuf>,
+    /// The float type of the forward and backward passes (mixed precision);
+    /// `None`: the resumed run's, or f32.
+    pub precision: Option<Precision>,
+    /// The f16 loss scale to start from.
+    pub loss_scale: Option<f32>,
     pub stop: Arc<AtomicBool>,
     pub quiet: bool,
 }
@@ -125,6 +134,17 @@ impl<AB: AutodiffBackend> Optim<AB> {
     }
 }
 
+/// Initialise every lazily initialised parameter now. burn draws a lazy
+/// parameter's values at its first use, separately for each clone, so the
+/// copies forked to several devices would otherwise start from different weights.
+struct Materialise;
+
+impl<B: Backend> ModuleVisitor<B> for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
 fn learning_rate(config: &TrainConfig, iteration: u64, iters_per_epoch: f64) -> f64 {
     let base = config.optimizer.lr();
     match &config.schedule {
@@ -167,12 +187,18 @@ impl Validation {
     }
 }
 
-fn provenance(config: &TrainConfig, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64) -> Provenance {
+/// How a run was executed, for the weights' provenance notes.
+fn execution(precision: Precision, devices: usize) -> String {
+    let mixed = if precision == Precision::F32 { "" } else { " mixed precision (f32 master weights)" };
+    format!("{}{mixed} on {devices} device(s)", precision.name())
+}
+
+fn provenance(config: &TrainConfig, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64, execution: &str) -> Provenance {
     let mut p = Provenance {
         author: "upres trainer".into(),
         training_data: config.data.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" + "),
         iterations: Some(iterations),
-        notes: format!("{} ({:.0} s of training)", config.name, elapsed_s),
+        notes: format!("{} ({:.0} s of training, {execution})", config.name, elapsed_s),
         training_config: serde_json::to_value(config).ok(),
         ..Default::default()
     };
@@ -182,8 +208,8 @@ fn provenance(config: &TrainConfig, iterations: u64, set5: Option<(usize, f64)>,
     p
 }
 
-fn export<B: Backend>(model: &SrModel<B>, config: &TrainConfig, path: &Path, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64) -> Result<()> {
-    let meta = WeightsMeta::new(config.model.clone(), config.data.scales.clone(), provenance(config, iterations, set5, elapsed_s));
+fn export<B: Backend>(model: &SrModel<B>, config: &TrainConfig, path: &Path, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64, execution: &str) -> Result<()> {
+    let meta = WeightsMeta::new(config.model.clone(), config.data.scales.clone(), provenance(config, iterations, set5, elapsed_s, execution));
     let bytes = save_weights(model, &meta, WeightsDtype::F32)?;
     crate::files::write_atomic(path, &bytes)
 }
@@ -195,6 +221,131 @@ fn loss<B: Backend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B, 4>) 
         LossKind::Mse => diff.powi_scalar(2).mean(),
         LossKind::None => diff.sum().mul_scalar(0.0),
     }
+}
+
+/// A batch's (or one device's share's) planes as a tensor on `device`.
+fn batch_tensor<B: Backend>(values: Vec<f32>, dims: [usize; 4], device: &B::Device) -> Tensor<B, 4> {
+    Tensor::<B, 1>::from_data(TensorData::new(values, [dims.iter().product::<usize>()]), device).reshape(dims)
+}
+
+/// The generator's loss on a batch: the pixel loss, plus the perceptual term
+/// where the recipe has one. Also returns the network's output.
+fn generator_loss<AB: AutodiffBackend>(
+    model: &SrModel<AB>,
+    vgg: Option<&Vgg19<AB>>,
+    config: &TrainConfig,
+    x: Tensor<AB, 4>,
+    y: Tensor<AB, 4>,
+    scale: usize,
+) -> (Tensor<AB, 1>, Tensor<AB, 4>) {
+    // A half-precision network gets a half input; its output is compared with
+    // the f32 target in f32 (sums over a batch overflow f16).
+    let half = model_dtype(model);
+    let sr = model.forward(if half == DType::F32 { x } else { x.cast(half) }, scale);
+    let mut l = loss(config.loss, f32_of(sr.clone()), y.clone());
+    if let (Some(vgg), Some(p)) = (vgg, &config.perceptual) {
+        let target = if half == DType::F32 { y } else { y.cast(half) };
+        let features = vgg.forward(as_rgb(sr.clone())) - vgg.forward(as_rgb(target)).detach();
+        l = l + f32_of(features).powi_scalar(2).mean().mul_scalar(p.weight);
+    }
+    (l, sr)
+}
+
+fn f32_of<B: Backend, const D: usize>(t: Tensor<B, D>) -> Tensor<B, D> {
+    if t.dtype() == DType::F32 { t } else { t.cast(DType::F32) }
+}
+
+/// The float type a model computes in (that of its parameters).
+fn model_dtype<B: Backend>(model: &SrModel<B>) -> DType {
+    struct First(Option<DType>);
+    impl<B: Backend> ModuleVisitor<B> for First {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.get_or_insert_with(|| param.val().dtype());
+        }
+    }
+    let mut first = First(None);
+    model.visit(&mut first);
+    first.0.unwrap_or(DType::F32)
+}
+
+fn scaled<B: Backend>(l: Tensor<B, 1>, loss_scale: f32) -> Tensor<B, 1> {
+    if loss_scale == 1.0 { l } else { l.mul_scalar(loss_scale) }
+}
+
+/// Cut a batch into `n` shares along the batch axis, as even as they come.
+fn split_batch(batch: Batch, n: usize) -> Vec<Batch> {
+    let total = batch.input_dims[0];
+    let (in_len, out_len) = (batch.input.len() / total, batch.target.len() / total);
+    let mut shares = Vec::with_capacity(n);
+    let mut start = 0;
+    for k in 0..n {
+        let end = total * (k + 1) / n;
+        if end > start {
+            let mut input_dims = batch.input_dims;
+            let mut target_dims = batch.target_dims;
+            input_dims[0] = end - start;
+            target_dims[0] = end - start;
+            shares.push(Batch {
+                scale: batch.scale,
+                input: batch.input[start * in_len..end * in_len].to_vec(),
+                input_dims,
+                target: batch.target[start * out_len..end * out_len].to_vec(),
+                target_dims,
+            });
+        }
+        start = end;
+    }
+    shares
+}
+
+/// Data-parallel gradients, computed as burn-train's multi-device strategy
+/// does: the model forked to each device, each device's share of the batch
+/// through forward and backward on a thread of its own, the gradients moved
+/// to the main device and summed there by burn's `GradientsAccumulator`. Each
+/// share's loss is weighted by its part of the batch, so that the sum is the
+/// gradient of the whole batch's mean loss.
+fn data_parallel_gradients<AB: AutodiffBackend>(
+    model: &SrModel<AB>,
+    vgg: Option<&Vgg19<AB>>,
+    config: &TrainConfig,
+    batch: Batch,
+    devices: &[AB::Device],
+    loss_scale: f32,
+) -> Result<(GradientsParams, Tensor<AB::InnerBackend, 1>)> {
+    let main = &devices[0];
+    let total = batch.input_dims[0] as f32;
+    let shares = split_batch(batch, devices.len());
+    let results = std::thread::scope(|s| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .zip(devices)
+            .map(|(share, device)| {
+                let model = model.clone().fork(device);
+                let vgg = vgg.map(|v| v.clone().fork(device));
+                let weight = share.input_dims[0] as f32 / total;
+                s.spawn(move || {
+                    let x = batch_tensor::<AB>(share.input, share.input_dims, device);
+                    let y = batch_tensor::<AB>(share.target, share.target_dims, device);
+                    let (l, _) = generator_loss(&model, vgg.as_ref(), config, x, y, share.scale);
+                    let l = l.mul_scalar(weight);
+                    let grads = GradientsParams::from_grads(scaled(l.clone(), loss_scale).backward(), &model);
+                    (grads.to_device(main, &model), l.inner().to_device(main))
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join()).collect::<Vec<_>>()
+    });
+    let mut accumulator = GradientsAccumulator::new();
+    let mut batch_loss: Option<Tensor<AB::InnerBackend, 1>> = None;
+    for result in results {
+        let (grads, l) = result.map_err(|_| anyhow::anyhow!("a device's training thread panicked"))?;
+        accumulator.accumulate(model, grads);
+        batch_loss = Some(match batch_loss {
+            Some(sum) => sum + l,
+            None => l,
+        });
+    }
+    Ok((accumulator.grads(), batch_loss.context("an empty batch")?))
 }
 
 /// VGG wants RGB: a Y network's output is repeated into three channels.
@@ -248,8 +399,9 @@ fn truncate_metrics(path: &Path, iteration: u64) -> Result<()> {
     crate::files::write_atomic(path, (kept.join("\n") + "\n").as_bytes())
 }
 
-pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<Outcome> {
+pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Result<Outcome> {
     let started = Instant::now();
+    let device = devices.first().context("no device to train on")?.clone();
     std::fs::create_dir_all(&job.run_dir).with_context(|| format!("{}: cannot create run folder", job.run_dir.display()))?;
     let checkpoint_path = job.run_dir.join("checkpoint.bin");
     let metrics_path = job.run_dir.join("metrics.csv");
@@ -267,8 +419,22 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         Some(ck) => ck.state.config.clone(),
         None => job.config.clone(),
     };
+    let precision = job.precision.or(resumed.as_ref().map(|ck| ck.state.precision)).unwrap_or_default();
     crate::files::write_atomic(&job.run_dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
 
+    if devices.len() > 1 {
+        anyhow::ensure!(
+            config.gan.is_none(),
+            "{}: adversarial training (the discriminator's own step) runs on one device; drop --devices",
+            config.name
+        );
+        anyhow::ensure!(
+            devices.len() <= config.data.batch,
+            "--devices: {} devices for a batch of {}; each device needs at least one patch",
+            devices.len(),
+            config.data.batch
+        );
+    }
     let spec = config.model.network_spec();
     let dataset = Arc::new(Dataset::load(&config.data, &job.data_root, spec.input, spec.color)?);
     let validation = Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale)?;
@@ -290,9 +456,36 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
             _ => init_shared_tensors(model, config.model.arch(), &bytes, &meta, path)?,
         };
     }
+    model.visit(&mut Materialise);
+    let half = precision.half();
+    if half.is_some() {
+        anyhow::ensure!(
+            config.gan.is_none(),
+            "{}: --precision {}: adversarial training runs in f32 for now",
+            config.name,
+            precision.name()
+        );
+        // burn's batch-norm running statistics are shared between a model and
+        // its copies, so a half copy would turn the master's into half too.
+        anyhow::ensure!(
+            !upres_models::weights::expected_tensors(&model).iter().any(|(name, _)| name.ends_with("running_mean")),
+            "{}: --precision {}: models with batch-norm ({}) train in f32 for now",
+            config.name,
+            precision.name(),
+            config.model.arch()
+        );
+    }
     let mut optim = Optim::<AB>::new(&config.optimizer, learning_rate(&config, 0, iters_per_epoch));
     let vgg = match &config.perceptual {
-        Some(p) => Some(load_vgg::<AB>(p, job.vgg_weights.as_deref(), &device)?),
+        Some(p) => {
+            let vgg = load_vgg::<AB>(p, job.vgg_weights.as_deref(), &device)?;
+            vgg.visit(&mut Materialise);
+            // Frozen: in mixed precision one half copy serves every step.
+            Some(match half {
+                Some(dtype) => working_copy(&vgg, dtype),
+                None => vgg,
+            })
+        }
         None => None,
     };
     let channels = if spec.color == upres_models::ColorSpace::Y { 1 } else { 3 };
@@ -300,7 +493,9 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         discriminator: DiscriminatorConfig::new().with_features(g.discriminator_features).with_channels(channels).init(&device),
         optimizer: AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init(),
     });
-    let mut state = LoopState { iteration: 0, best_psnr: None, best_iteration: None, config: config.clone(), elapsed_s: 0.0 };
+    let new_loss_scale = || (precision == Precision::F16).then(|| LossScale::new(job.loss_scale.unwrap_or(65536.0)));
+    let mut state =
+        LoopState { iteration: 0, best_psnr: None, best_iteration: None, config: config.clone(), elapsed_s: 0.0, precision, loss_scale: new_loss_scale() };
     if let Some(ck) = resumed {
         let record = Recorder::<AB>::load(&Record::default(), ck.model, &device).context("checkpoint model")?;
         model = model.load_record(record);
@@ -311,12 +506,17 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
             gan = Some(Gan { discriminator: g.discriminator.load_record(d), optimizer: g.optimizer.load_record(o) });
         }
         state = ck.state;
+        if state.precision != precision || job.loss_scale.is_some() {
+            state.precision = precision;
+            state.loss_scale = new_loss_scale();
+        }
         truncate_metrics(&metrics_path, state.iteration)?;
         eprintln!("resuming {} at iteration {}", job.run_dir.display(), state.iteration);
     } else {
         std::fs::write(&metrics_path, "iteration,epoch,loss,lr,val_psnr,val_ssim,data_ms,step_ms\n")?;
     }
     let elapsed_before = state.elapsed_s;
+    let execution = execution(precision, devices.len());
     let lr0 = learning_rate(&config, state.iteration, iters_per_epoch);
     optim = optim.adjust_for_lr(&config.optimizer, lr0);
 
@@ -333,6 +533,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
             validation.bicubic_psnr,
             config.validation.scale
         );
+        eprintln!("{execution}: {devices:?}");
     }
     let bar = if job.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(end) };
     bar.set_style(
@@ -374,28 +575,40 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         let t0 = Instant::now();
         let batch = prefetch.get(it);
         let t1 = Instant::now();
-        let x = Tensor::<AB, 1>::from_data(TensorData::new(batch.input, [batch.input_dims.iter().product::<usize>()]), &device).reshape(batch.input_dims);
-        let y = Tensor::<AB, 1>::from_data(TensorData::new(batch.target, [batch.target_dims.iter().product::<usize>()]), &device).reshape(batch.target_dims);
-        let sr = model.forward(x, batch.scale);
-        let mut l = loss(config.loss, sr.clone(), y.clone());
-        if let (Some(vgg), Some(p)) = (&vgg, &config.perceptual) {
-            let features = vgg.forward(as_rgb(sr.clone())) - vgg.forward(as_rgb(y.clone())).detach();
-            l = l + features.powi_scalar(2).mean().mul_scalar(p.weight);
+        // Mixed precision: forward and backward on a half copy of the f32 master weights.
+        let working = half.map(|dtype| working_copy(&model, dtype));
+        let network = working.as_ref().unwrap_or(&model);
+        let scale = state.loss_scale.map_or(1.0, |s| s.scale);
+        let (grads, detached) = if devices.len() > 1 {
+            data_parallel_gradients(network, vgg.as_ref(), &config, batch, &devices, scale)?
+        } else {
+            let x = batch_tensor::<AB>(batch.input, batch.input_dims, &device);
+            let y = batch_tensor::<AB>(batch.target, batch.target_dims, &device);
+            let (mut l, sr) = generator_loss(network, vgg.as_ref(), &config, x, y.clone(), batch.scale);
+            if let (Some(Gan { discriminator, optimizer }), Some(g)) = (gan.take(), &config.gan) {
+                // Discriminator step on real HR and detached SR, then the generator's -log D(G(z)).
+                let (real, fake) = (discriminator.forward(y.clone()), discriminator.forward(sr.clone().detach()));
+                let d_loss = softplus(real.neg(), 1.0).mean() + softplus(fake, 1.0).mean();
+                let d_grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
+                let mut optimizer = optimizer;
+                let d_lr = g.lr * lr / config.optimizer.lr();
+                let discriminator = optimizer.step(d_lr, discriminator, d_grads);
+                l = l + softplus(discriminator.forward(sr).neg(), 1.0).mean().mul_scalar(g.adversarial_weight);
+                gan = Some(Gan { discriminator, optimizer });
+            }
+            (GradientsParams::from_grads(scaled(l.clone(), scale).backward(), network), l.inner())
+        };
+        let (grads, finite) = match half {
+            Some(_) => master_gradients(&model, grads, scale, state.loss_scale.is_some()),
+            None => (grads, true),
+        };
+        if let Some(s) = state.loss_scale.as_mut() {
+            s.update(finite);
         }
-        if let (Some(Gan { discriminator, optimizer }), Some(g)) = (gan.take(), &config.gan) {
-            // Discriminator step on real HR and detached SR, then the generator's -log D(G(z)).
-            let (real, fake) = (discriminator.forward(y.clone()), discriminator.forward(sr.clone().detach()));
-            let d_loss = softplus(real.neg(), 1.0).mean() + softplus(fake, 1.0).mean();
-            let d_grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
-            let mut optimizer = optimizer;
-            let d_lr = g.lr * lr / config.optimizer.lr();
-            let discriminator = optimizer.step(d_lr, discriminator, d_grads);
-            l = l + softplus(discriminator.forward(sr).neg(), 1.0).mean().mul_scalar(g.adversarial_weight);
-            gan = Some(Gan { discriminator, optimizer });
+        // An overflowed f16 step is skipped (its scale is already halved).
+        if finite {
+            model = optim.step(lr, model, grads);
         }
-        let grads = GradientsParams::from_grads(l.backward(), &model);
-        model = optim.step(lr, model, grads);
-        let detached = l.inner();
         loss_sum = Some(match loss_sum.take() {
             Some(s) => s + detached,
             None => detached,
@@ -409,6 +622,17 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
         let validate = it % config.validation.every == 0 || it == end;
         if it % log_every == 0 || validate {
             let mean_loss = loss_sum.take().map(|s| s.into_scalar().elem::<f64>()).unwrap_or(f64::NAN) / window as f64;
+            if !mean_loss.is_finite() {
+                bar.abandon_with_message("diverged");
+                let hint = match precision {
+                    Precision::F32 => "; lower the learning rate (--set optimizer.lr=...)",
+                    _ => "; lower the learning rate, or train in f32",
+                };
+                anyhow::bail!(
+                    "iteration {it}: the loss is {mean_loss}: training diverged{hint}; --resume continues from the last checkpoint, iteration {}",
+                    Checkpoint::read(&checkpoint_path).map(|c| c.state.iteration).unwrap_or(0)
+                );
+            }
             let (mut psnr, mut ssim) = (String::new(), String::new());
             if validate {
                 let valid_model = model.valid();
@@ -419,7 +643,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
                     state.best_psnr = Some(p);
                     state.best_iteration = Some(it);
                     let elapsed = elapsed_before + started.elapsed().as_secs_f64();
-                    export(&valid_model, &config, &job.run_dir.join("best.safetensors"), it, Some((config.validation.scale, p)), elapsed)?;
+                    export(&valid_model, &config, &job.run_dir.join("best.safetensors"), it, Some((config.validation.scale, p)), elapsed, &execution)?;
                 }
                 bar.suspend(|| {
                     if !job.quiet {
@@ -450,7 +674,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, device: AB::Device) -> Result<O
     bar.finish_and_clear();
     let elapsed = elapsed_before + started.elapsed().as_secs_f64();
     let last_psnr = plot::last_validation(&metrics_path);
-    export(&model.valid(), &config, &job.run_dir.join("last.safetensors"), end, last_psnr.map(|p| (config.validation.scale, p)), elapsed)?;
+    export(&model.valid(), &config, &job.run_dir.join("last.safetensors"), end, last_psnr.map(|p| (config.validation.scale, p)), elapsed, &execution)?;
     if let Err(e) = plot::curves(&metrics_path, &job.run_dir.join("curves.png"), validation.bicubic_psnr, config.validation.published_psnr, &config.name) {
         eprintln!("warning: no curves.png: {e:#}");
     }
