@@ -137,6 +137,16 @@ async function setInput(blob, name) {
     return;
   }
   state.input = { blob, name, bitmap };
+  // A new image: show it, and put away what was shown for the last one.
+  const preview = $("input-preview");
+  if (preview.src.startsWith("blob:")) URL.revokeObjectURL(preview.src);
+  preview.src = URL.createObjectURL(blob);
+  preview.alt = `The image to upscale: ${name}`;
+  preview.hidden = false;
+  state.result = null;
+  $("result").hidden = true;
+  $("metrics").hidden = true;
+  $("feature-panel").hidden = true;
   $("run").textContent = mode() === "truth" ? "Measure" : "Upscale";
   showMessage(`${name}: ${bitmap.width}×${bitmap.height}. Choose a model and scale, then ${mode() === "truth" ? "Measure" : "Upscale"}.`, "info");
   setBusy(false);
