@@ -124,6 +124,31 @@ describe("the demo without WebGPU (CPU backend)", () => {
     assert.equal(await page.isDisabled("#run"), false, "the page is usable again");
   });
 
+  test("an image too large for the browser gets a message with a suggestion, and the page stays usable", async () => {
+    await chooseModel(page, shipped.find((m) => m.file.startsWith("vdsr-reference"))?.file ?? shipped[0].file);
+    // 4000x3000 at x4 is a 16000x12000 output: past what wasm's memory allows.
+    await page.evaluate(async () => {
+      const c = new OffscreenCanvas(4000, 3000);
+      const ctx = c.getContext("2d");
+      ctx.fillStyle = "#3a6";
+      ctx.fillRect(0, 0, 4000, 3000);
+      const blob = await c.convertToBlob({ type: "image/png" });
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], "huge.png", { type: "image/png" }));
+      document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => !document.getElementById("run").disabled);
+    await page.selectOption("#scale", "4");
+    await page.click("#run");
+    await page.waitForFunction(() => /too large/.test(document.getElementById("message").textContent), null, { timeout: 120000 });
+    const message = await page.textContent("#message");
+    assert.match(message, /16000x12000 output needs about \d+ MB/);
+    assert.match(message, /Try ×2 instead of ×4, or crop the image first/);
+    await page.screenshot({ path: join(artifacts, "demo-too-large.png") });
+    assert.equal(await page.isDisabled("#run"), false, "the page is usable again");
+    await page.selectOption("#scale", "2");
+  });
+
   test("a text file dropped on the page shows an error message", async () => {
     await dropFile(page, "#drop", Buffer.from("hello, not an image"), "notes.txt", "text/plain");
     await page.waitForFunction(() => /not an image this browser can read/.test(document.getElementById("message").textContent));
