@@ -3,11 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// This crate's folder in the checkout being tested. `cargo test` sets
+/// CARGO_MANIFEST_DIR when it runs a test; the compile-time value can name
+/// another checkout, because cargo reuses a test binary built from an
+/// identical clone elsewhere that shares the target dir (CI's clone and a
+/// developer's checkout do).
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// `../shared/data`, or `$UPRES_DATA`.
 pub fn data_dir() -> PathBuf {
     match std::env::var_os("UPRES_DATA") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        None => manifest_dir().join("../../shared/data"),
     }
 }
 

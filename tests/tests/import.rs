@@ -4,7 +4,7 @@ use safetensors::SafeTensors;
 use upres_tests::{json, reference_vdsr, run_ok, trainer};
 
 fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    upres_tests::manifest_dir().join("fixtures")
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {

@@ -11,7 +11,7 @@ use upres_image::{read_image, write_png_atomic, DecodeLimits};
 use upres_tests::{data_dir, json, run_err, run_ok, set5, trainer};
 
 fn configs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../trainer/configs")
+    upres_tests::manifest_dir().join("../trainer/configs")
 }
 
 /// A one-image validation set (a crop of Set5's bird), so that short runs validate in a blink.
