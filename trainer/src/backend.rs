@@ -27,15 +27,11 @@ pub fn dispatch<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> 
     match args.backend {
         // One CPU: several "devices" are data-parallel shards on it, which
         // exercises the multi-device path but gains no speed.
-        BackendKind::Cpu => run_on::<burn::backend::Flex, T>(vec![Default::default(); args.devices.len()], task),
-        BackendKind::Ndarray => run_on::<burn::backend::NdArray, T>(vec![Default::default(); args.devices.len()], task),
+        BackendKind::Cpu => task.run_on::<burn::backend::Flex>(vec![Default::default(); args.devices.len()]),
+        BackendKind::Ndarray => task.run_on::<burn::backend::NdArray>(vec![Default::default(); args.devices.len()]),
         BackendKind::Wgpu => run_wgpu(args, task),
         BackendKind::Cuda => run_cuda(args, task),
     }
-}
-
-fn run_on<B: Backend, T: OnBackend>(devices: Vec<B::Device>, task: T) -> Result<T::Output> {
-    task.run_on::<B>(devices)
 }
 
 #[cfg(feature = "wgpu")]
@@ -72,7 +68,7 @@ fn run_cuda<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
         anyhow::bail!("--backend cuda: --device {missing} does not exist; this machine has {count} CUDA device(s)");
     }
     let devices = args.devices.iter().map(|&i| burn::backend::cuda::CudaDevice::new(i)).collect();
-    run_on::<burn::backend::Cuda, T>(devices, task)
+    task.run_on::<burn::backend::Cuda>(devices)
 }
 
 /// Ask the driver directly, because cudarc panics when libcuda is missing.

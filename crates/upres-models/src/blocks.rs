@@ -176,6 +176,12 @@ pub fn supports_subpixel_scale(scale: usize) -> bool {
     scale == 3 || (scale >= 2 && scale.is_power_of_two())
 }
 
+/// `t` in `dtype` (a no-op when it already is): constants made inside a
+/// forward pass follow the input's float type, so a half network stays half.
+pub fn in_dtype<B: Backend, const D: usize>(t: Tensor<B, D>, dtype: burn::tensor::DType) -> Tensor<B, D> {
+    if t.dtype() == dtype { t } else { t.cast(dtype) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,8 +65,7 @@ fn body_blocks<B: Backend>(n: usize, f: usize, kernel: usize, res_scale: f64, de
 
 fn shift_mean<B: Backend>(x: Tensor<B, 4>, mean: [f64; 3], sign: f32) -> Tensor<B, 4> {
     let m = Tensor::<B, 1>::from_floats([mean[0] as f32 * sign, mean[1] as f32 * sign, mean[2] as f32 * sign], &x.device());
-    // In the input's float type, so that a half-precision network stays half.
-    let m = if m.dtype() == x.dtype() { m } else { m.cast(x.dtype()) };
+    let m = crate::blocks::in_dtype(m, x.dtype());
     x + m.reshape([1, 3, 1, 1])
 }
 

@@ -63,12 +63,8 @@ impl<B: Backend> Vgg19<B> {
     /// Activations at the configured ReLU for RGB input in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let device = x.device();
-        // In the input's float type, so that a half-precision network stays half.
         let dtype = x.dtype();
-        let constant = |v: [f32; 3]| {
-            let t = Tensor::<B, 1>::from_floats(v, &device);
-            if t.dtype() == dtype { t } else { t.cast(dtype) }.reshape([1, 3, 1, 1])
-        };
+        let constant = |v: [f32; 3]| crate::blocks::in_dtype(Tensor::<B, 1>::from_floats(v, &device), dtype).reshape([1, 3, 1, 1]);
         let (mean, std) = (constant([0.485, 0.456, 0.406]), constant([0.229, 0.224, 0.225]));
         let mut h = (x - mean) / std;
         let last = self.convs.len() - 1;

@@ -13,7 +13,8 @@ use upres_models::{InputKind, ModelConfig};
 
 use crate::backend::{dispatch, OnBackend};
 use crate::cli::{BackendArgs, BenchArgs, Precision};
-use crate::train::precision::{master_gradients, working_copy};
+use crate::train::precision::{forward_in_model_dtype, master_gradients, working_copy};
+use upres_models::blocks::in_dtype;
 
 /// A model with its paper's batch, patch (network-input pixels) and scale.
 struct Case {
@@ -79,12 +80,7 @@ impl OnBackend for BenchTask<'_> {
             let mut step = |model: upres_models::SrModel<AB<B>>| {
                 let working = half.map(|dtype| working_copy(&model, dtype));
                 let network = working.as_ref().unwrap_or(&model);
-                let input = match half {
-                    Some(dtype) => x.clone().cast(dtype),
-                    None => x.clone(),
-                };
-                let output = network.forward(input, case.scale);
-                let output = if half.is_some() { output.cast(DType::F32) } else { output };
+                let output = in_dtype(forward_in_model_dtype(network, x.clone(), case.scale), DType::F32);
                 let loss = (output - y.clone()).abs().mean();
                 let grads = GradientsParams::from_grads(loss.backward(), network);
                 let grads = if half.is_some() { master_gradients(&model, grads, 1.0, false).0 } else { grads };

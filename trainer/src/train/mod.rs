@@ -30,7 +30,8 @@ use upres_models::{save_weights, Expectation, ModelConfig, Provenance, SrModel, 
 
 use crate::cli::Precision;
 use checkpoint::{Checkpoint, LoopState};
-use precision::{master_gradients, working_copy, LossScale};
+use precision::{forward_in_model_dtype, master_gradients, working_copy, LossScale};
+use upres_models::blocks::in_dtype;
 use config::{LossKind, OptimizerConfig, PerceptualConfig, TrainConfig};
 use data::{resolve, Batch, Dataset, Prefetcher};
 
@@ -240,32 +241,14 @@ fn generator_loss<AB: AutodiffBackend>(
 ) -> (Tensor<AB, 1>, Tensor<AB, 4>) {
     // A half-precision network gets a half input; its output is compared with
     // the f32 target in f32 (sums over a batch overflow f16).
-    let half = model_dtype(model);
-    let sr = model.forward(if half == DType::F32 { x } else { x.cast(half) }, scale);
-    let mut l = loss(config.loss, f32_of(sr.clone()), y.clone());
+    let sr = forward_in_model_dtype(model, x, scale);
+    let mut l = loss(config.loss, in_dtype(sr.clone(), DType::F32), y.clone());
     if let (Some(vgg), Some(p)) = (vgg, &config.perceptual) {
-        let target = if half == DType::F32 { y } else { y.cast(half) };
+        let target = in_dtype(y, sr.dtype());
         let features = vgg.forward(as_rgb(sr.clone())) - vgg.forward(as_rgb(target)).detach();
-        l = l + f32_of(features).powi_scalar(2).mean().mul_scalar(p.weight);
+        l = l + in_dtype(features, DType::F32).powi_scalar(2).mean().mul_scalar(p.weight);
     }
     (l, sr)
-}
-
-fn f32_of<B: Backend, const D: usize>(t: Tensor<B, D>) -> Tensor<B, D> {
-    if t.dtype() == DType::F32 { t } else { t.cast(DType::F32) }
-}
-
-/// The float type a model computes in (that of its parameters).
-fn model_dtype<B: Backend>(model: &SrModel<B>) -> DType {
-    struct First(Option<DType>);
-    impl<B: Backend> ModuleVisitor<B> for First {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            self.0.get_or_insert_with(|| param.val().dtype());
-        }
-    }
-    let mut first = First(None);
-    model.visit(&mut first);
-    first.0.unwrap_or(DType::F32)
 }
 
 fn scaled<B: Backend>(l: Tensor<B, 1>, loss_scale: f32) -> Tensor<B, 1> {

@@ -11,6 +11,9 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
+use upres_models::blocks::in_dtype;
+use upres_models::SrModel;
+
 use crate::cli::Precision;
 
 impl Precision {
@@ -47,17 +50,36 @@ impl<B: AutodiffBackend> ModuleMapper<B> for CastParams {
     }
 }
 
+/// The float type a model computes in (that of its parameters).
+pub fn model_dtype<B: Backend>(model: &SrModel<B>) -> DType {
+    struct First(Option<DType>);
+    impl<B: Backend> ModuleVisitor<B> for First {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.get_or_insert_with(|| param.val().dtype());
+        }
+    }
+    let mut first = First(None);
+    model.visit(&mut first);
+    first.0.unwrap_or(DType::F32)
+}
+
+/// The model's output for an f32 input, given in the model's own float type.
+pub fn forward_in_model_dtype<B: Backend>(model: &SrModel<B>, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
+    model.forward(in_dtype(x, model_dtype(model)), scale)
+}
+
 /// The half-precision working copy of the f32 master model.
 pub fn working_copy<B: AutodiffBackend, M: AutodiffModule<B>>(master: &M, dtype: DType) -> M {
     master.clone().map(&mut CastParams(dtype))
 }
 
 /// Turns the working copy's half gradients into f32 gradients of the master
-/// weights, divided by the loss scale, and adds them all up: a sum that is not
-/// finite means the step overflowed.
+/// weights, divided by the loss scale, and (when `check`) adds them all up: a
+/// sum that is not finite means the step overflowed.
 struct MasterGradients<'a, B: Backend> {
     grads: &'a mut GradientsParams,
     factor: f32,
+    check: bool,
     sum: Option<Tensor<B, 1>>,
 }
 
@@ -66,11 +88,13 @@ impl<AB: AutodiffBackend> ModuleVisitor<AB> for MasterGradients<'_, AB::InnerBac
         if let Some(g) = self.grads.remove::<AB::InnerBackend, D>(param.id) {
             let g = g.cast(DType::F32);
             let g = if self.factor == 1.0 { g } else { g.mul_scalar(self.factor) };
-            let s = g.clone().sum();
-            self.sum = Some(match self.sum.take() {
-                Some(total) => total + s,
-                None => s,
-            });
+            if self.check {
+                let s = g.clone().sum();
+                self.sum = Some(match self.sum.take() {
+                    Some(total) => total + s,
+                    None => s,
+                });
+            }
             self.grads.register::<AB::InnerBackend, D>(param.id, g);
         }
     }
@@ -79,9 +103,9 @@ impl<AB: AutodiffBackend> ModuleVisitor<AB> for MasterGradients<'_, AB::InnerBac
 /// f32 gradients for the master model from the working copy's, and whether
 /// they are all finite (checked only when `check` is set: it reads a value back).
 pub fn master_gradients<AB: AutodiffBackend, M: AutodiffModule<AB>>(master: &M, mut grads: GradientsParams, loss_scale: f32, check: bool) -> (GradientsParams, bool) {
-    let mut visitor = MasterGradients::<AB::InnerBackend> { grads: &mut grads, factor: 1.0 / loss_scale, sum: None };
+    let mut visitor = MasterGradients::<AB::InnerBackend> { grads: &mut grads, factor: 1.0 / loss_scale, check, sum: None };
     master.visit(&mut visitor);
-    let finite = !check || visitor.sum.is_none_or(|s| s.into_scalar().elem::<f64>().is_finite());
+    let finite = visitor.sum.is_none_or(|s| s.into_scalar().elem::<f64>().is_finite());
     (grads, finite)
 }
 
