@@ -21,6 +21,8 @@ const state = {
   upscaler: null,
   upscalerKey: null,
   input: null, // { blob, name, bitmap }
+  inputGeneration: 0,
+  previousInput: null, // kept while a new file is read, in case it is not an image
   result: null, // { before: canvas, after: canvas, image: ImageData, label }
   controller: null,
   view: { zoom: 1, cx: 0.5, cy: 0.5, fitted: true },
@@ -126,16 +128,36 @@ function setBusy(busy) {
 }
 
 async function setInput(blob, name) {
-  showMessage("");
+  if (state.busy) {
+    showMessage(`Still working on ${state.input?.name ?? "the last image"}: cancel it first, then drop ${name} again.`);
+    return;
+  }
+  // Until the new image is decoded, Run must not start on the previous one,
+  // and a slow decode must not replace an image dropped after it.
+  const generation = ++state.inputGeneration;
+  const previous = state.input ?? state.previousInput;
+  state.previousInput = previous;
+  state.input = null;
+  setBusy(false);
+  showMessage(`Reading ${name}…`, "info");
   let bitmap;
   try {
     bitmap = await createImageBitmap(blob);
   } catch {
-    state.input = null;
+    if (generation !== state.inputGeneration) return;
+    // A file that is not an image loses nothing: the last image stays, with its result.
+    state.input = previous;
+    state.previousInput = null;
     setBusy(false);
     showMessage(`“${name}” is not an image this browser can read. Use a PNG, JPEG, WebP or BMP file.`);
     return;
   }
+  if (generation !== state.inputGeneration) {
+    bitmap.close();
+    return;
+  }
+  state.previousInput?.bitmap.close();
+  state.previousInput = null;
   state.input = { blob, name, bitmap };
   // A new image: show it, and put away what was shown for the last one.
   const preview = $("input-preview");

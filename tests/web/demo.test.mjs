@@ -25,7 +25,8 @@ async function chooseModel(page, file) {
 
 async function upscaleButterfly(page) {
   await dropFile(page, "#drop", butterfly, "butterfly.png", "image/png");
-  await page.waitForFunction(() => !document.getElementById("run").disabled);
+  await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("butterfly.png: 256×256"));
+  assert.equal(await page.isDisabled("#run"), false);
   await page.click("#run");
   await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("Done"), null, { timeout: 300000 });
 }
@@ -45,7 +46,8 @@ describe("the demo without WebGPU (CPU backend)", () => {
 
   test("the page says the CPU runs and why", async () => {
     await page.screenshot({ path: join(artifacts, "demo-idle.png"), fullPage: true });
-    assert.match(await page.textContent("#backend"), /CPU \(WebAssembly SIMD\) because no WebGPU adapter/);
+    // The reason is said once, as a reason: not "...; running on the CPU" after "CPU because".
+    assert.equal(await page.textContent("#backend"), "Backend: CPU (WebAssembly SIMD) because no WebGPU adapter is available (the GPU may be blocklisted or WebGPU disabled)");
   });
 
   for (const model of shipped) {
@@ -111,7 +113,7 @@ describe("the demo without WebGPU (CPU backend)", () => {
       dt.items.add(new File([blob], "large.png", { type: "image/png" }));
       document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
     });
-    await page.waitForFunction(() => !document.getElementById("run").disabled);
+    await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("large.png: 1500×1500"), null, { timeout: 60000 });
     await page.click("#run");
     await page.waitForFunction(() => / \/ \d+ tiles/.test(document.getElementById("progress-text").textContent), null, { timeout: 120000 });
     await page.screenshot({ path: join(artifacts, "demo-progress.png"), fullPage: true });
@@ -137,7 +139,10 @@ describe("the demo without WebGPU (CPU backend)", () => {
       dt.items.add(new File([blob], "huge.png", { type: "image/png" }));
       document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
     });
-    await page.waitForFunction(() => !document.getElementById("run").disabled);
+    // What broke in CI: Run was still enabled for the last image while this one
+    // was being decoded, so the click ran the 1500x1500 image instead.
+    await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("huge.png: 4000×3000"), null, { timeout: 60000 });
+    assert.equal(await page.isDisabled("#run"), false);
     await page.selectOption("#scale", "4");
     await page.click("#run");
     await page.waitForFunction(() => /too large/.test(document.getElementById("message").textContent), null, { timeout: 120000 });
@@ -153,6 +158,9 @@ describe("the demo without WebGPU (CPU backend)", () => {
     await dropFile(page, "#drop", Buffer.from("hello, not an image"), "notes.txt", "text/plain");
     await page.waitForFunction(() => /not an image this browser can read/.test(document.getElementById("message").textContent));
     assert.equal(await page.isVisible("#message"), true);
+    // Nothing is lost: the last image (huge.png) stays, ready to run again.
+    assert.equal(await page.isDisabled("#run"), false);
+    assert.equal(await page.getAttribute("#input-preview", "alt"), "The image to upscale: huge.png");
   });
 
   test("a narrow (phone) screen shows the page without horizontal scrolling", async () => {

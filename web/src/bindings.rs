@@ -180,7 +180,7 @@ impl UpscalerCore {
                     Ok((engine, meta)) => Ok(Session { engine, meta, weights: Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false }),
                     Err(e) => Err(e),
                 },
-                Err(reason) if backend == "auto" => Session::on_cpu(weights, Some(format!("{reason}; running on the CPU"))),
+                Err(reason) if backend == "auto" => Session::on_cpu(weights, Some(reason)),
                 Err(reason) => Err(WebError::Backend(format!("backend \"webgpu\" was asked for, but {reason}"))),
             },
             other => Err(WebError::Options(format!("backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""))),
