@@ -219,8 +219,10 @@ async function run() {
       showMessage("Cancelled.", "info");
       setProgress(0, 0, "Cancelled");
     } else if (e.name === "ImageTooLargeError") {
-      showMessage(`${e.message}. Try ×2 instead of ×4, or crop the image first.`);
+      setProgress(0, 0, "");
+      showMessage(`${e.message}. ${scale > 2 ? `Try ×2 instead of ×${scale}, or crop the image first.` : "Crop or shrink the image first."}`);
     } else {
+      setProgress(0, 0, "");
       showMessage(e.message || String(e));
     }
   } finally {

@@ -149,6 +149,12 @@ describe("the demo without WebGPU (CPU backend)", () => {
     const message = await page.textContent("#message");
     assert.match(message, /16000x12000 output needs about \d+ MB/);
     assert.match(message, /Try ×2 instead of ×4, or crop the image first/);
+    assert.equal(await page.textContent("#progress-text"), "", "no run is left looking as if it were starting");
+    // The suggestion names the scale that was asked for.
+    await page.selectOption("#scale", "3");
+    await page.click("#run");
+    await page.waitForFunction(() => /12000x9000 output/.test(document.getElementById("message").textContent), null, { timeout: 120000 });
+    assert.match(await page.textContent("#message"), /Try ×2 instead of ×3, or crop the image first/);
     await page.screenshot({ path: join(artifacts, "demo-too-large.png") });
     assert.equal(await page.isDisabled("#run"), false, "the page is usable again");
     await page.selectOption("#scale", "2");
