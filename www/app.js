@@ -21,8 +21,8 @@ const state = {
   upscaler: null,
   upscalerKey: null,
   input: null, // { blob, name, bitmap }
-  inputGeneration: 0,
-  previousInput: null, // kept while a new file is read, in case it is not an image
+  inputGeneration: 0, // counts dropped files, so that only the latest one's decode lands
+  readingInput: false, // a dropped file is being decoded: Run waits for it
   result: null, // { before: canvas, after: canvas, image: ImageData, label }
   controller: null,
   view: { zoom: 1, cx: 0.5, cy: 0.5, fitted: true },
@@ -84,7 +84,7 @@ function describeModel() {
   const anyScale = m.config.arch === "vdsr" || (m.arch === "srcnn" && !m.config.upsample);
   for (const o of scaleSelect.options) o.disabled = !anyScale && !m.scales.includes(Number(o.value));
   if (scaleSelect.selectedOptions[0]?.disabled) scaleSelect.value = String(m.scales[0]);
-  $("features").disabled = state.busy || !state.input;
+  $("features").disabled = !canRun();
 }
 
 async function getUpscaler() {
@@ -119,11 +119,16 @@ function setProgress(done, total, text) {
   $("progress-text").textContent = text ?? (total ? `${done} / ${total} tiles` : "");
 }
 
+/** An image is loaded and nothing is running or being read. */
+function canRun() {
+  return !state.busy && !state.readingInput && state.input !== null;
+}
+
 function setBusy(busy) {
   state.busy = busy;
-  $("run").disabled = busy || !state.input;
+  $("run").disabled = !canRun();
   $("cancel").disabled = !busy;
-  $("features").disabled = busy || !state.input;
+  $("features").disabled = !canRun();
   for (const id of ["model", "scale", "backend-choice"]) $(id).disabled = busy;
 }
 
@@ -135,9 +140,7 @@ async function setInput(blob, name) {
   // Until the new image is decoded, Run must not start on the previous one,
   // and a slow decode must not replace an image dropped after it.
   const generation = ++state.inputGeneration;
-  const previous = state.input ?? state.previousInput;
-  state.previousInput = previous;
-  state.input = null;
+  state.readingInput = true;
   setBusy(false);
   showMessage(`Reading ${name}…`, "info");
   let bitmap;
@@ -146,8 +149,7 @@ async function setInput(blob, name) {
   } catch {
     if (generation !== state.inputGeneration) return;
     // A file that is not an image loses nothing: the last image stays, with its result.
-    state.input = previous;
-    state.previousInput = null;
+    state.readingInput = false;
     setBusy(false);
     showMessage(`“${name}” is not an image this browser can read. Use a PNG, JPEG, WebP or BMP file.`);
     return;
@@ -156,8 +158,8 @@ async function setInput(blob, name) {
     bitmap.close();
     return;
   }
-  state.previousInput?.bitmap.close();
-  state.previousInput = null;
+  state.readingInput = false;
+  state.input?.bitmap.close();
   state.input = { blob, name, bitmap };
   // A new image: show it, and put away what was shown for the last one.
   const preview = $("input-preview");
@@ -187,7 +189,7 @@ function imageDataCanvas(image) {
 }
 
 async function run() {
-  if (!state.input || state.busy) return;
+  if (!canRun()) return;
   const scale = Number($("scale").value);
   const controller = new AbortController();
   state.controller = controller;
@@ -218,12 +220,10 @@ async function run() {
     if (e.name === "AbortError") {
       showMessage("Cancelled.", "info");
       setProgress(0, 0, "Cancelled");
-    } else if (e.name === "ImageTooLargeError") {
-      setProgress(0, 0, "");
-      showMessage(`${e.message}. ${scale > 2 ? `Try ×2 instead of ×${scale}, or crop the image first.` : "Crop or shrink the image first."}`);
     } else {
       setProgress(0, 0, "");
-      showMessage(e.message || String(e));
+      const suggestion = scale > 2 ? `Try ×2 instead of ×${scale}, or crop the image first.` : "Crop or shrink the image first.";
+      showMessage(e.name === "ImageTooLargeError" ? `${e.message}. ${suggestion}` : e.message || String(e));
     }
   } finally {
     clearInterval(timer);
@@ -351,7 +351,7 @@ function attachPanZoom(canvas) {
 // --- feature maps (the VDSR paper's Figure 2)
 
 async function showFeatures() {
-  if (!state.input || state.busy) return;
+  if (!canRun()) return;
   setBusy(true);
   showMessage("");
   try {
