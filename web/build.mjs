@@ -73,7 +73,9 @@ function weightsMetadata(file) {
     config: parse(meta.model_config, {}),
     scales: parse(meta.scales, []),
     colorSpace: meta.color_space,
+    input: meta.input,
     params: Number(meta.parameters),
+    macsPerLrPixel: parse(meta.macs_per_lr_pixel, {}),
     dtype: meta.dtype,
     provenance: parse(meta.provenance, {}),
   };
@@ -88,7 +90,7 @@ const version = /\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/.exec(works
 const manifest = {
   name: "upres",
   version,
-  description: "Super-resolution (SRCNN, VDSR, EDSR, SRResNet) in the browser through WebGPU, with a CPU (wasm SIMD) fallback, and in Node.js",
+  description: "Super-resolution (SRCNN, FSRCNN, SESR, VDSR, EDSR, SRResNet) in the browser through WebGPU, with a CPU (wasm SIMD) fallback, and in Node.js",
   license: "MIT OR Apache-2.0",
   type: "module",
   main: "./index.js",
@@ -104,7 +106,7 @@ const manifest = {
   files: ["index.js", "index.d.ts", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
   sideEffects: ["./worker.js"],
   engines: { node: ">=20" },
-  keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn"],
+  keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn", "fsrcnn", "sesr"],
 };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 rmSync(join(pkg, ".gitignore"), { force: true });

@@ -39,6 +39,9 @@ pub struct BenchArgs {
     /// Models to run (default: srcnn vdsr edsr-baseline srresnet mdsr-baseline).
     #[arg(long, num_args = 1..)]
     pub models: Vec<String>,
+    /// Also (or, without --models, only) time these recipes' models with their batch, patch and first scale.
+    #[arg(long = "config", num_args = 1..)]
+    pub configs: Vec<PathBuf>,
     /// Override every model's batch size (the default is each paper's).
     #[arg(long)]
     pub batch: Option<usize>,

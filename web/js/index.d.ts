@@ -47,7 +47,7 @@ export interface Provenance {
 }
 
 export interface UpscalerInfo {
-  /** "srcnn" | "vdsr" | "edsr" | "mdsr" | "srresnet" */
+  /** "srcnn" | "vdsr" | "edsr" | "mdsr" | "srresnet" | "fsrcnn" | "sesr" */
   arch: string;
   /** The scales the weights were trained for. */
   scales: number[];
@@ -57,6 +57,8 @@ export interface UpscalerInfo {
   input: "bicubic" | "low_res";
   /** Number of parameters. */
   params: number;
+  /** Multiply-adds per low-resolution input pixel at each scale, e.g. `{ x2: 13520 }`: the cost to compare models by. */
+  macsPerLrPixel: Record<string, number>;
   /** How the weights file stores them. */
   dtype: "f32" | "f16";
   /** The backend running the model now. */

@@ -42,6 +42,8 @@ struct Info<'a> {
     color_space: upres_image::ColorSpace,
     input: upres_image::InputKind,
     params: usize,
+    /// Multiply-adds per LR pixel at each scale (`{"x2": 13520}`).
+    macs_per_lr_pixel: std::collections::BTreeMap<String, u64>,
     dtype: upres_models::WeightsDtype,
     backend: BackendKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +59,7 @@ fn info_of(meta: &WeightsMeta, backend: BackendKind, fallback_reason: Option<&st
         color_space: meta.color_space,
         input: meta.input,
         params: meta.parameters,
+        macs_per_lr_pixel: meta.macs_per_lr_pixel(),
         dtype: meta.dtype,
         backend,
         fallback_reason,

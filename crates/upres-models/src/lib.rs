@@ -2,16 +2,21 @@
 //! the `upres` weights format that carries a model's config with its weights.
 //!
 //! One file per network: [`srcnn`] (and the SRCNN study variants), [`vdsr`],
-//! [`edsr`] (EDSR and MDSR), [`srresnet`], [`discriminator`] (SRGAN's).
+//! [`edsr`] (EDSR and MDSR), [`srresnet`], [`discriminator`] (SRGAN's), and
+//! the fast low-resolution networks [`fsrcnn`] and [`sesr`] (whose linear
+//! blocks collapse into plain convolutions for inference).
 //! [`ModelConfig`] names an architecture; [`SrModel`] is any of them.
 
 pub mod blocks;
+mod cost;
 pub mod discriminator;
 pub mod edsr;
+pub mod fsrcnn;
 pub mod eval;
 mod error;
 mod model;
 pub mod run;
+pub mod sesr;
 pub mod srcnn;
 pub mod srresnet;
 pub mod vdsr;

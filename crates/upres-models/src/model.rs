@@ -3,6 +3,8 @@ use serde::{Deserialize, Serialize};
 pub use upres_image::{ColorSpace, InputKind, NetworkSpec};
 
 use crate::edsr::{Edsr, EdsrConfig, Mdsr, MdsrConfig};
+use crate::fsrcnn::{Fsrcnn, FsrcnnConfig};
+use crate::sesr::{Sesr, SesrConfig};
 use crate::srcnn::{Srcnn, SrcnnConfig};
 use crate::srresnet::{Srresnet, SrresnetConfig};
 use crate::vdsr::{Vdsr, VdsrConfig};
@@ -20,6 +22,8 @@ pub enum ModelConfig {
     Edsr(EdsrConfig),
     Mdsr(MdsrConfig),
     Srresnet(SrresnetConfig),
+    Fsrcnn(FsrcnnConfig),
+    Sesr(SesrConfig),
 }
 
 /// The same enum, read strictly (every field present).
@@ -31,6 +35,8 @@ enum StrictModelConfig {
     Edsr(EdsrConfig),
     Mdsr(MdsrConfig),
     Srresnet(SrresnetConfig),
+    Fsrcnn(FsrcnnConfig),
+    Sesr(SesrConfig),
 }
 
 impl<'de> Deserialize<'de> for ModelConfig {
@@ -44,7 +50,9 @@ impl<'de> Deserialize<'de> for ModelConfig {
             "edsr" => ModelConfig::Edsr(EdsrConfig::new()),
             "mdsr" => ModelConfig::Mdsr(MdsrConfig::new()),
             "srresnet" => ModelConfig::Srresnet(SrresnetConfig::new()),
-            other => return Err(D::Error::unknown_variant(other, &["srcnn", "vdsr", "edsr", "mdsr", "srresnet"])),
+            "fsrcnn" => ModelConfig::Fsrcnn(FsrcnnConfig::new()),
+            "sesr" => ModelConfig::Sesr(SesrConfig::new()),
+            other => return Err(D::Error::unknown_variant(other, &["srcnn", "vdsr", "edsr", "mdsr", "srresnet", "fsrcnn", "sesr"])),
         };
         let mut merged = serde_json::to_value(&defaults).map_err(D::Error::custom)?;
         if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object_mut()) {
@@ -58,6 +66,8 @@ impl<'de> Deserialize<'de> for ModelConfig {
             StrictModelConfig::Edsr(c) => ModelConfig::Edsr(c),
             StrictModelConfig::Mdsr(c) => ModelConfig::Mdsr(c),
             StrictModelConfig::Srresnet(c) => ModelConfig::Srresnet(c),
+            StrictModelConfig::Fsrcnn(c) => ModelConfig::Fsrcnn(c),
+            StrictModelConfig::Sesr(c) => ModelConfig::Sesr(c),
         })
     }
 }
@@ -70,6 +80,8 @@ impl ModelConfig {
             ModelConfig::Edsr(_) => "edsr",
             ModelConfig::Mdsr(_) => "mdsr",
             ModelConfig::Srresnet(_) => "srresnet",
+            ModelConfig::Fsrcnn(_) => "fsrcnn",
+            ModelConfig::Sesr(_) => "sesr",
         }
     }
 
@@ -84,9 +96,13 @@ impl ModelConfig {
             "edsr" => ModelConfig::Edsr(EdsrConfig::paper(scale)),
             "mdsr-baseline" | "mdsr" => ModelConfig::Mdsr(MdsrConfig::new()),
             "srresnet" => ModelConfig::Srresnet(SrresnetConfig::new().with_scale(scale)),
+            "fsrcnn" | "fsrcnn-s" => ModelConfig::Fsrcnn(FsrcnnConfig::preset(name, scale).expect("a listed preset")),
+            "sesr-m3" | "sesr-m5" | "sesr-m7" | "sesr-m11" | "sesr-xl" => {
+                ModelConfig::Sesr(SesrConfig::preset(&name[5..], scale).expect("a listed preset"))
+            }
             other => {
                 return Err(ModelError::InvalidConfig(format!(
-                    "unknown architecture '{other}' (known: srcnn, srcnn-915, vdsr, edsr-baseline, edsr, mdsr-baseline, srresnet)"
+                    "unknown architecture '{other}' (known: srcnn, srcnn-915, vdsr, edsr-baseline, edsr, mdsr-baseline, srresnet, fsrcnn, fsrcnn-s, sesr-m3, sesr-m5, sesr-m7, sesr-m11, sesr-xl)"
                 )));
             }
         })
@@ -104,6 +120,7 @@ impl ModelConfig {
         let channels = match self {
             ModelConfig::Srcnn(c) => c.channels,
             ModelConfig::Vdsr(c) => c.channels,
+            ModelConfig::Fsrcnn(_) | ModelConfig::Sesr(_) => 1,
             _ => 3,
         };
         if channels == 1 { ColorSpace::Y } else { ColorSpace::Rgb }
@@ -118,6 +135,8 @@ impl ModelConfig {
             ModelConfig::Edsr(c) => Some(vec![c.scale]),
             ModelConfig::Mdsr(c) => Some(c.scales.clone()),
             ModelConfig::Srresnet(c) => Some(vec![c.scale]),
+            ModelConfig::Fsrcnn(c) => Some(vec![c.scale]),
+            ModelConfig::Sesr(c) => Some(vec![c.scale]),
         }
     }
 
@@ -152,6 +171,8 @@ impl ModelConfig {
             ModelConfig::Edsr(c) => c.validate(),
             ModelConfig::Mdsr(c) => c.validate(),
             ModelConfig::Srresnet(c) => c.validate(),
+            ModelConfig::Fsrcnn(c) => c.validate(),
+            ModelConfig::Sesr(c) => c.validate(),
         }
     }
 
@@ -164,6 +185,8 @@ impl ModelConfig {
             ModelConfig::Edsr(c) => SrModel::Edsr(c.init(device)),
             ModelConfig::Mdsr(c) => SrModel::Mdsr(c.init(device)),
             ModelConfig::Srresnet(c) => SrModel::Srresnet(c.init(device)),
+            ModelConfig::Fsrcnn(c) => SrModel::Fsrcnn(c.init(device)),
+            ModelConfig::Sesr(c) => SrModel::Sesr(c.init(device)),
         })
     }
 }
@@ -176,6 +199,8 @@ pub enum SrModel<B: Backend> {
     Edsr(Edsr<B>),
     Mdsr(Mdsr<B>),
     Srresnet(Srresnet<B>),
+    Fsrcnn(Fsrcnn<B>),
+    Sesr(Sesr<B>),
 }
 
 impl<B: Backend> SrModel<B> {
@@ -190,16 +215,30 @@ impl<B: Backend> SrModel<B> {
             SrModel::Edsr(m) => m.forward(x),
             SrModel::Mdsr(m) => m.forward(x, scale),
             SrModel::Srresnet(m) => m.forward(x),
+            SrModel::Fsrcnn(m) => m.forward(x),
+            SrModel::Sesr(m) => m.forward(x),
+        }
+    }
+
+    /// The form to ship and to run in inference: SESR's linear blocks
+    /// collapsed into plain convolutions (the same function), every other
+    /// network as it is. Returns the config that describes the new form.
+    pub fn for_inference(self, config: &ModelConfig) -> (ModelConfig, SrModel<B>) {
+        match (self, config) {
+            (SrModel::Sesr(m), ModelConfig::Sesr(c)) => (ModelConfig::Sesr(c.as_collapsed()), SrModel::Sesr(m.collapse())),
+            (model, config) => (config.clone(), model),
         }
     }
 
     /// Named intermediate activations, ending with the output, for the
-    /// networks that have a layer-by-layer view (VDSR, SRCNN, EDSR).
+    /// networks that have a layer-by-layer view (VDSR, SRCNN, EDSR, FSRCNN, SESR).
     pub fn forward_features(&self, x: Tensor<B, 4>, scale: usize) -> Vec<(String, Tensor<B, 4>)> {
         match self {
             SrModel::Srcnn(m) => m.forward_features(x),
             SrModel::Vdsr(m) => m.forward_features(x),
             SrModel::Edsr(m) => m.forward_features(x),
+            SrModel::Fsrcnn(m) => m.forward_features(x),
+            SrModel::Sesr(m) => m.forward_features(x),
             other => vec![("output".to_string(), other.forward(x, scale))],
         }
     }

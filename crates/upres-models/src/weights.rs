@@ -5,7 +5,8 @@
 //! `format` = "upres-weights", `format_version`, `arch`, `model_config` (the
 //! [`ModelConfig`] as JSON), `scales` (JSON list of the scales the weights are
 //! meant for), `color_space` ("y" | "rgb"), `input` ("bicubic" | "low_res"),
-//! `value_range` ("[0,1]"), `dtype`, `parameters`, and `provenance` (JSON).
+//! `value_range` ("[0,1]"), `dtype`, `parameters`, `macs_per_lr_pixel` (JSON,
+//! per scale, derived from the config) and `provenance` (JSON).
 //! Any safetensors reader (Python's included) can open the file.
 //!
 //! Loading is strict: every tensor of the architecture must be present with
@@ -83,6 +84,12 @@ impl WeightsMeta {
         }
     }
 
+    /// Multiply-adds per LR pixel at each scale the weights are for
+    /// (`{"x2": 13520}`): the cost to compare models by.
+    pub fn macs_per_lr_pixel(&self) -> BTreeMap<String, u64> {
+        self.scales.iter().map(|&s| (format!("x{s}"), self.config.macs_per_lr_pixel(s))).collect()
+    }
+
     /// "VDSR (x2, x3, x4)", for messages.
     pub fn describe(&self) -> String {
         let scales: Vec<String> = self.scales.iter().map(|s| format!("x{s}")).collect();
@@ -150,6 +157,8 @@ pub fn save_weights<B: Backend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: W
         ("value_range", "[0,1]".to_string()),
         ("dtype", json(&meta.dtype).trim_matches('"').to_string()),
         ("parameters", meta.parameters.to_string()),
+        // Derived from the config (readers need not know the architectures).
+        ("macs_per_lr_pixel", json(&meta.macs_per_lr_pixel())),
         ("provenance", json(&meta.provenance)),
     ]
     .into_iter()

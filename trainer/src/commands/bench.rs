@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
@@ -18,14 +18,36 @@ use upres_models::blocks::in_dtype;
 
 /// A model with its paper's batch, patch (network-input pixels) and scale.
 struct Case {
-    name: &'static str,
+    name: String,
     config: ModelConfig,
     batch: usize,
     patch: usize,
     scale: usize,
 }
 
-fn cases(names: &[String], batch: Option<usize>) -> Result<Vec<Case>> {
+impl Case {
+    /// Multiply-adds of one forward pass over the batch.
+    fn forward_macs(&self) -> f64 {
+        let per_lr_pixel = self.config.macs_per_lr_pixel(self.scale) as f64;
+        let input_pixels = (self.batch * self.patch * self.patch) as f64;
+        match self.config.input_kind() {
+            InputKind::Bicubic => per_lr_pixel * input_pixels / (self.scale * self.scale) as f64,
+            InputKind::LowRes => per_lr_pixel * input_pixels,
+        }
+    }
+}
+
+/// A recipe's model, batch, patch and first scale, as `trainer train` runs it.
+fn recipe_case(path: &std::path::Path, batch: Option<usize>) -> Result<Case> {
+    let recipe = crate::train::config::TrainConfig::load(path, &[])?;
+    let scale = *recipe.data.scales.first().context("the recipe has no training scale")?;
+    Ok(Case { name: recipe.name, config: recipe.model, batch: batch.unwrap_or(recipe.data.batch), patch: recipe.data.patch, scale })
+}
+
+fn cases(names: &[String], recipes: &[std::path::PathBuf], batch: Option<usize>) -> Result<Vec<Case>> {
+    if !recipes.is_empty() && names.is_empty() {
+        return recipes.iter().map(|r| recipe_case(r, batch).with_context(|| r.display().to_string())).collect();
+    }
     let all = [
         ("srcnn", "srcnn", 128, 33, 3),
         ("vdsr", "vdsr", 64, 41, 2),
@@ -36,8 +58,11 @@ fn cases(names: &[String], batch: Option<usize>) -> Result<Vec<Case>> {
     let mut out = Vec::new();
     for (name, preset, b, patch, scale) in all {
         if names.is_empty() || names.iter().any(|n| n == name) {
-            out.push(Case { name, config: ModelConfig::preset(preset, scale)?, batch: batch.unwrap_or(b), patch, scale });
+            out.push(Case { name: name.to_string(), config: ModelConfig::preset(preset, scale)?, batch: batch.unwrap_or(b), patch, scale });
         }
+    }
+    for r in recipes {
+        out.push(recipe_case(r, batch).with_context(|| r.display().to_string())?);
     }
     anyhow::ensure!(!out.is_empty(), "no such model in the benchmark: {names:?}");
     Ok(out)
@@ -108,7 +133,7 @@ impl OnBackend for BenchTask<'_> {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let cases = cases(&args.models, args.batch)?;
+    let cases = cases(&args.models, &args.configs, args.batch)?;
     let ours = dispatch(&args.backend, BenchTask { cases: &cases, steps: args.steps, precision: args.precision })?;
     let reference = match args.compare {
         Some(kind) => Some(dispatch(&BackendArgs { backend: kind, ..args.backend.clone() }, BenchTask { cases: &cases, steps: args.steps, precision: args.precision })?),
@@ -116,20 +141,22 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     println!("backend {:?} ({}){}, {} timed steps after one warm-up; inference on one 256x256 input", args.backend.backend, args.precision.name(),
         args.compare.map(|c| format!(" vs {c:?}")).unwrap_or_default(), args.steps);
-    print!("{:<15} {:>5} {:>6} {:>10} {:>8} {:>10} {:>12}", "model", "batch", "patch", "step ms", "it/s", "patches/s", "infer ms");
+    // GFLOP/s counts 2 FLOPs a multiply-add, and a training step as three forward passes (forward, backward-data, backward-weights).
+    print!("{:<15} {:>5} {:>6} {:>10} {:>8} {:>10} {:>10} {:>12}", "model", "batch", "patch", "step ms", "it/s", "patches/s", "GFLOP/s", "infer ms");
     if reference.is_some() {
         print!(" {:>12} {:>12}", "ref step ms", "speed-up");
     }
     println!();
     for (i, (case, t)) in cases.iter().zip(&ours).enumerate() {
         print!(
-            "{:<15} {:>5} {:>6} {:>10.1} {:>8.2} {:>10.1} {:>12.1}",
+            "{:<15} {:>5} {:>6} {:>10.1} {:>8.2} {:>10.1} {:>10.1} {:>12.1}",
             case.name,
             case.batch,
             case.patch,
             t.step_ms,
             1000.0 / t.step_ms,
             1000.0 * case.batch as f64 / t.step_ms,
+            6.0 * case.forward_macs() / (t.step_ms * 1e6),
             t.infer_ms
         );
         if let Some(r) = &reference {

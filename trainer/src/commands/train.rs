@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::prelude::Backend;
-use upres_models::{load_weights, save_weights, Expectation, WeightsDtype};
+use upres_models::{load_weights, save_weights, Expectation, WeightsDtype, WeightsMeta};
 
 use crate::backend::{dispatch, OnBackend};
 use crate::cli::{ExportArgs, TrainArgs, WhichCheckpoint};
@@ -78,7 +78,10 @@ pub fn export(args: ExportArgs) -> Result<()> {
     let bytes = read_bytes(&path).with_context(|| format!("{}: is this a run folder that has validated once?", args.run.display()))?;
     let weights = load_weights::<burn::backend::Flex>(&bytes, &Default::default(), &Expectation::default()).with_context(|| path.display().to_string())?;
     let dtype = if args.f16 { WeightsDtype::F16 } else { WeightsDtype::F32 };
-    let out = save_weights(&weights.model, &weights.meta, dtype)?;
+    // Shipped weights are the inference form (SESR's blocks collapsed).
+    let (config, model) = weights.model.for_inference(&weights.meta.config);
+    let meta = WeightsMeta { config, ..weights.meta };
+    let out = save_weights(&model, &meta, dtype)?;
     write_atomic(&args.out, &out)?;
     eprintln!("export: {} -> {} ({:.2} MB, {dtype:?})", path.display(), args.out.display(), out.len() as f64 / 1e6);
     Ok(())

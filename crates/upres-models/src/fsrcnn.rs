@@ -1,0 +1,121 @@
+//! FSRCNN (Dong, Loy, Tang, ECCV 2016, "Accelerating the Super-Resolution
+//! Convolutional Neural Network"): SRCNN moved to the low resolution.
+//!
+//! Feature extraction (5x5, 1 -> d), shrinking (1x1, d -> s), `m` mapping
+//! layers (3x3, s -> s), expanding (1x1, s -> d), each followed by a PReLU,
+//! and a 9x9 transposed convolution with stride `scale` (d -> 1) as the
+//! upsampling tail, as in the paper: its cost per LR pixel is `d * 81`
+//! multiply-adds whatever the scale, where a pixel-shuffle tail of the same
+//! receptive field would cost `scale^2` times more at x3/x4. Padding 4 and
+//! output padding `scale - 1` make the output exactly `scale` times the input.
+
+use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{PRelu, PReluConfig};
+use burn::prelude::*;
+
+use crate::blocks::conv;
+use crate::ModelError;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct FsrcnnConfig {
+    #[config(default = 2)]
+    pub scale: usize,
+    /// LR feature dimension `d` (56 in FSRCNN, 32 in FSRCNN-s).
+    #[config(default = 56)]
+    pub features: usize,
+    /// Shrunk dimension `s` (12, or 5).
+    #[config(default = 12)]
+    pub shrink: usize,
+    /// Mapping layers `m` (4, or 1).
+    #[config(default = 4)]
+    pub mapping: usize,
+}
+
+impl FsrcnnConfig {
+    /// FSRCNN (56-12-4) or FSRCNN-s (32-5-1).
+    pub fn preset(name: &str, scale: usize) -> Option<Self> {
+        match name {
+            "fsrcnn" => Some(Self::new().with_scale(scale)),
+            "fsrcnn-s" => Some(Self::new().with_scale(scale).with_features(32).with_shrink(5).with_mapping(1)),
+            _ => None,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if !(2..=8).contains(&self.scale) {
+            return Err(ModelError::InvalidConfig(format!("FSRCNN supports x2 to x8; got x{}", self.scale)));
+        }
+        if self.features == 0 || self.shrink == 0 {
+            return Err(ModelError::InvalidConfig("FSRCNN needs at least one feature and one shrunk channel".into()));
+        }
+        Ok(())
+    }
+
+    /// Multiply-adds per LR pixel (the paper's Table 1 counts these).
+    pub fn macs_per_lr_pixel(&self) -> u64 {
+        let (d, s, m) = (self.features as u64, self.shrink as u64, self.mapping as u64);
+        25 * d + d * s + m * 9 * s * s + s * d + 81 * d
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Fsrcnn<B> {
+        let (d, s, r) = (self.features, self.shrink, self.scale);
+        let prelu = |c: usize| PReluConfig::new().with_num_parameters(c).init(device);
+        Fsrcnn {
+            extract: conv(1, d, 5, true, device),
+            extract_act: prelu(d),
+            shrink: conv(d, s, 1, true, device),
+            shrink_act: prelu(s),
+            mapping: (0..self.mapping).map(|_| conv(s, s, 3, true, device)).collect(),
+            mapping_acts: (0..self.mapping).map(|_| prelu(s)).collect(),
+            expand: conv(s, d, 1, true, device),
+            expand_act: prelu(d),
+            deconv: ConvTranspose2dConfig::new([d, 1], [9, 9])
+                .with_stride([r, r])
+                .with_padding([4, 4])
+                .with_padding_out([r - 1, r - 1])
+                .init(device),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Fsrcnn<B: Backend> {
+    pub extract: Conv2d<B>,
+    pub extract_act: PRelu<B>,
+    pub shrink: Conv2d<B>,
+    pub shrink_act: PRelu<B>,
+    pub mapping: Vec<Conv2d<B>>,
+    pub mapping_acts: Vec<PRelu<B>>,
+    pub expand: Conv2d<B>,
+    pub expand_act: PRelu<B>,
+    pub deconv: ConvTranspose2d<B>,
+}
+
+impl<B: Backend> Fsrcnn<B> {
+    /// `x`: the LR Y channel, `[N, 1, H, W]` in [0, 1].
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_with(x, |_, _| {})
+    }
+
+    /// Activations after each layer of the LR part, then the output.
+    pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
+        let mut out = Vec::new();
+        let y = self.forward_with(x, |name, t| out.push((name, t.clone())));
+        out.push(("output".to_string(), y));
+        out
+    }
+
+    fn forward_with(&self, x: Tensor<B, 4>, mut see: impl FnMut(String, &Tensor<B, 4>)) -> Tensor<B, 4> {
+        let mut h = self.extract_act.forward(self.extract.forward(x));
+        see("extract".into(), &h);
+        h = self.shrink_act.forward(self.shrink.forward(h));
+        see("shrink".into(), &h);
+        for (i, (conv, act)) in self.mapping.iter().zip(&self.mapping_acts).enumerate() {
+            h = act.forward(conv.forward(h));
+            see(format!("map{:02}", i + 1), &h);
+        }
+        h = self.expand_act.forward(self.expand.forward(h));
+        see("expand".into(), &h);
+        self.deconv.forward(h)
+    }
+}
