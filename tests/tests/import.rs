@@ -77,3 +77,58 @@ fn legacy_whole_model_pickle_is_refused_with_the_reason() {
     assert!(err.contains("model_epoch_50.pth") && err.contains("cannot read as a PyTorch file"), "{err}");
     assert!(!tmp.path().join("x.safetensors").exists());
 }
+
+/// Import a fixture and check that every tensor holds the fixture's values, in state-dict order.
+fn import_fixture(arch: &str, scale: &str, fixture: &str, ours_in_order: &[String]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join(format!("{fixture}.safetensors"));
+    run_ok(trainer().args(["import", "--arch", arch, "--scale", scale, "--author", "fixture"]).arg("--from").arg(fixtures().join(format!("{fixture}.pth"))).arg("--out").arg(&out));
+    let bytes = std::fs::read(&out).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let reference = f32s(&std::fs::read(fixtures().join(format!("{fixture}.f32"))).unwrap());
+    let mut offset = 0;
+    for name in ours_in_order {
+        let values = f32s(st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}")).data());
+        assert_eq!(values, reference[offset..offset + values.len()], "{name}");
+        offset += values.len();
+    }
+    assert_eq!(offset, reference.len(), "every value of the fixture lands in a tensor");
+    (tmp, out)
+}
+
+#[test]
+fn fsrcnn_state_dict_in_the_usual_pytorch_layout_is_imported_position_by_position() {
+    // yjn870/FSRCNN-pytorch's keys: first_part.{0,1}, mid_part.{0..11}, last_part.
+    let conv = |n: &str| vec![format!("{n}.weight"), format!("{n}.bias")];
+    let mut order = conv("extract");
+    order.push("extract_act.alpha".into());
+    order.extend(conv("shrink"));
+    order.push("shrink_act.alpha".into());
+    for i in 0..4 {
+        order.extend(conv(&format!("mapping.{i}")));
+        order.push(format!("mapping_acts.{i}.alpha"));
+    }
+    order.extend(conv("expand"));
+    order.push("expand_act.alpha".into());
+    order.extend(conv("deconv"));
+    let (tmp, out) = import_fixture("fsrcnn", "3", "fsrcnn_x3_state_dict", &order);
+    let info = json(&run_ok(trainer().args(["info", "--json"]).arg(&out)));
+    assert_eq!(info["config"]["scale"], 3);
+    assert_eq!(info["parameters"], 12_464 + 173 + 172);
+    let up = tmp.path().join("up.png");
+    run_ok(trainer().args(["upscale", "--scale", "3", "--weights"]).arg(&out).arg(upres_tests::set5().join("bird.png")).arg(&up));
+}
+
+#[test]
+fn collapsed_sesr_state_dict_is_imported_as_the_collapsed_form() {
+    let mut order: Vec<String> = vec!["input_block.weight".into(), "input_block.bias".into()];
+    for i in 0..5 {
+        order.extend([format!("blocks.{i}.weight"), format!("blocks.{i}.bias")]);
+    }
+    order.extend((0..5).map(|i| format!("activations.{i}.alpha")));
+    order.extend(["output_block.weight".into(), "output_block.bias".into()]);
+    let (_tmp, out) = import_fixture("sesr-m5", "2", "sesr_m5_x2_state_dict", &order);
+    let info = json(&run_ok(trainer().args(["info", "--json"]).arg(&out)));
+    assert_eq!(info["config"]["collapsed"], true);
+    assert_eq!(info["config"]["blocks"], 5);
+}

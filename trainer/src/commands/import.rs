@@ -30,9 +30,33 @@ fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
             rules.push((r"^conv2\.", "body.0.conv."));
             rules.push((r"^conv3\.", "tail."));
         }
+        // yjn870/FSRCNN-pytorch: first_part and last_part; mid_part is
+        // renamed by position in `fsrcnn_mid_part`, which knows the layer count.
+        "fsrcnn" => {
+            rules.push((r"^first_part\.0\.", "extract."));
+            rules.push((r"^first_part\.1\.", "extract_act."));
+            rules.push((r"^last_part\.", "deconv."));
+        }
         _ => {}
     }
     rules
+}
+
+/// FSRCNN's `mid_part` Sequential: shrink, PReLU, `m` x (conv, PReLU), expand, PReLU.
+fn fsrcnn_mid_part(name: &str, mapping: usize) -> Option<String> {
+    let rest = name.strip_prefix("mid_part.")?;
+    let (index, leaf) = rest.split_once('.')?;
+    let i: usize = index.parse().ok()?;
+    let layer = match i {
+        0 => "shrink".to_string(),
+        1 => "shrink_act".to_string(),
+        i if i < 2 + 2 * mapping && i % 2 == 0 => format!("mapping.{}", (i - 2) / 2),
+        i if i < 2 + 2 * mapping => format!("mapping_acts.{}", (i - 3) / 2),
+        i if i == 2 + 2 * mapping => "expand".to_string(),
+        i if i == 3 + 2 * mapping => "expand_act".to_string(),
+        _ => return None,
+    };
+    Some(format!("{layer}.{leaf}"))
 }
 
 pub(crate) fn read_safetensors(path: &Path) -> Result<Named> {
@@ -107,7 +131,17 @@ pub fn run(args: ImportArgs) -> Result<()> {
         // Whether the outside VDSR has biases decides the architecture.
         ModelConfig::Vdsr(v) => v.bias = tensors.iter().any(|(n, _, _)| n.ends_with(".bias")),
         ModelConfig::Mdsr(m) => m.scales = args.scale.clone(),
+        // A SESR state dict holds either the collapsed kernels (`blocks.0.weight`)
+        // or the expanded pair; the file decides which form is imported.
+        ModelConfig::Sesr(c) => c.collapsed = tensors.iter().any(|(n, shape, _)| n.ends_with("input_block.weight") && shape.len() == 4),
         _ => {}
+    }
+    if let ModelConfig::Fsrcnn(c) = &config {
+        for (name, _, _) in tensors.iter_mut() {
+            if let Some(mapped) = fsrcnn_mid_part(name.trim_start_matches("module."), c.mapping) {
+                *name = mapped;
+            }
+        }
     }
     let mut rules: Vec<(Regex, String)> = Vec::new();
     for (pattern, replacement) in builtin_mapping(config.arch()) {
