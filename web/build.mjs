@@ -41,7 +41,7 @@ if (wasmOpt && !dev) {
   console.error("wasm-opt not found (npm install binaryen): the .wasm is not optimised further");
 }
 
-for (const f of ["index.js", "index.d.ts", "worker.js", "worker-client.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
+for (const f of ["index.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
 writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
 
 const shipped = [];
@@ -103,7 +103,7 @@ const manifest = {
     "./weights/*": "./weights/*",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
+  files: ["index.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
   sideEffects: ["./worker.js"],
   engines: { node: ">=20" },
   keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn", "fsrcnn", "sesr"],

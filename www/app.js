@@ -30,7 +30,7 @@ const state = {
 };
 
 function family(model) {
-  if (model.arch === "edsr") return model.config.blocks === 32 || model.config.features === 256 ? "edsr" : "edsr-baseline";
+  if (model.arch === "edsr") return model.config.resblocks === 32 || model.config.features === 256 ? "edsr" : "edsr-baseline";
   return model.arch;
 }
 
@@ -78,10 +78,13 @@ function describeModel() {
   const p = m.provenance ?? {};
   const scales = m.scales.map((s) => `×${s}`).join(", ");
   const trained = p.iterations ? `${p.iterations} iterations` : "";
-  $("model-about").textContent = `${m.arch.toUpperCase()} for ${scales}, ${m.params.toLocaleString("en")} parameters, ${m.colorSpace === "y" ? "on luma (Y)" : "on RGB"}. ${p.author ?? ""}${p.training_data ? ", trained on " + p.training_data : ""}${trained ? ", " + trained : ""}. ${p.notes ?? ""}`;
+  const macs = m.macsPerLrPixel?.[`x${m.scales[0]}`];
+  const cost = macs ? `, ${macs >= 1e6 ? (macs / 1e6).toFixed(2) + "M" : (macs / 1e3).toFixed(1) + "K"} multiply-adds per low-resolution pixel at ×${m.scales[0]}` : "";
+  $("model-about").textContent = `${m.arch.toUpperCase()} for ${scales}, ${m.params.toLocaleString("en")} parameters${cost}, ${m.colorSpace === "y" ? "on luma (Y)" : "on RGB"}. ${p.author ?? ""}${p.training_data ? ", trained on " + p.training_data : ""}${trained ? ", " + trained : ""}. ${p.notes ?? ""}`;
   // Scales: the weights' own, plus any for networks that refine a bicubic input.
   const scaleSelect = $("scale");
-  const anyScale = m.config.arch === "vdsr" || (m.arch === "srcnn" && !m.config.upsample);
+  // index.json says what input the network takes (web/build.mjs reads it from the weights).
+  const anyScale = m.input === "bicubic";
   for (const o of scaleSelect.options) o.disabled = !anyScale && !m.scales.includes(Number(o.value));
   if (scaleSelect.selectedOptions[0]?.disabled) scaleSelect.value = String(m.scales[0]);
   $("features").disabled = !canRun();

@@ -178,11 +178,24 @@ describe("the demo without WebGPU (CPU backend)", () => {
 });
 
 describe("the demo with WebGPU (--enable-unsafe-webgpu, SwiftShader)", () => {
-  test("the same x2 run completes and the page says WebGPU ran", async () => {
+  test("Auto runs on the CPU and says the only adapter is a software renderer", async () => {
     const browser = await launch({ webgpu: true });
     const errors = [];
     try {
       const page = await openPage(browser, `${url}?model=vdsr-small`, errors);
+      await ready(page);
+      assert.match(await page.textContent("#backend"), /^Backend: CPU \(WebAssembly SIMD\) because the only WebGPU adapter is swiftshader, a software renderer/);
+    } finally {
+      await browser.close();
+    }
+    assert.deepEqual(errors, []);
+  });
+
+  test("with WebGPU chosen, the same x2 run completes and the page says WebGPU ran", async () => {
+    const browser = await launch({ webgpu: true });
+    const errors = [];
+    try {
+      const page = await openPage(browser, `${url}?model=vdsr-small&backend=webgpu`, errors);
       await ready(page);
       assert.match(await page.textContent("#backend"), /WebGPU/);
       await upscaleButterfly(page);

@@ -39,16 +39,20 @@ window.runUpscale = async () => {
   // The package's types, used as a TypeScript app would (strict, DOM lib).
   writeFileSync(
     join(app, "check.ts"),
-    `import init, { Upscaler, createWorkerUpscaler, type UpscalerInfo, type Evaluation } from "upres";
+    `import init, { Upscaler, createWorkerUpscaler, WeightsError, UpresError, type UpscalerInfo, type Evaluation, type UpscaledImage } from "upres";
 export async function typed(): Promise<number> {
   await init();
   const up = await Upscaler.create({ weights: "/model.safetensors", backend: "auto", onDownloadProgress: (l, t) => l / t });
   const info: UpscalerInfo = up.info;
-  const out: ImageData = await up.upscale(new ImageData(2, 2), { scale: 2, onProgress: (d, t) => d / t, signal: new AbortController().signal });
-  const worker = await createWorkerUpscaler({ weights: new URL("http://localhost/w") });
+  // @ts-expect-error UpscalerInfo is read-only
+  up.info.backend = "cpu";
+  const out: UpscaledImage = await up.upscale(new ImageData(2, 2), { scale: 2, onProgress: (d, t) => d / t, signal: new AbortController().signal });
+  const modelScale: number | undefined = out.modelScale;
+  const worker = await createWorkerUpscaler({ weights: "edsr-small-x2", workerUrl: "/assets/worker.js", wasm: new URL("http://localhost/core.wasm") });
   const e: Evaluation = await worker.evaluate(out, { scale: 2 });
   up.dispose();
-  return e.modelQuality.psnr + (info.fallbackReason?.length ?? 0);
+  const caught = await Upscaler.create({ weights: "nope" }).catch((err: unknown) => err instanceof WeightsError && err instanceof UpresError && err.name === "WeightsError");
+  return e.modelQuality.psnr + (info.fallbackReason?.length ?? 0) + (modelScale ?? 0) + info.scaleNote.length + Number(caught);
 }
 `,
   );

@@ -5,7 +5,11 @@ export interface RgbaImage {
   readonly height: number;
 }
 
-/** Where weights come from: bytes, or a URL fetched with progress (in Node also a file path). */
+/**
+ * Where weights come from: bytes, a URL fetched with progress (in Node also a
+ * file path or a `file:` URL), or the bare name of a model this package ships
+ * (`"edsr-small-x2"`: `weights/edsr-small-x2.f16.safetensors` inside the package).
+ */
 export type WeightsSource = Uint8Array | ArrayBuffer | Blob | URL | string;
 
 /** Anything `upscale` accepts. */
@@ -48,26 +52,28 @@ export interface Provenance {
 
 export interface UpscalerInfo {
   /** "srcnn" | "vdsr" | "edsr" | "mdsr" | "srresnet" | "fsrcnn" | "sesr" */
-  arch: string;
+  readonly arch: string;
   /** The scales the weights were trained for. */
-  scales: number[];
+  readonly scales: number[];
   /** "y": the network sees luma only (Cb/Cr go through bicubic); "rgb": all three channels. */
-  colorSpace: "y" | "rgb";
+  readonly colorSpace: "y" | "rgb";
   /** "bicubic": the network refines a bicubic upscale (any scale); "low_res": it upsamples by itself. */
-  input: "bicubic" | "low_res";
+  readonly input: "bicubic" | "low_res";
   /** Number of parameters. */
-  params: number;
+  readonly params: number;
   /** Multiply-adds per low-resolution input pixel at each scale, e.g. `{ x2: 13520 }`: the cost to compare models by. */
-  macsPerLrPixel: Record<string, number>;
+  readonly macsPerLrPixel: Record<string, number>;
   /** How the weights file stores them. */
-  dtype: "f32" | "f16";
+  readonly dtype: "f32" | "f16";
   /** The backend running the model now. */
-  backend: Backend;
+  readonly backend: Backend;
   /** Why the CPU runs although WebGPU was tried (no adapter, device lost, ...). */
-  fallbackReason?: string;
+  readonly fallbackReason?: string;
   /** The model's configuration, as stored in the weights. */
-  config: Record<string, unknown> & { arch: string };
-  provenance: Provenance;
+  readonly config: Record<string, unknown> & { arch: string };
+  readonly provenance: Provenance;
+  /** Which scales the network makes itself, in a sentence (other scales resize its output with bicubic). */
+  readonly scaleNote: string;
 }
 
 export interface UpscaleOptions {
@@ -77,7 +83,12 @@ export interface UpscaleOptions {
   width?: number;
   /** Exact output height. */
   height?: number;
-  /** Tile side in network-input pixels (default 192, as trainer upscale): memory is bounded by it, not by the image. */
+  /**
+   * Tile side in network-input pixels: memory is bounded by it, not by the
+   * image. Default 192 (as trainer upscale) in workers and Node; on a page's
+   * main thread, where each tile blocks the page, the largest tile of at most
+   * 192 that keeps one tile near a billion multiply-adds (64 for VDSR).
+   */
   tileSize?: number;
   /** Overlap between tiles, blended without seams (default 32, enough for VDSR's 41-pixel receptive field). */
   overlap?: number;
@@ -87,6 +98,17 @@ export interface UpscaleOptions {
   signal?: AbortSignal;
   /** Worker upscalers only: transfer an ImageData's buffer instead of copying it (it is detached). */
   transfer?: boolean;
+}
+
+/** An upscaled image: `ImageData` in browsers, the same shape in Node. */
+export interface UpscaledImage extends ImageData {
+  /**
+   * The scale the network itself produced, for networks that take the
+   * low-resolution image (EDSR, SESR, ...): 2 when x3 was asked of an
+   * x2-only model (its x2 output was then resized with bicubic). Absent for
+   * networks that refine a bicubic upscale (VDSR, SRCNN), which run at any scale.
+   */
+  readonly modelScale?: number;
 }
 
 export interface Quality {
@@ -132,7 +154,22 @@ export interface FeatureMap {
   image: ImageData;
 }
 
-/** Errors are `Error`s whose `name` tells the kind. */
+/** The base class of the package's errors; `name` is the subclass's name. */
+export declare class UpresError extends Error {}
+/** Not an upres weights file, a damaged one, one that cannot be downloaded, or an unknown model name. */
+export declare class WeightsError extends UpresError {}
+/** A scale these weights cannot produce. */
+export declare class ScaleError extends UpresError {}
+/** An undecodable or empty image. */
+export declare class ImageError extends UpresError {}
+/** The output would not fit in the memory the library allows itself; the message suggests what to do. */
+export declare class ImageTooLargeError extends UpresError {}
+/** `backend: "webgpu"` without WebGPU, a worker that cannot start, no Web Worker in this runtime. */
+export declare class BackendError extends UpresError {}
+/** The Upscaler was used after `dispose()`. */
+export declare class InvalidStateError extends UpresError {}
+
+/** The `name` of every error the package throws: its classes, `TypeError` (bad options) and `AbortError` (a `DOMException`). */
 export type UpresErrorName =
   | "WeightsError"
   | "ScaleError"
@@ -145,7 +182,7 @@ export type UpresErrorName =
 
 export interface UpscalerApi {
   readonly info: UpscalerInfo;
-  upscale(input: ImageInput, options?: UpscaleOptions): Promise<ImageData>;
+  upscale(input: ImageInput, options?: UpscaleOptions): Promise<UpscaledImage>;
   evaluate(input: ImageInput, options?: EvaluateOptions): Promise<Evaluation>;
   features(input: ImageInput, options?: FeaturesOptions): Promise<FeatureMap[]>;
   /** The input resized with MATLAB's bicubic (the "before" of a comparison). */
@@ -163,11 +200,15 @@ export declare class Upscaler {
 export interface Upscaler extends UpscalerApi {}
 
 export interface WorkerUpscalerOptions extends Omit<UpscalerOptions, "signal" | "wasm"> {
-  /** A worker made from `upres/worker` yourself, e.g. for a bundler that needs it; by default one is made. */
+  /** A worker made from `upres/worker` yourself; by default one is made. Several upscalers may share one. */
   worker?: Worker;
+  /** Where your app serves the package's `worker.js`, if not beside `index.js` (ignored with `worker`). */
+  workerUrl?: string | URL;
+  /** Where the worker loads the .wasm from (a URL, or a `WebAssembly.Module`), if not beside `index.js`. */
+  wasm?: string | URL | WebAssembly.Module | BufferSource;
 }
 
-/** The same API with the model in a Web Worker; pixels are transferred, not copied. */
+/** The same API with the model in a Web Worker; pixels are transferred, not copied. Browsers only (a `BackendError` in Node). */
 export declare function createWorkerUpscaler(options: WorkerUpscalerOptions): Promise<UpscalerApi>;
 
 /** Load the WebAssembly module now (it loads by itself on first use). */
@@ -178,6 +219,8 @@ export declare function encodePng(image: RgbaImage): Promise<Uint8Array>;
 export declare function resizeBicubic(input: ImageInput, options?: { scale?: number; width?: number; height?: number }): Promise<ImageData>;
 export declare function readWeightsInfo(weights: WeightsSource): Promise<UpscalerInfo>;
 export declare function toPixels(input: ImageInput): Promise<RgbaImage>;
+/** The URL of a model shipped in this package, by name (`"edsr-small-x2"`). */
+export declare function shippedWeightsUrl(name: string): URL;
 export declare function loadWeightsBytes(
   weights: WeightsSource,
   options?: { onProgress?: (loaded: number, total: number) => void; signal?: AbortSignal },

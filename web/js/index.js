@@ -5,7 +5,13 @@
 
 import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
+import { asUpresError, BackendError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
+
+export { UpresError, WeightsError, ScaleError, ImageError, ImageTooLargeError, BackendError, InvalidStateError } from "./errors.js";
+
 const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null && typeof window === "undefined";
+// A page's main thread (not a worker, not Node): one tile blocks it from start to end.
+const onPageMainThread = typeof window !== "undefined" && typeof document !== "undefined";
 
 let ready = null;
 
@@ -40,10 +46,13 @@ function abortError(signal) {
   return new DOMException("The upscale was aborted", "AbortError");
 }
 
-function namedError(name, message) {
-  const e = new Error(message);
-  e.name = name;
-  return e;
+// Call into the wasm; its errors become instances of the package's error classes.
+function core(call) {
+  try {
+    return call();
+  } catch (e) {
+    throw asUpresError(e);
+  }
 }
 
 // Let the event loop run (messages, abort clicks, repaints) between tiles.
@@ -55,8 +64,38 @@ const yieldToEventLoop = typeof MessageChannel !== "undefined" && !isNode
     })
   : () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/** Read weights from bytes, a URL (streamed, with progress) or, in Node, a file path. */
+// A bare model name ("edsr-small-x2"): no slash, no dot, no scheme.
+const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
+
+/** The URL of a model shipped in this package's weights/ folder, by name. */
+export function shippedWeightsUrl(name) {
+  return new URL(`./weights/${name}.f16.safetensors`, import.meta.url);
+}
+
+async function shippedModelNames() {
+  try {
+    const url = new URL("./weights/index.json", import.meta.url);
+    const index = isNode ? JSON.parse(await (await import("node:fs/promises")).readFile(url, "utf8")) : await (await fetch(url)).json();
+    return index.map((m) => m.file.replace(/\.f16\.safetensors$|\.safetensors$/, ""));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Read weights from bytes, a URL (streamed, with progress), the name of a
+ * model this package ships ("edsr-small-x2") or, in Node, a file path.
+ */
 export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
+  if (typeof weights === "string" && MODEL_NAME.test(weights)) {
+    try {
+      return await loadWeightsBytes(shippedWeightsUrl(weights), { onProgress, signal });
+    } catch (e) {
+      if (!(e instanceof WeightsError)) throw e;
+      const names = await shippedModelNames();
+      throw new WeightsError(`no model named "${weights}" is shipped with upres (shipped: ${names.join(", ") || "none"}); give a URL, a path or the bytes of a weights file`);
+    }
+  }
   if (weights instanceof Uint8Array) return weights;
   if (weights instanceof ArrayBuffer) return new Uint8Array(weights);
   if (ArrayBuffer.isView(weights)) return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength);
@@ -68,12 +107,14 @@ export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
     const asString = String(weights);
     if (weights instanceof URL ? weights.protocol === "file:" : !/^https?:/i.test(asString)) {
       const { readFile } = await import("node:fs/promises");
+      // `import.meta.resolve("upres/weights/...")` gives a file: URL string.
+      if (typeof weights === "string" && weights.startsWith("file:")) weights = new URL(weights);
       try {
         const bytes = new Uint8Array(await readFile(weights));
         onProgress?.(bytes.length, bytes.length);
         return bytes;
       } catch (e) {
-        throw namedError("WeightsError", `cannot read weights file ${asString}: ${e.message}`);
+        throw new WeightsError(`cannot read weights file ${asString}: ${e.message}`);
       }
     }
   }
@@ -82,9 +123,9 @@ export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
     response = await fetch(weights, { signal });
   } catch (e) {
     if (e?.name === "AbortError") throw e;
-    throw namedError("WeightsError", `cannot download weights from ${weights}: ${e.message}`);
+    throw new WeightsError(`cannot download weights from ${weights}: ${e.message}`);
   }
-  if (!response.ok) throw namedError("WeightsError", `cannot download weights from ${weights}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new WeightsError(`cannot download weights from ${weights}: HTTP ${response.status} ${response.statusText}`);
   const total = Number(response.headers.get("content-length")) || 0;
   if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -120,10 +161,10 @@ function rgbaBytes(image) {
 }
 
 function canvasPixels(source, width, height) {
-  if (!(width > 0 && height > 0)) throw namedError("ImageError", `the image is ${width}x${height}: it has no pixels (is it loaded?)`);
+  if (!(width > 0 && height > 0)) throw new ImageError(`the image is ${width}x${height}: it has no pixels (is it loaded?)`);
   const canvas = typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(width, height) : Object.assign(document.createElement("canvas"), { width, height });
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  if (ctx === null) throw namedError("ImageTooLargeError", `cannot make a ${width}x${height} canvas to read the image: it is too large for this browser`);
+  if (ctx === null) throw new ImageTooLargeError(`cannot make a ${width}x${height} canvas to read the image: it is too large for this browser`);
   ctx.drawImage(source, 0, 0);
   return ctx.getImageData(0, 0, width, height);
 }
@@ -144,7 +185,7 @@ export async function toPixels(input) {
       try {
         await input.decode();
       } catch {
-        throw namedError("ImageError", `the image element (${input.src.slice(0, 80)}) could not be decoded`);
+        throw new ImageError(`the image element (${input.src.slice(0, 80)}) could not be decoded`);
       }
     }
     return canvasPixels(input, input.naturalWidth, input.naturalHeight);
@@ -158,7 +199,8 @@ export async function toPixels(input) {
 async function decodeBytes(bytes, name, blob) {
   try {
     return coreDecodeImage(bytes, name);
-  } catch (e) {
+  } catch (thrown) {
+    const e = asUpresError(thrown);
     // Formats our decoder lacks (AVIF, GIF, ...) may still be decodable by the browser.
     if (blob !== undefined && typeof createImageBitmap !== "undefined") {
       let bitmap;
@@ -178,33 +220,36 @@ async function decodeBytes(bytes, name, blob) {
 }
 
 function toImageData(out) {
-  if (typeof ImageData !== "undefined") return new ImageData(out.data, out.width, out.height);
-  return { data: out.data, width: out.width, height: out.height };
+  const image = typeof ImageData !== "undefined" ? new ImageData(out.data, out.width, out.height) : { data: out.data, width: out.width, height: out.height };
+  // The scale the network ran, for networks that upscale by themselves.
+  if (out.modelScale !== undefined) image.modelScale = out.modelScale;
+  return image;
 }
 
 /** Decode an encoded image (PNG, JPEG, WebP, BMP) to RGBA pixels. */
 export async function decodeImage(bytes) {
   await init();
-  return toImageData(coreDecodeImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "image"));
+  return toImageData(core(() => coreDecodeImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "image")));
 }
 
 /** Encode RGBA pixels as a PNG file (alpha kept). */
 export async function encodePng(image) {
   await init();
-  return coreEncodePng(rgbaBytes(image), image.width, image.height);
+  return core(() => coreEncodePng(rgbaBytes(image), image.width, image.height));
 }
 
 /** MATLAB's bicubic `imresize` to `{ scale }` or `{ width, height }` (alpha kept). */
 export async function resizeBicubic(input, options = {}) {
   const pixels = await toPixels(input);
   const { scale, width, height } = options;
-  return toImageData(coreResizeBicubic(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height }));
+  return toImageData(core(() => coreResizeBicubic(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height })));
 }
 
 /** What a weights file holds (architecture, scales, provenance), without loading it. */
 export async function readWeightsInfo(weights) {
   await init();
-  return coreReadWeightsInfo(await loadWeightsBytes(weights));
+  const bytes = await loadWeightsBytes(weights);
+  return core(() => coreReadWeightsInfo(bytes));
 }
 
 function tileCallback(onProgress, signal) {
@@ -220,8 +265,25 @@ async function guard(signal, run) {
     return await run();
   } catch (e) {
     if (e?.name === "AbortError" || signal?.aborted) throw abortError(signal);
-    throw e;
+    throw asUpresError(e);
   }
+}
+
+// On a page's main thread each tile blocks the page (and AbortSignal) until
+// it ends, so the default tile there is as large as keeps one tile to about
+// a billion multiply-adds (a few tenths of a second on a laptop's core): a
+// fast model keeps the 192-pixel tile, the 20-layer VDSR gets 64-pixel ones
+// (more overlap to compute, but the page answers between them). Workers and
+// Node keep 192. Pass `tileSize` to choose.
+const MAIN_THREAD_TILE_MACS = 1e9;
+const DEFAULT_TILE = 192;
+const DEFAULT_OVERLAP = 32;
+
+function mainThreadTile(info) {
+  const perPixel = Object.entries(info.macsPerLrPixel ?? {}).map(([scale, macs]) => (info.input === "bicubic" ? macs / Number(scale.slice(1)) ** 2 : macs));
+  if (perPixel.length === 0) return DEFAULT_TILE;
+  const side = Math.sqrt(MAIN_THREAD_TILE_MACS / Math.max(...perPixel)) - 2 * DEFAULT_OVERLAP;
+  return Math.max(64, Math.min(DEFAULT_TILE, Math.floor(side / 16) * 16));
 }
 
 /** A super-resolution model loaded on WebGPU or the CPU. */
@@ -242,16 +304,20 @@ export class Upscaler {
     const { weights, backend = "auto", onDownloadProgress, signal } = options;
     await init(options.wasm);
     const bytes = await loadWeightsBytes(weights, { onProgress: onDownloadProgress, signal });
-    return new Upscaler(await UpscalerCore.create(bytes, backend));
+    try {
+      return new Upscaler(await UpscalerCore.create(bytes, backend));
+    } catch (e) {
+      throw asUpresError(e);
+    }
   }
 
   /** Architecture, scales, backend in use and, if it is not WebGPU, why. */
   get info() {
-    return this.#alive().info;
+    return Object.freeze(this.#alive().info);
   }
 
   #alive() {
-    if (this.#core === null) throw namedError("InvalidStateError", "this Upscaler has been disposed");
+    if (this.#core === null) throw new InvalidStateError("this Upscaler has been disposed");
     return this.#core;
   }
 
@@ -270,6 +336,7 @@ export class Upscaler {
       guard(signal, async () => {
         if (signal?.aborted) throw abortError(signal);
         const pixels = await toPixels(input);
+        if (onPageMainThread && rest.tileSize === undefined) rest.tileSize = mainThreadTile(this.#alive().info);
         const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, rest, tileCallback(onProgress, signal));
         return toImageData(out);
       }),
@@ -295,11 +362,13 @@ export class Upscaler {
   /** Every layer's activations for `input`, as gray grids of feature maps. */
   features(input, options = {}) {
     const { scale = 2, maxPixels = 512 * 512, maxChannels = 64 } = options;
-    return this.#exclusive(async () => {
-      const pixels = await toPixels(input);
-      const maps = await this.#alive().features(rgbaBytes(pixels), pixels.width, pixels.height, scale, maxPixels, maxChannels);
-      return maps.map((m) => ({ ...m, image: toImageData(m.image) }));
-    });
+    return this.#exclusive(() =>
+      guard(undefined, async () => {
+        const pixels = await toPixels(input);
+        const maps = await this.#alive().features(rgbaBytes(pixels), pixels.width, pixels.height, scale, maxPixels, maxChannels);
+        return maps.map((m) => ({ ...m, image: toImageData(m.image) }));
+      }),
+    );
   }
 
   /** The same image resized with MATLAB's bicubic, for comparisons. */

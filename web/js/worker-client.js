@@ -1,18 +1,17 @@
 // createWorkerUpscaler: the Upscaler API, with the work in a Web Worker so
 // the page never freezes.
 
-let nextId = 1;
+import { BackendError, errorFrom } from "./errors.js";
 
-function rebuildError({ name, message }) {
-  if (name === "AbortError") return new DOMException(message, "AbortError");
-  const e = name === "TypeError" ? new TypeError(message) : new Error(message);
-  e.name = name;
-  return e;
-}
+// Message ids are unique across connections, so several upscalers can share
+// one worker: each connection only answers the calls it made.
+let nextId = 1;
 
 function wrapImage(image) {
   if (image && ArrayBuffer.isView(image.data) && typeof image.width === "number" && typeof ImageData !== "undefined") {
-    return new ImageData(image.data, image.width, image.height);
+    const out = new ImageData(image.data, image.width, image.height);
+    if (image.modelScale !== undefined) out.modelScale = image.modelScale;
+    return out;
   }
   if (Array.isArray(image)) return image.map(wrapImage);
   if (image && typeof image === "object" && !ArrayBuffer.isView(image)) {
@@ -25,22 +24,23 @@ class WorkerConnection {
   constructor(worker) {
     this.worker = worker;
     this.pending = new Map();
-    worker.onmessage = ({ data }) => {
+    // Listeners, not `onmessage`: a second connection to the same worker adds its own.
+    worker.addEventListener("message", ({ data }) => {
       const p = this.pending.get(data.id);
       if (!p) return;
       if (data.type === "progress") p.onProgress?.(data.done, data.total);
       else if (data.type === "download") p.onDownload?.(data.loaded, data.total);
       else {
         this.pending.delete(data.id);
-        if (data.type === "error") p.reject(rebuildError(data.error));
+        if (data.type === "error") p.reject(errorFrom(data.error));
         else p.resolve(data);
       }
-    };
-    worker.onerror = (event) => {
-      const error = new Error(`the upres worker failed: ${event.message || "it could not be loaded"}`);
+    });
+    worker.addEventListener("error", (event) => {
+      const error = new BackendError(`the upres worker failed: ${event.message || "it could not be loaded (check workerUrl)"}`);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
-    };
+    });
   }
 
   call(message, { transfer = [], onProgress, onDownload } = {}) {
@@ -91,7 +91,7 @@ class WorkerUpscaler {
   }
 
   get info() {
-    return this.#info;
+    return Object.freeze(this.#info);
   }
 
   async #run(type, input, options = {}) {
@@ -140,14 +140,21 @@ class WorkerUpscaler {
  */
 export async function createWorkerUpscaler(options) {
   if (options == null || options.weights == null) throw new TypeError("createWorkerUpscaler needs { weights }");
-  const { weights, backend = "auto", onDownloadProgress, worker } = options;
+  const { weights, backend = "auto", onDownloadProgress, worker, workerUrl, wasm } = options;
+  if (typeof Worker === "undefined") {
+    throw new BackendError("createWorkerUpscaler needs Web Workers, which this runtime lacks (Node.js has no Web Worker): use `Upscaler.create` here, or run it inside a worker_threads Worker");
+  }
   const ownsWorker = worker === undefined;
-  const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "upres" });
+  // `workerUrl`: where the app serves upres's worker.js (a bundler may rename or move it).
+  const w = worker ?? new Worker(workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module", name: "upres" });
   const connection = new WorkerConnection(w);
   const upscalerId = nextId++;
-  let message = { type: "create", upscaler: upscalerId, backend, weights };
-  if (weights instanceof URL) message.weights = weights.href;
-  else if (typeof weights === "string") message.weights = new URL(weights, globalThis.location?.href).href;
+  const resolved = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
+  // Bare model names ("edsr-small-x2") are resolved in the worker, against the package.
+  const isModelName = typeof weights === "string" && /^[a-z0-9][a-z0-9_-]*$/i.test(weights);
+  const message = { type: "create", upscaler: upscalerId, backend, weights: isModelName ? weights : resolved(weights) };
+  // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), as for `init(wasm)`.
+  if (wasm !== undefined) message.wasm = resolved(wasm);
   try {
     const reply = await connection.call(message, { onDownload: onDownloadProgress }).promise;
     return new WorkerUpscaler(connection, upscalerId, reply.value, ownsWorker);

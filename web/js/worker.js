@@ -23,7 +23,9 @@ function transferablesOf(value, list = []) {
 }
 
 function plain(image) {
-  return { data: image.data, width: image.width, height: image.height };
+  const out = { data: image.data, width: image.width, height: image.height };
+  if (image.modelScale !== undefined) out.modelScale = image.modelScale;
+  return out;
 }
 
 function plainResult(value) {
@@ -39,7 +41,7 @@ self.onmessage = async ({ data: msg }) => {
   try {
     switch (msg.type) {
       case "create": {
-        await init();
+        await init(msg.wasm);
         const up = await Upscaler.create({
           weights: msg.weights,
           backend: msg.backend,

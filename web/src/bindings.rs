@@ -50,6 +50,21 @@ struct Info<'a> {
     fallback_reason: Option<&'a str>,
     config: &'a upres_models::ModelConfig,
     provenance: &'a upres_models::Provenance,
+    /// Which scales the network makes itself, in a sentence.
+    scale_note: String,
+}
+
+fn scale_note(meta: &WeightsMeta) -> String {
+    match meta.config.network_scales() {
+        None => "the network refines a bicubic upscale, so it runs at any scale".to_string(),
+        Some(scales) if scales.len() == 1 => {
+            format!("the network upscales x{} itself; any other scale resizes its x{} output with bicubic (see modelScale on each result)", scales[0], scales[0])
+        }
+        Some(scales) => {
+            let list: Vec<String> = scales.iter().map(|s| format!("x{s}")).collect();
+            format!("the network upscales {} itself; any other scale resizes the output of the next larger of them (or the largest) with bicubic (see modelScale on each result)", list.join(", "))
+        }
+    }
 }
 
 fn info_of(meta: &WeightsMeta, backend: BackendKind, fallback_reason: Option<&str>) -> Result<JsValue, JsValue> {
@@ -65,12 +80,37 @@ fn info_of(meta: &WeightsMeta, backend: BackendKind, fallback_reason: Option<&st
         fallback_reason,
         config: &meta.config,
         provenance: &meta.provenance,
+        scale_note: scale_note(meta),
     })
+}
+
+/// What WebGPU adapter the browser offers.
+enum Adapter {
+    /// A real GPU.
+    Hardware,
+    /// A software rasteriser (SwiftShader, llvmpipe, WARP) or an adapter the
+    /// browser marks as a fallback: WebGPU works, but 15-35x slower than our
+    /// CPU path, so `auto` does not take it. The string names it.
+    Software(String),
+}
+
+/// Names of CPU-emulated GPUs, as browsers report them in `GPUAdapterInfo`.
+const SOFTWARE_RENDERERS: [&str; 6] = ["swiftshader", "llvmpipe", "lavapipe", "softpipe", "warp", "microsoft basic render"];
+
+/// Whether `info` (a `GPUAdapterInfo`'s vendor, architecture, device and
+/// description, joined) names a software renderer; returns its name.
+fn software_renderer(info: &str) -> Option<&'static str> {
+    let info = info.to_ascii_lowercase();
+    SOFTWARE_RENDERERS.into_iter().find(|name| info.contains(name))
+}
+
+fn bool_field(obj: &JsValue, name: &str) -> bool {
+    obj.is_object() && Reflect::get(obj, &name.into()).ok().and_then(|v| v.as_bool()).unwrap_or(false)
 }
 
 /// What `navigator.gpu.requestAdapter()` says, without letting burn panic
 /// when there is no adapter: `Err(reason)` when WebGPU cannot be used.
-async fn probe_webgpu() -> Result<(), String> {
+async fn probe_webgpu() -> Result<Adapter, String> {
     let global = js_sys::global();
     let navigator = Reflect::get(&global, &"navigator".into()).unwrap_or(JsValue::UNDEFINED);
     let gpu = if navigator.is_object() { Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
@@ -86,7 +126,22 @@ async fn probe_webgpu() -> Result<(), String> {
     if adapter.is_null() || adapter.is_undefined() {
         return Err("no WebGPU adapter is available (the GPU may be blocklisted or WebGPU disabled)".into());
     }
-    Ok(())
+    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let described: Vec<String> = ["vendor", "architecture", "device", "description"]
+        .iter()
+        .filter_map(|k| if info.is_object() { Reflect::get(&info, &(*k).into()).ok()?.as_string() } else { None })
+        .filter(|v| !v.is_empty())
+        .collect();
+    let described = described.join(" ");
+    if let Some(name) = software_renderer(&described) {
+        return Ok(Adapter::Software(format!("the only WebGPU adapter is {name}, a software renderer (WebGPU emulated on the CPU is much slower than the CPU backend)")));
+    }
+    // `isFallbackAdapter`: on GPUAdapterInfo in current browsers, on the adapter in older ones.
+    if bool_field(&info, "isFallbackAdapter") || bool_field(&adapter, "isFallbackAdapter") {
+        let what = if described.is_empty() { String::new() } else { format!(" ({described})") };
+        return Ok(Adapter::Software(format!("the only WebGPU adapter{what} is a fallback adapter, which browsers use for software rendering")));
+    }
+    Ok(Adapter::Hardware)
 }
 
 /// Call `on_tile(done, total)`; it may return a promise; `false` stops the run.
@@ -179,7 +234,9 @@ impl UpscalerCore {
         let session = match backend.as_str() {
             "cpu" => Session::on_cpu(weights, None),
             "auto" | "webgpu" => match probe_webgpu().await {
-                Ok(()) => match Engine::webgpu(&weights).await {
+                // `auto` treats a software adapter as no GPU; asking for "webgpu" still gets it.
+                Ok(Adapter::Software(reason)) if backend == "auto" => Session::on_cpu(weights, Some(reason)),
+                Ok(_) => match Engine::webgpu(&weights).await {
                     Ok((engine, meta)) => Ok(Session { engine, meta, weights: Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false }),
                     Err(e) => Err(e),
                 },
@@ -209,8 +266,15 @@ impl UpscalerCore {
             let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
             drop(rgba);
             let result = session.upscale(&image, &request, |done, total| call_on_tile(&on_tile, done, total)).await;
+            let low_res_input = session.meta.input == upres_image::InputKind::LowRes;
             store_back(&shared, session);
-            image_to_js(&result.map_err(js_error)?.image)
+            let result = result.map_err(js_error)?;
+            let out = image_to_js(&result.image)?;
+            // Which scale the network ran (x2 then bicubic for x3 on an x2-only model).
+            if low_res_input {
+                Reflect::set(&out, &"modelScale".into(), &(result.network_scale as f64).into())?;
+            }
+            Ok(out)
         })
     }
 

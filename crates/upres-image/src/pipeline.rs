@@ -106,6 +106,10 @@ pub struct TileInput {
 pub struct UpscaleOutput {
     pub image: PlanarImage,
     pub network_y: Option<Plane>,
+    /// The scale the network itself produced: a low-resolution-input
+    /// network's own scale (x2 for an x3 request on an x2-only model, the rest
+    /// by bicubic), 1 for a network that refines a bicubic upscale.
+    pub network_scale: usize,
 }
 
 pub struct UpscaleJob {
@@ -314,6 +318,6 @@ impl UpscaleJob {
         if let Some(alpha) = &self.alpha {
             planes.push(bicubic(alpha, tw, th, Quantize::Integer(max))?);
         }
-        Ok(UpscaleOutput { image: PlanarImage::new(self.layout, self.depth, planes), network_y })
+        Ok(UpscaleOutput { image: PlanarImage::new(self.layout, self.depth, planes), network_y, network_scale: self.network_scale })
     }
 }

@@ -1,0 +1,210 @@
+// What a newcomer to the npm package ran into, each as a test, in Node and in
+// headless Chromium: `auto` picking SwiftShader's software WebGPU, error
+// classes that `instanceof` did not see, shipped models by name, Node paths,
+// where the worker and the .wasm live, the main thread blocked by a tile,
+// and the scale a network really ran.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import * as upres from "../../pkg/index.js";
+import { launch, set5, startServer } from "./helpers.mjs";
+
+const { Upscaler, WeightsError, ScaleError, ImageError, BackendError, UpresError, InvalidStateError, createWorkerUpscaler } = upres;
+
+describe("in Node", () => {
+  test("the error classes are exported, and every failure is an instance of one (or a real TypeError)", async () => {
+    for (const C of [WeightsError, ScaleError, ImageError, upres.ImageTooLargeError, BackendError, InvalidStateError]) {
+      assert.ok(new C("x") instanceof UpresError && new C("x") instanceof Error);
+      assert.equal(new C("x").name, C.name);
+    }
+    await assert.rejects(Upscaler.create({ weights: new Uint8Array([1, 2, 3]) }), (e) => e instanceof WeightsError && e.name === "WeightsError");
+    await assert.rejects(Upscaler.create({ weights: "edsr-small-x2", backend: "tpu" }), (e) => e instanceof TypeError && /backend must be/.test(e.message));
+    const up = await Upscaler.create({ weights: "edsr-small-x2" });
+    await assert.rejects(up.upscale(new Uint8Array([1, 2, 3, 4])), (e) => e instanceof ImageError);
+    await assert.rejects(up.upscale({ data: new Uint8ClampedArray(16), width: 2, height: 2 }, { scale: 2, tileSize: 8 }), (e) => e instanceof TypeError && /tileSize/.test(e.message));
+    await assert.rejects(up.upscale({ data: new Uint8ClampedArray(16), width: 2, height: 2 }, { scael: 2 }), (e) => e instanceof TypeError && /unknown option `scael`/.test(e.message));
+    up.dispose();
+    assert.throws(() => up.info, (e) => e instanceof InvalidStateError);
+  });
+
+  test("weights by a shipped model's name, by import.meta.resolve, and a clear error for an unknown name", async () => {
+    const byName = await Upscaler.create({ weights: "vdsr-small-x2" });
+    assert.equal(byName.info.arch, "vdsr");
+    // The README's Node way to name a file inside the package.
+    const url = new URL("../../pkg/weights/edsr-small-x2.f16.safetensors", import.meta.url).href;
+    const byUrl = await Upscaler.create({ weights: url });
+    assert.equal(byUrl.info.arch, "edsr");
+    await assert.rejects(Upscaler.create({ weights: "sesr-m99-x7" }), (e) => {
+      assert.ok(e instanceof WeightsError);
+      assert.match(e.message, /no model named "sesr-m99-x7" is shipped with upres \(shipped: .*edsr-small-x2.*vdsr-small-x2/);
+      return true;
+    });
+  });
+
+  test("createWorkerUpscaler in Node says it needs Web Workers", async () => {
+    await assert.rejects(createWorkerUpscaler({ weights: "edsr-small-x2" }), (e) => e instanceof BackendError && /needs Web Workers/.test(e.message) && /Upscaler\.create/.test(e.message));
+  });
+
+  test("an x3 request of an x2-only network says the network made x2 (modelScale, info.scaleNote)", async () => {
+    const edsr = await Upscaler.create({ weights: "edsr-small-x2" });
+    const image = await upres.decodeImage(readFileSync(set5("bird")));
+    const small = { data: image.data.slice(0, 64 * 64 * 4), width: 64, height: 64 };
+    const x3 = await edsr.upscale(small, { scale: 3 });
+    assert.deepEqual([x3.width, x3.height, x3.modelScale], [192, 192, 2]);
+    assert.equal((await edsr.upscale(small, { scale: 2 })).modelScale, 2);
+    assert.match(edsr.info.scaleNote, /^the network upscales x2 itself; any other scale resizes its x2 output with bicubic/);
+    assert.deepEqual(edsr.info.macsPerLrPixel, { x2: 3 * 32 * 9 + 13 * 9 * 32 * 32 + 9 * 32 * 128 + 4 * 9 * 32 * 3 });
+    const vdsr = await Upscaler.create({ weights: "vdsr-small-x2" });
+    assert.equal((await vdsr.upscale(small, { scale: 3 })).modelScale, undefined, "a bicubic-input network runs at any scale");
+    assert.match(vdsr.info.scaleNote, /runs at any scale/);
+  });
+
+  test("info is frozen: the backend it reports cannot be overwritten", async () => {
+    const up = await Upscaler.create({ weights: "vdsr-small-x2" });
+    assert.throws(() => {
+      "use strict";
+      up.info.backend = "webgpu";
+    }, TypeError);
+    assert.equal(up.info.backend, "cpu");
+  });
+});
+
+describe("in Chromium", () => {
+  let server, url, browser, gpuBrowser;
+  const errors = [];
+  before(async () => {
+    ({ server, url } = await startServer());
+    [browser, gpuBrowser] = await Promise.all([launch({ webgpu: false }), launch({ webgpu: true })]);
+  });
+  after(async () => {
+    await Promise.all([browser.close(), gpuBrowser.close()]);
+    server.close();
+    assert.deepEqual(errors, [], "no uncaught errors in the pages");
+  });
+
+  async function page(b = browser) {
+    const p = await b.newPage();
+    p.on("pageerror", (e) => errors.push(e.message));
+    await p.route(`${url}newcomer.html`, (route) => route.fulfill({ contentType: "text/html", body: "<!doctype html><title>newcomer</title>" }));
+    await p.goto(`${url}newcomer.html`);
+    return p;
+  }
+
+  test('with only SwiftShader\'s WebGPU, "auto" runs on the CPU and says why; "webgpu" still uses it', async () => {
+    const p = await page(gpuBrowser);
+    const r = await p.evaluate(async () => {
+      const { Upscaler, createWorkerUpscaler } = await import("/pkg/index.js");
+      const adapter = await navigator.gpu.requestAdapter();
+      const auto = await Upscaler.create({ weights: "vdsr-small-x2", backend: "auto" });
+      const worker = await createWorkerUpscaler({ weights: "vdsr-small-x2" });
+      const gpu = await Upscaler.create({ weights: "vdsr-small-x2", backend: "webgpu" });
+      const out = await gpu.upscale(new ImageData(16, 16), { scale: 2 });
+      const r = { architecture: adapter.info.architecture, auto: auto.info, worker: worker.info, gpu: gpu.info.backend, gpuReason: gpu.info.fallbackReason ?? null, out: out.width };
+      worker.dispose();
+      return r;
+    });
+    assert.equal(r.architecture, "swiftshader", "this test needs Chromium's SwiftShader adapter");
+    assert.equal(r.auto.backend, "cpu");
+    assert.match(r.auto.fallbackReason, /the only WebGPU adapter is swiftshader, a software renderer/);
+    assert.equal(r.worker.backend, "cpu");
+    assert.match(r.worker.fallbackReason, /software renderer/);
+    assert.deepEqual([r.gpu, r.gpuReason, r.out], ["webgpu", null, 32]);
+  });
+
+  test("errors are instances of the exported classes on the main thread and from the worker", async () => {
+    const p = await page();
+    const r = await p.evaluate(async () => {
+      const upres = await import("/pkg/index.js");
+      const kind = (e) => ({
+        name: e.name,
+        weights: e instanceof upres.WeightsError,
+        type: e instanceof TypeError,
+        upres: e instanceof upres.UpresError,
+        abort: e instanceof DOMException && e.name === "AbortError",
+      });
+      const out = {};
+      out.mainWeights = await upres.Upscaler.create({ weights: new Uint8Array([1, 2, 3]) }).catch(kind);
+      out.workerWeights = await upres.createWorkerUpscaler({ weights: new Uint8Array([1, 2, 3]) }).catch(kind);
+      out.mainName = await upres.Upscaler.create({ weights: "no-such-model" }).catch(kind);
+      const main = await upres.Upscaler.create({ weights: "vdsr-small-x2" });
+      const worker = await upres.createWorkerUpscaler({ weights: "vdsr-small-x2" });
+      out.mainOption = await main.upscale(new ImageData(8, 8), { scale: 2, tileSize: 8 }).catch(kind);
+      out.workerOption = await worker.upscale(new ImageData(8, 8), { scale: 2, tileSize: 8 }).catch(kind);
+      const c = new AbortController();
+      c.abort();
+      out.workerAbort = await worker.upscale(new ImageData(8, 8), { signal: c.signal }).catch(kind);
+      worker.dispose();
+      return out;
+    });
+    assert.deepEqual(r.mainWeights, { name: "WeightsError", weights: true, type: false, upres: true, abort: false });
+    assert.deepEqual(r.workerWeights, r.mainWeights);
+    assert.deepEqual(r.mainName, r.mainWeights);
+    assert.deepEqual(r.mainOption, { name: "TypeError", weights: false, type: true, upres: false, abort: false });
+    assert.deepEqual(r.workerOption, r.mainOption);
+    assert.equal(r.workerAbort.abort, true);
+  });
+
+  test("createWorkerUpscaler takes workerUrl and wasm: the worker and the .wasm served elsewhere", async () => {
+    const p = await page();
+    // The app serves the package's files under /assets/ with its own names, and
+    // the .wasm only under /binaries/ (what a bundler may do).
+    await p.route(`${url}assets/**`, async (route) => {
+      const name = new URL(route.request().url()).pathname.split("/").pop();
+      if (name === "upres_core_bg.wasm") return route.fulfill({ status: 404, body: "not here" });
+      const file = name === "upres-worker.js" ? "worker.js" : name;
+      return route.fulfill({ response: await p.request.fetch(`${url}pkg/${file}`) });
+    });
+    await p.route(`${url}binaries/core.wasm`, async (route) => route.fulfill({ response: await p.request.fetch(`${url}pkg/upres_core_bg.wasm`) }));
+    const r = await p.evaluate(async () => {
+      const { createWorkerUpscaler } = await import("/pkg/index.js");
+      const weights = "/pkg/weights/vdsr-small-x2.f16.safetensors";
+      const withoutWasm = await createWorkerUpscaler({ weights, workerUrl: "/assets/upres-worker.js" }).then(() => "loaded", (e) => e.message);
+      const up = await createWorkerUpscaler({ weights, workerUrl: "/assets/upres-worker.js", wasm: "/binaries/core.wasm" });
+      const out = await up.upscale(new ImageData(10, 10), { scale: 2 });
+      up.dispose();
+      return { withoutWasm, width: out.width };
+    });
+    assert.notEqual(r.withoutWasm, "loaded", "without `wasm` the worker looks beside itself, where there is no .wasm");
+    assert.equal(r.width, 20);
+  });
+
+  test("two upscalers on one worker each get their own replies", async () => {
+    const p = await page();
+    const r = await p.evaluate(async () => {
+      const { createWorkerUpscaler } = await import("/pkg/index.js");
+      const worker = new Worker("/pkg/worker.js", { type: "module" });
+      const a = await createWorkerUpscaler({ weights: "vdsr-small-x2", worker });
+      const b = await createWorkerUpscaler({ weights: "edsr-small-x2", worker });
+      const [x, y] = await Promise.all([a.upscale(new ImageData(12, 12), { scale: 2 }), b.upscale(new ImageData(12, 12), { scale: 3 })]);
+      worker.terminate();
+      return [a.info.arch, x.width, b.info.arch, y.width, y.modelScale];
+    });
+    assert.deepEqual(r, ["vdsr", 24, "edsr", 36, 2]);
+  });
+
+  test("on the main thread a heavy model gets small tiles, so a timer and an abort are served within a tile", async () => {
+    const p = await page();
+    const r = await p.evaluate(async () => {
+      const { Upscaler } = await import("/pkg/index.js");
+      const up = await Upscaler.create({ weights: "vdsr-reference-x234", backend: "cpu" });
+      const image = new ImageData(128, 128);
+      for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 13) % 256;
+      const controller = new AbortController();
+      let total = 0;
+      let firedAt = null;
+      const start = performance.now();
+      setTimeout(() => {
+        firedAt = performance.now() - start;
+        controller.abort();
+      }, 300);
+      const outcome = await up.upscale(image, { scale: 2, signal: controller.signal, onProgress: (_, t) => (total = t) }).then(() => "finished", (e) => e.name);
+      return { outcome, total, firedAt, rejectedAt: performance.now() - start };
+    });
+    // VDSR's network input is the 256x256 bicubic image: 64-pixel tiles make 16 of them (192-pixel ones made 4).
+    assert.equal(r.total, 16);
+    assert.equal(r.outcome, "AbortError");
+    assert.ok(r.firedAt < 300 + 2000, `the 300 ms timer fired at ${Math.round(r.firedAt)} ms`);
+    assert.ok(r.rejectedAt - r.firedAt < 2500, `rejected ${Math.round(r.rejectedAt - r.firedAt)} ms after the abort`);
+  });
+});
