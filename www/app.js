@@ -13,6 +13,11 @@ const PUBLISHED = {
   "edsr-baseline": { 2: 37.99, 3: 34.37, 4: 32.09 },
   edsr: { 2: 38.11, 3: 34.65, 4: 32.46 },
   srresnet: { 4: 32.05 },
+  fsrcnn: { 2: 37.0, 3: 33.16, 4: 30.71 },
+  // SESR (MLSys 2022), x2, by preset: M5, M11, XL.
+  "sesr-m5": { 2: 37.39 },
+  "sesr-m11": { 2: 37.58 },
+  "sesr-xl": { 2: 37.77 },
 };
 const SAMPLES = ["butterfly.png", "baby.png", "bird.png", "head.png", "woman.png"];
 
@@ -30,6 +35,7 @@ const state = {
 };
 
 function family(model) {
+  if (model.arch === "sesr") return model.config.features === 32 ? "sesr-xl" : `sesr-m${model.config.blocks}`;
   if (model.arch === "edsr") return model.config.resblocks === 32 || model.config.features === 256 ? "edsr" : "edsr-baseline";
   return model.arch;
 }

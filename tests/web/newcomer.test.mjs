@@ -201,7 +201,7 @@ describe("in Chromium", () => {
       const outcome = await up.upscale(image, { scale: 2, signal: controller.signal, onProgress: (_, t) => (total = t) }).then(() => "finished", (e) => e.name);
       return { outcome, total, firedAt, rejectedAt: performance.now() - start };
     });
-    // VDSR's network input is the 256x256 bicubic image: 64-pixel tiles make 16 of them (192-pixel ones made 4).
+    // VDSR's network input is the 256x256 bicubic image: 96-pixel tiles (stepping by 64) make 16 of them; 192-pixel ones made 4.
     assert.equal(r.total, 16);
     assert.equal(r.outcome, "AbortError");
     assert.ok(r.firedAt < 300 + 2000, `the 300 ms timer fired at ${Math.round(r.firedAt)} ms`);

@@ -87,7 +87,8 @@ export interface UpscaleOptions {
    * Tile side in network-input pixels: memory is bounded by it, not by the
    * image. Default 192 (as trainer upscale) in workers and Node; on a page's
    * main thread, where each tile blocks the page, the largest tile of at most
-   * 192 that keeps one tile near a billion multiply-adds (64 for VDSR).
+   * 192 that keeps one tile near a billion multiply-adds, and at least the
+   * overlap plus 64 (96 for VDSR, 192 for the fast models).
    */
   tileSize?: number;
   /** Overlap between tiles, blended without seams (default 32, enough for VDSR's 41-pixel receptive field). */
