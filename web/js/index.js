@@ -15,6 +15,14 @@ const onPageMainThread = typeof window !== "undefined" && typeof document !== "u
 
 let ready = null;
 
+// Node's file system, for Node only. The specifier is a variable so that
+// bundlers leave the import alone: resolved, it became a chunk of its own,
+// and Vite refuses a worker split into chunks in its default (iife) format.
+const NODE_FS = "node:fs/promises";
+function nodeFs() {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
+}
+
 /**
  * Load the WebAssembly module. Called by everything that needs it; call it
  * yourself to start the download early or to pass the .wasm from elsewhere
@@ -34,7 +42,7 @@ async function initWasm(wasm) {
   if (wasm !== undefined) return wasmInit({ module_or_path: wasm });
   if (isNode) {
     // Node's fetch does not read file: URLs.
-    const { readFile } = await import("node:fs/promises");
+    const { readFile } = await nodeFs();
     return wasmInit({ module_or_path: await readFile(new URL("./upres_core_bg.wasm", import.meta.url)) });
   }
   return wasmInit();
@@ -56,29 +64,37 @@ function core(call) {
 }
 
 // Let the event loop run (messages, abort clicks, repaints) between tiles. On
-// a page's main thread a timeout, not a message: browsers may run a posted
-// message before a timer that is already due, so a page's timers (an abort
-// after N ms) would wait several tiles.
+// a page's main thread a 1 ms timeout, not a message nor a 0 ms timeout:
+// Chromium runs those as immediate tasks, before a page's timer that fell
+// due during the tile (an abort after N ms waited a second tile, measured).
+// A delayed task is queued behind timers already due.
 const yieldToEventLoop = typeof MessageChannel !== "undefined" && !isNode && !onPageMainThread
   ? () => new Promise((resolve) => {
       const channel = new MessageChannel();
       channel.port1.onmessage = () => resolve();
       channel.port2.postMessage(null);
     })
-  : () => new Promise((resolve) => setTimeout(resolve, 0));
+  : () => new Promise((resolve) => setTimeout(resolve, isNode ? 0 : 1));
 
 // A bare model name ("edsr-small-x2"): no slash, no dot, no scheme.
 const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 
+// This file's URL, through a variable on purpose: bundlers rewrite
+// `new URL(\`./weights/${name}\`, import.meta.url)` into a glob over every
+// weights file (Vite then code-splits the worker, which its default worker
+// format refuses). Served unbundled, weights/ sits beside this file; a
+// bundled app serves the weights itself and passes their URL.
+const packageUrl = import.meta.url;
+
 /** The URL of a model shipped in this package's weights/ folder, by name. */
 export function shippedWeightsUrl(name) {
-  return new URL(`./weights/${name}.f16.safetensors`, import.meta.url);
+  return new URL(`weights/${name}.f16.safetensors`, packageUrl);
 }
 
 async function shippedModelNames() {
   try {
-    const url = new URL("./weights/index.json", import.meta.url);
-    const index = isNode ? JSON.parse(await (await import("node:fs/promises")).readFile(url, "utf8")) : await (await fetch(url)).json();
+    const url = new URL("weights/index.json", packageUrl);
+    const index = isNode ? JSON.parse(await (await nodeFs()).readFile(url, "utf8")) : await (await fetch(url)).json();
     return index.map((m) => m.file.replace(/\.f16\.safetensors$|\.safetensors$/, ""));
   } catch {
     return [];
@@ -109,7 +125,7 @@ export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
   if (isNode) {
     const asString = String(weights);
     if (weights instanceof URL ? weights.protocol === "file:" : !/^https?:/i.test(asString)) {
-      const { readFile } = await import("node:fs/promises");
+      const { readFile } = await nodeFs();
       // `import.meta.resolve("upres/weights/...")` gives a file: URL string.
       if (typeof weights === "string" && weights.startsWith("file:")) weights = new URL(weights);
       try {

@@ -145,8 +145,14 @@ export async function createWorkerUpscaler(options) {
     throw new BackendError("createWorkerUpscaler needs Web Workers, which this runtime lacks (Node.js has no Web Worker): use `Upscaler.create` here, or run it inside a worker_threads Worker");
   }
   const ownsWorker = worker === undefined;
-  // `workerUrl`: where the app serves upres's worker.js (a bundler may rename or move it).
-  const w = worker ?? new Worker(workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module", name: "upres" });
+  // `workerUrl`: where the app serves upres's worker.js. The default stays the
+  // literal `new Worker(new URL("./worker.js", import.meta.url))`: the form
+  // bundlers (Vite, webpack 5) recognise and bundle the worker from.
+  const w =
+    worker ??
+    (workerUrl !== undefined
+      ? new Worker(workerUrl, { type: "module", name: "upres" })
+      : new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "upres" }));
   const connection = new WorkerConnection(w);
   const upscalerId = nextId++;
   const resolved = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
