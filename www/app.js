@@ -47,6 +47,10 @@ function showMessage(text, kind = "error") {
   m.hidden = !text;
 }
 
+function humanCount(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}K`;
+}
+
 function humanBytes(n) {
   return n > 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.round(n / 1024)} kB`;
 }
@@ -62,15 +66,19 @@ async function loadModels() {
     const first = m.scales[0];
     const score = measured[`x${first}`] ? `Set5 x${first} ${measured[`x${first}`].toFixed(2)} dB` : "";
     const paper = published[first] ? `paper ${published[first]} dB` : "";
-    const option = new Option(`${m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "")} · ${humanBytes(m.bytes)}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`, String(i));
+    const name = m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
+    const macs = m.macsPerLrPixel?.[`x${first}`];
+    const cost = macs ? ` · ${humanCount(macs)} MACs/px` : "";
+    const slow = name.startsWith("vdsr-reference") ? " · slow reference" : "";
+    const option = new Option(`${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`, String(i));
     option.dataset.file = m.file;
     select.append(option);
   }
+  // The default is a fast low-resolution network (SESR, FSRCNN) where one is shipped.
   const wanted = params.get("model");
-  if (wanted) {
-    const i = state.models.findIndex((m) => m.file.startsWith(wanted));
-    if (i >= 0) select.value = String(i);
-  }
+  const fast = state.models.findIndex((m) => m.arch === "sesr" || m.arch === "fsrcnn");
+  const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fast;
+  if (i >= 0) select.value = String(i);
   describeModel();
 }
 
@@ -85,7 +93,7 @@ function describeModel() {
   const scales = m.scales.map((s) => `×${s}`).join(", ");
   const trained = p.iterations ? `${p.iterations} iterations` : "";
   const macs = m.macsPerLrPixel?.[`x${m.scales[0]}`];
-  const cost = macs ? `, ${macs >= 1e6 ? (macs / 1e6).toFixed(2) + "M" : (macs / 1e3).toFixed(1) + "K"} multiply-adds per low-resolution pixel at ×${m.scales[0]}` : "";
+  const cost = macs ? `, ${humanCount(macs)} multiply-adds per low-resolution pixel at ×${m.scales[0]}` : "";
   $("model-about").textContent = `${m.arch.toUpperCase()} for ${scales}, ${m.params.toLocaleString("en")} parameters${cost}, ${m.colorSpace === "y" ? "on luma (Y)" : "on RGB"}. ${p.author ?? ""}${p.training_data ? ", trained on " + p.training_data : ""}${trained ? ", " + trained : ""}. ${p.notes ?? ""}`;
   // Scales: the weights' own, plus any for networks that refine a bicubic input.
   const scaleSelect = $("scale");

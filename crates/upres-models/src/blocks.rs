@@ -176,6 +176,19 @@ pub fn supports_subpixel_scale(scale: usize) -> bool {
     scale == 3 || (scale >= 2 && scale.is_power_of_two())
 }
 
+/// Where a network's forward pass shows each intermediate activation, named.
+pub type See<'a, B> = &'a mut dyn FnMut(String, &Tensor<B, 4>);
+
+/// `forward_features` of a network written as `forward_with(x, see)`: every
+/// activation it shows, then the output. Its plain `forward` passes a `see`
+/// that keeps nothing, so inference holds no activation longer than it needs.
+pub fn features_of<B: Backend>(forward_with: impl FnOnce(See<'_, B>) -> Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
+    let mut out = Vec::new();
+    let y = forward_with(&mut |name, t| out.push((name, t.clone())));
+    out.push(("output".to_string(), y));
+    out
+}
+
 /// `t` in `dtype` (a no-op when it already is): constants made inside a
 /// forward pass follow the input's float type, so a half network stays half.
 pub fn in_dtype<B: Backend, const D: usize>(t: Tensor<B, D>, dtype: burn::tensor::DType) -> Tensor<B, D> {

@@ -13,7 +13,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{PRelu, PReluConfig};
 use burn::prelude::*;
 
-use crate::blocks::conv;
+use crate::blocks::{conv, features_of, See};
 use crate::ModelError;
 
 #[derive(Config, Debug, PartialEq)]
@@ -94,18 +94,15 @@ pub struct Fsrcnn<B: Backend> {
 impl<B: Backend> Fsrcnn<B> {
     /// `x`: the LR Y channel, `[N, 1, H, W]` in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.forward_with(x, |_, _| {})
+        self.forward_with(x, &mut |_, _| {})
     }
 
     /// Activations after each layer of the LR part, then the output.
     pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
-        let mut out = Vec::new();
-        let y = self.forward_with(x, |name, t| out.push((name, t.clone())));
-        out.push(("output".to_string(), y));
-        out
+        features_of(|see| self.forward_with(x, see))
     }
 
-    fn forward_with(&self, x: Tensor<B, 4>, mut see: impl FnMut(String, &Tensor<B, 4>)) -> Tensor<B, 4> {
+    fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
         let mut h = self.extract_act.forward(self.extract.forward(x));
         see("extract".into(), &h);
         h = self.shrink_act.forward(self.shrink.forward(h));

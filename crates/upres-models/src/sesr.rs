@@ -32,7 +32,7 @@ use burn::prelude::*;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use crate::blocks::{in_dtype, pixel_shuffle, supports_subpixel_scale};
+use crate::blocks::{features_of, in_dtype, pixel_shuffle, supports_subpixel_scale, See};
 use crate::ModelError;
 
 #[derive(Config, Debug, PartialEq)]
@@ -223,20 +223,17 @@ pub struct Sesr<B: Backend> {
 impl<B: Backend> Sesr<B> {
     /// `x`: the LR Y channel, `[N, 1, H, W]` in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.forward_with(x, |_, _| {})
+        self.forward_with(x, &mut |_, _| {})
     }
 
     /// Activations of the first block and of each 3x3 block, then the output.
     pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
-        let mut out = Vec::new();
-        let y = self.forward_with(x, |name, t| out.push((name, t.clone())));
-        out.push(("output".to_string(), y));
-        out
+        features_of(|see| self.forward_with(x, see))
     }
 
     /// The forward pass, showing each intermediate activation to `see`
     /// (a no-op for inference, so nothing is kept alive).
-    fn forward_with(&self, x: Tensor<B, 4>, mut see: impl FnMut(String, &Tensor<B, 4>)) -> Tensor<B, 4> {
+    fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
         let first = self.input_block.forward(x.clone().sub_scalar(0.5));
         see("layer01".to_string(), &first);
         let mut h = first.clone();
