@@ -35,11 +35,13 @@ fn an_exported_sesr_is_collapsed_and_upscales_as_the_trained_one() {
     train_a_few_steps("sesr-m5-x2.json", &run);
     let trained = run.join("best.safetensors");
     let exported = tmp.path().join("sesr-m5-x2.f16.safetensors");
-    run_ok(trainer().args(["export", "--f16", "--run"]).arg(&run).arg("--out").arg(&exported));
+    run_ok(trainer().args(["export", "--f16", "--notes", "Set14 x2 30.00 dB", "--run"]).arg(&run).arg("--out").arg(&exported));
 
     let info = |f: &Path| json(&run_ok(trainer().args(["info", "--json"]).arg(f)));
     assert_eq!(info(&trained)["config"]["collapsed"], false);
     assert_eq!(info(&exported)["config"]["collapsed"], true);
+    let notes = info(&exported)["provenance"]["notes"].as_str().unwrap().to_string();
+    assert!(notes.starts_with("sesr-m5-x2 (") && notes.ends_with("; Set14 x2 30.00 dB"), "{notes}");
     let text = run_ok(trainer().arg("info").arg(&exported));
     assert!(text.contains("cost          13520 multiply-adds per LR pixel at x2"), "{text}");
     // 5 + 2 collapsed kernels of 13.52K weights, against 0.32M expanded ones.

@@ -112,6 +112,9 @@ pub struct ExportArgs {
     /// Store as f16 (half the size, for the web).
     #[arg(long)]
     pub f16: bool,
+    /// Add to the provenance's notes (e.g. the Set14 figures measured after training).
+    #[arg(long)]
+    pub notes: Option<String>,
     #[arg(long)]
     pub out: PathBuf,
 }

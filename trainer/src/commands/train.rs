@@ -80,7 +80,10 @@ pub fn export(args: ExportArgs) -> Result<()> {
     let dtype = if args.f16 { WeightsDtype::F16 } else { WeightsDtype::F32 };
     // Shipped weights are the inference form (SESR's blocks collapsed).
     let (config, model) = weights.model.for_inference(&weights.meta.config);
-    let meta = WeightsMeta { config, ..weights.meta };
+    let mut meta = WeightsMeta { config, ..weights.meta };
+    if let Some(notes) = &args.notes {
+        meta.provenance.notes = format!("{}; {notes}", meta.provenance.notes);
+    }
     let out = save_weights(&model, &meta, dtype)?;
     write_atomic(&args.out, &out)?;
     eprintln!("export: {} -> {} ({:.2} MB, {dtype:?})", path.display(), args.out.display(), out.len() as f64 / 1e6);
