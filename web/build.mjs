@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
@@ -53,35 +53,31 @@ if (existsSync(weightsDir)) {
   }
 }
 
-// weights/index.json: what each shipped file is, read from its safetensors
-// header, so a page can list the models without downloading them.
-function weightsMetadata(file) {
+// weights/index.json: what each shipped file is, so a page can list the
+// models without downloading them. Read through the package itself
+// (readWeightsInfo, in the wasm just built), so the facts derived from a
+// model's config (its input, its multiply-adds per pixel) come from the Rust
+// side, also for files written before the metadata carried them.
+const { readWeightsInfo } = await import(pathToFileURL(join(pkg, "index.js")).href);
+async function weightsMetadata(file) {
   const bytes = readFileSync(file);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  const meta = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8")).__metadata__ ?? {};
-  const parse = (v, fallback) => {
-    try {
-      return JSON.parse(v);
-    } catch {
-      return fallback;
-    }
-  };
+  const info = await readWeightsInfo(new Uint8Array(bytes));
   return {
     file: file.split("/").pop(),
     bytes: bytes.length,
-    arch: meta.arch,
-    config: parse(meta.model_config, {}),
-    scales: parse(meta.scales, []),
-    colorSpace: meta.color_space,
-    input: meta.input,
-    params: Number(meta.parameters),
-    macsPerLrPixel: parse(meta.macs_per_lr_pixel, {}),
-    dtype: meta.dtype,
-    provenance: parse(meta.provenance, {}),
+    arch: info.arch,
+    config: info.config,
+    scales: info.scales,
+    colorSpace: info.colorSpace,
+    input: info.input,
+    params: info.params,
+    macsPerLrPixel: info.macsPerLrPixel,
+    dtype: info.dtype,
+    provenance: info.provenance,
   };
 }
 if (shipped.length > 0) {
-  const index = shipped.sort().map((f) => weightsMetadata(join(pkg, "weights", f)));
+  const index = await Promise.all(shipped.sort().map((f) => weightsMetadata(join(pkg, "weights", f))));
   writeFileSync(join(pkg, "weights", "index.json"), JSON.stringify(index, null, 2) + "\n");
 }
 
