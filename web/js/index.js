@@ -5,7 +5,8 @@
 
 import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
-import { asUpresError, BackendError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
+import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
+import { isModelName } from "./worker-client.js";
 
 export { UpresError, WeightsError, ScaleError, ImageError, ImageTooLargeError, BackendError, InvalidStateError } from "./errors.js";
 
@@ -76,9 +77,6 @@ const yieldToEventLoop = typeof MessageChannel !== "undefined" && !isNode && !on
     })
   : () => new Promise((resolve) => setTimeout(resolve, isNode ? 0 : 1));
 
-// A bare model name ("edsr-small-x2"): no slash, no dot, no scheme.
-const MODEL_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
-
 // This file's URL, through a variable on purpose: bundlers rewrite
 // `new URL(\`./weights/${name}\`, import.meta.url)` into a glob over every
 // weights file (Vite then code-splits the worker, which its default worker
@@ -106,7 +104,7 @@ async function shippedModelNames() {
  * model this package ships ("edsr-small-x2") or, in Node, a file path.
  */
 export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
-  if (typeof weights === "string" && MODEL_NAME.test(weights)) {
+  if (isModelName(weights)) {
     try {
       return await loadWeightsBytes(shippedWeightsUrl(weights), { onProgress, signal });
     } catch (e) {

@@ -3,6 +3,11 @@
 
 import { BackendError, errorFrom } from "./errors.js";
 
+/** A bare name of a model shipped in the package ("edsr-small-x2"): no slash, no dot, no scheme. */
+export function isModelName(weights) {
+  return typeof weights === "string" && /^[a-z0-9][a-z0-9_-]*$/i.test(weights);
+}
+
 // Message ids are unique across connections, so several upscalers can share
 // one worker: each connection only answers the calls it made.
 let nextId = 1;
@@ -157,8 +162,7 @@ export async function createWorkerUpscaler(options) {
   const upscalerId = nextId++;
   const resolved = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
   // Bare model names ("edsr-small-x2") are resolved in the worker, against the package.
-  const isModelName = typeof weights === "string" && /^[a-z0-9][a-z0-9_-]*$/i.test(weights);
-  const message = { type: "create", upscaler: upscalerId, backend, weights: isModelName ? weights : resolved(weights) };
+  const message = { type: "create", upscaler: upscalerId, backend, weights: isModelName(weights) ? weights : resolved(weights) };
   // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), as for `init(wasm)`.
   if (wasm !== undefined) message.wasm = resolved(wasm);
   try {
