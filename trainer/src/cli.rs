@@ -29,6 +29,35 @@ pub enum Command {
     Export(ExportArgs),
     /// Training and inference throughput per model, as a table.
     Bench(BenchArgs),
+    /// Single convolution layers (forward, backward-data, backward-weights) at
+    /// 16/32/64 channels: GFLOP/s against the 64-channel layer in the same run.
+    BenchLayers(BenchLayersArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchLayersArgs {
+    /// Timed repetitions per layer and phase (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Channel counts (input = output channels).
+    #[arg(long, num_args = 1.., default_values_t = [16, 32, 64])]
+    pub channels: Vec<usize>,
+    /// Square kernel sizes.
+    #[arg(long, num_args = 1.., default_values_t = [3, 5])]
+    pub kernels: Vec<usize>,
+    /// Training shape: this many patches of --patch x --patch.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 64)]
+    pub patch: usize,
+    /// Inference shape: one image of --image x --image (forward only).
+    #[arg(long, default_value_t = 256)]
+    pub image: usize,
+    /// Also write the table as CSV here.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 #[derive(Args, Debug)]

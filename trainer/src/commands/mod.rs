@@ -1,4 +1,5 @@
 mod bench;
+mod bench_layers;
 mod degrade;
 mod eval;
 mod features;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a).context("train"),
         Command::Export(a) => train::export(a).context("export"),
         Command::Bench(a) => bench::run(a).context("bench"),
+        Command::BenchLayers(a) => bench_layers::run(a).context("bench-layers"),
     }
 }
 

@@ -1,0 +1,116 @@
+//! The shifted-GEMM convolution against the definition.
+
+use super::*;
+
+/// The convolution by its definition, in f64.
+fn reference(g: &Shifted2d, x: &[f32], w: &[f32]) -> Vec<f64> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let mut out = vec![0.0; g.batch * g.c_out * oh * ow];
+    for b in 0..g.batch {
+        for co in 0..g.c_out {
+            for r in 0..oh {
+                for c in 0..ow {
+                    let mut s = 0.0f64;
+                    for ci in 0..g.c_in {
+                        for i in 0..g.k_h {
+                            for j in 0..g.k_w {
+                                let ir = (r + i * g.dil_h) as isize - g.pad_h as isize;
+                                let ic = (c + j * g.dil_w) as isize - g.pad_w as isize;
+                                if ir < 0 || ic < 0 || ir >= g.in_h as isize || ic >= g.in_w as isize {
+                                    continue;
+                                }
+                                let xv = x[((b * g.c_in + ci) * g.in_h + ir as usize) * g.in_w + ic as usize];
+                                let wv = w[((co * g.c_in + ci) * g.k_h + i) * g.k_w + j];
+                                s += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                    out[((b * g.c_out + co) * oh + r) * ow + c] = s;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(2654435761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+fn geometries() -> Vec<Shifted2d> {
+    let g = |batch, c_in, c_out, in_h, in_w, k_h, k_w, pad_h, pad_w, dil| Shifted2d {
+        batch, c_in, c_out, in_h, in_w, k_h, k_w, pad_h, pad_w, dil_h: dil, dil_w: dil,
+    };
+    vec![
+        g(2, 16, 16, 9, 11, 3, 3, 1, 1, 1),
+        g(1, 3, 7, 20, 5, 5, 5, 2, 2, 1),
+        g(3, 5, 4, 8, 8, 3, 5, 0, 2, 1),
+        g(1, 4, 4, 10, 12, 3, 3, 2, 2, 2),
+        g(2, 2, 3, 6, 7, 3, 1, 0, 0, 1),
+        // Tall enough for several bands of one image.
+        g(1, 64, 64, 70, 66, 3, 3, 1, 1, 1),
+    ]
+}
+
+#[test]
+fn forward_equals_the_definition() {
+    for g in geometries() {
+        let x = values(g.batch * g.c_in * g.in_h * g.in_w, 1);
+        let w = values(g.c_out * g.c_in * g.k_h * g.k_w, 2);
+        let bias = values(g.c_out, 3);
+        let got = conv2d(&g, &x, &w, Some(&bias));
+        let want = reference(&g, &x, &w);
+        let plane = g.out_h() * g.out_w();
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            let b = b + bias[(i / plane) % g.c_out] as f64;
+            assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{g:?} at {i}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn weight_gradient_equals_the_definition() {
+    for g in geometries() {
+        let x = values(g.batch * g.c_in * g.in_h * g.in_w, 4);
+        let grad = values(g.batch * g.c_out * g.out_h() * g.out_w(), 5);
+        let got = conv2d_weight_grad(&g, &x, &grad);
+        // dW[co, ci, i, j] = sum over b, r, c of grad[b, co, r, c] * x_padded[b, ci, r + i, c + j]:
+        // the definition applied to a one-hot weight tensor.
+        let taps = g.k_h * g.k_w;
+        for probe in [0, taps / 2, g.c_out * g.c_in * taps - 1] {
+            let mut one_hot = vec![0.0f32; g.c_out * g.c_in * taps];
+            one_hot[probe] = 1.0;
+            let y = reference(&g, &x, &one_hot);
+            let want: f64 = y.iter().zip(&grad).map(|(y, g)| y * *g as f64).sum();
+            let a = got[probe] as f64;
+            assert!((a - want).abs() < 1e-3 * (1.0 + want.abs()), "{g:?} tap {probe}: {a} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn transposed_weights_turn_the_kernel_and_swap_channels() {
+    // [c_in = 1, c_out = 2, 1, 3]
+    let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    assert_eq!(transposed_as_forward(&w, 1, 2, 1, 3), vec![3.0, 2.0, 1.0, 6.0, 5.0, 4.0]);
+}
+
+#[test]
+fn large_kernels_and_grouped_convolutions_are_left_to_im2col() {
+    let options = ConvOptions::new([1, 1, 1], [0, 1, 1], [1, 1, 1], 1);
+    assert!(Shifted2d::of(&[16, 16, 1, 64, 64], &[16, 16, 1, 3, 3], &options).is_some());
+    // The weight gradient written as a convolution: a 64x64 kernel, a 3x3 output.
+    assert!(Shifted2d::of(&[16, 16, 1, 64, 64], &[16, 16, 1, 64, 64], &options).is_none());
+    let grouped = ConvOptions::new([1, 1, 1], [0, 1, 1], [1, 1, 1], 2);
+    assert!(Shifted2d::of(&[1, 16, 1, 8, 8], &[16, 8, 1, 3, 3], &grouped).is_none());
+    let strided = ConvOptions::new([1, 2, 2], [0, 1, 1], [1, 1, 1], 1);
+    assert!(Shifted2d::of(&[1, 16, 1, 8, 8], &[16, 16, 1, 3, 3], &strided).is_none());
+}

@@ -1,0 +1,168 @@
+//! `trainer bench-layers`: one convolution layer at a time, each phase of a
+//! training step apart (forward, backward-data, backward-weights) and the
+//! forward pass on one inference-sized image, so a slow phase or channel
+//! count shows up by itself instead of inside a whole network's step.
+//!
+//! GFLOP/s counts 2 FLOPs a multiply-add; every phase of a layer has the
+//! same multiply-adds (batch x H x W x c_in x c_out x k x k). The last
+//! column compares each row with the 64-channel layer of the same kernel
+//! and phase measured in the same run, the ratio the small-convolutions
+//! targets are stated in.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::prelude::*;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Distribution, TensorPrimitive};
+
+use crate::backend::{dispatch, OnBackend};
+use crate::cli::BenchLayersArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Forward,
+    BackwardData,
+    BackwardWeights,
+    Inference,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Forward => "forward",
+            Phase::BackwardData => "backward-data",
+            Phase::BackwardWeights => "backward-weights",
+            Phase::Inference => "inference",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    phase: Phase,
+    channels: usize,
+    kernel: usize,
+    batch: usize,
+    size: usize,
+    ms: f64,
+}
+
+impl Row {
+    fn macs(&self) -> f64 {
+        (self.batch * self.size * self.size * self.channels * self.channels * self.kernel * self.kernel) as f64
+    }
+    fn gflops(&self) -> f64 {
+        2.0 * self.macs() / (self.ms * 1e6)
+    }
+}
+
+struct LayerBench<'a> {
+    args: &'a BenchLayersArgs,
+}
+
+fn float<B: Backend, const D: usize>(t: Tensor<B, D>) -> B::FloatTensorPrimitive {
+    t.into_primitive().tensor()
+}
+
+fn wait<B: Backend>(p: B::FloatTensorPrimitive) {
+    let t = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
+    let _ = t.slice([0..1, 0..1, 0..1, 0..1]).into_data();
+}
+
+/// Median time in ms of `reps` runs of `f`, after one warm-up run.
+fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            1000.0 * t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+impl OnBackend for LayerBench<'_> {
+    type Output = Vec<Row>;
+    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Row>> {
+        let a = self.args;
+        let mut rows = Vec::new();
+        let u = Distribution::Uniform(-1.0, 1.0);
+        for &kernel in &a.kernels {
+            for &c in &a.channels {
+                let options = ConvOptions::new([1, 1], [kernel / 2, kernel / 2], [1, 1], 1);
+                let w = Tensor::<B, 4>::random([c, c, kernel, kernel], u, &device);
+                let bias = Tensor::<B, 1>::random([c], u, &device);
+                let x = Tensor::<B, 4>::random([a.batch, c, a.patch, a.patch], u, &device);
+                let g = Tensor::<B, 4>::random([a.batch, c, a.patch, a.patch], u, &device);
+                let row = |phase, batch, size, ms| Row { phase, channels: c, kernel, batch, size, ms };
+
+                let ms = median_ms(a.reps, || {
+                    wait::<B>(B::conv2d(float(x.clone()), float(w.clone()), Some(float(bias.clone())), options.clone()))
+                });
+                rows.push(row(Phase::Forward, a.batch, a.patch, ms));
+                let ms = median_ms(a.reps, || {
+                    wait::<B>(B::conv2d_x_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone()))
+                });
+                rows.push(row(Phase::BackwardData, a.batch, a.patch, ms));
+                let ms = median_ms(a.reps, || {
+                    wait::<B>(B::conv2d_weight_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone()))
+                });
+                rows.push(row(Phase::BackwardWeights, a.batch, a.patch, ms));
+
+                let img = Tensor::<B, 4>::random([1, c, a.image, a.image], u, &device);
+                let ms = median_ms(a.reps, || {
+                    wait::<B>(B::conv2d(float(img.clone()), float(w.clone()), Some(float(bias.clone())), options.clone()))
+                });
+                rows.push(row(Phase::Inference, 1, a.image, ms));
+            }
+        }
+        Ok(rows)
+    }
+}
+
+pub fn run(args: BenchLayersArgs) -> Result<()> {
+    anyhow::ensure!(args.batch > 0 && args.patch > 0 && args.image > 0, "--batch, --patch and --image must be positive");
+    anyhow::ensure!(args.kernels.iter().all(|k| k % 2 == 1), "kernels must be odd (same padding)");
+    let rows = dispatch(&args.backend, LayerBench { args: &args })?;
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| format!("all ({})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+    println!(
+        "backend {:?}, threads {threads}; conv2d stride 1 same padding; training phases on {}x{}x{}, inference on 1x{}x{}; median of {} after one warm-up",
+        args.backend.backend, args.batch, args.patch, args.patch, args.image, args.image, args.reps
+    );
+    println!("{:<17} {:>4} {:>3} {:>10} {:>9} {:>13}", "phase", "ch", "k", "ms", "GFLOP/s", "vs 64 ch");
+    let mut csv = String::from("phase,channels,kernel,batch,size,ms,gflops,vs_64\n");
+    for r in &rows {
+        let base = rows.iter().find(|b| b.channels == 64 && b.kernel == r.kernel && b.phase == r.phase);
+        let vs = base.map(|b| r.gflops() / b.gflops());
+        println!(
+            "{:<17} {:>4} {:>3} {:>10.2} {:>9.1} {:>13}",
+            r.phase.name(),
+            r.channels,
+            r.kernel,
+            r.ms,
+            r.gflops(),
+            vs.map(|v| format!("{:.0}%", 100.0 * v)).unwrap_or_else(|| "-".into())
+        );
+        csv.push_str(&format!(
+            "{},{},{},{},{},{:.3},{:.2},{}\n",
+            r.phase.name(),
+            r.channels,
+            r.kernel,
+            r.batch,
+            r.size,
+            r.ms,
+            r.gflops(),
+            vs.map(|v| format!("{v:.3}")).unwrap_or_default()
+        ));
+    }
+    if let Some(path) = &args.csv {
+        std::fs::File::create(path)
+            .and_then(|mut f| f.write_all(csv.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
