@@ -70,16 +70,46 @@ async function loadModels() {
     const macs = m.macsPerLrPixel?.[`x${first}`];
     const cost = macs ? ` · ${humanCount(macs)} MACs/px` : "";
     const slow = name.startsWith("vdsr-reference") ? " · slow reference" : "";
-    const option = new Option(`${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`, String(i));
+    const option = new Option("", String(i));
     option.dataset.file = m.file;
+    option.dataset.label = `${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`;
+    option.textContent = option.dataset.label;
     select.append(option);
   }
-  // The default is a fast low-resolution network (SESR, FSRCNN) where one is shipped.
+  // The default is the fast low-resolution network (SESR, FSRCNN) shipped for the scale asked for.
   const wanted = params.get("model");
-  const fast = state.models.findIndex((m) => m.arch === "sesr" || m.arch === "fsrcnn");
-  const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fast;
+  const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fastModelFor(Number($("scale").value));
   if (i >= 0) select.value = String(i);
   describeModel();
+}
+
+function canUpscale(m, scale) {
+  return m.input === "bicubic" || m.scales.includes(scale);
+}
+
+/** The index of the fast model shipped for `scale`, else of any model that does it, else -1. */
+function fastModelFor(scale) {
+  const fast = state.models.findIndex((m) => (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale));
+  return fast >= 0 ? fast : state.models.findIndex((m) => canUpscale(m, scale));
+}
+
+/** A scale the current model cannot do switches to the fast model for that scale. */
+function scaleChanged() {
+  const scale = Number($("scale").value);
+  if (currentModel() && !canUpscale(currentModel(), scale)) {
+    const i = fastModelFor(scale);
+    if (i >= 0) $("model").value = String(i);
+  }
+  describeModel();
+}
+
+/** After a run, the model's menu entry says how long a 512x512 output took on this machine. */
+function noteTiming(m, seconds, outputPixels) {
+  const option = [...$("model").options].find((o) => o.dataset.file === m.file);
+  if (!option || outputPixels <= 0) return;
+  const per512 = (seconds * 512 * 512) / outputPixels;
+  option.textContent = `${option.dataset.label} · ${per512 < 10 ? per512.toFixed(2) : per512.toFixed(0)} s per 512×512 here`;
+  option.dataset.secondsPer512 = String(per512);
 }
 
 function currentModel() {
@@ -99,7 +129,9 @@ function describeModel() {
   const scaleSelect = $("scale");
   // index.json says what input the network takes (web/build.mjs reads it from the weights).
   const anyScale = m.input === "bicubic";
-  for (const o of scaleSelect.options) o.disabled = !anyScale && !m.scales.includes(Number(o.value));
+  // A scale stays selectable if any shipped model does it: choosing it switches to that model.
+  for (const o of scaleSelect.options) o.disabled = !state.models.some((x) => canUpscale(x, Number(o.value)));
+  if (!anyScale && !m.scales.includes(Number(scaleSelect.value))) scaleSelect.value = String(m.scales[0]);
   if (scaleSelect.selectedOptions[0]?.disabled) scaleSelect.value = String(m.scales[0]);
   $("features").disabled = !canRun();
 }
@@ -224,7 +256,10 @@ async function run() {
       showResult(r.bicubic, r.model, label);
       showMetrics(r, scale, label);
     } else {
+      const upscaleStarted = performance.now();
       const out = await up.upscale(state.input.blob, { scale, onProgress, signal: controller.signal });
+      // The upscale alone (not the worker's start or the weights' download).
+      noteTiming(currentModel(), (performance.now() - upscaleStarted) / 1000, out.width * out.height);
       const before = await up.bicubic(state.input.blob, { width: out.width, height: out.height });
       showResult(before, out, label);
       $("metrics").hidden = true;
@@ -451,6 +486,7 @@ function wire() {
   $("cancel").addEventListener("click", () => state.controller?.abort());
   $("features").addEventListener("click", showFeatures);
   $("model").addEventListener("change", describeModel);
+  $("scale").addEventListener("change", scaleChanged);
   for (const r of document.querySelectorAll("input[name=mode]")) {
     r.addEventListener("change", () => ($("run").textContent = mode() === "truth" ? "Measure" : "Upscale"));
   }

@@ -4,7 +4,12 @@
 //
 //   node tests/web/bench-browser.mjs [--runs 3] [--webgpu-size 64] [--shipped]
 // --shipped: every model the package ships, at x2 on the CPU backend only
-// (with the default tile), and each one's GFLOP/s from its multiply-adds.
+// (with the default tile), and each one's GFLOP/s from its multiply-adds;
+// then, in the same Chromium, the peer a web developer would pick:
+// UpscalerJS with esrgan-slim x2 (npm dev dependencies `upscaler`,
+// `@upscalerjs/esrgan-slim`, `@tensorflow/tfjs`, served from node_modules,
+// never a CDN: every other request is refused), on the same image, with
+// the ratio of each of ours to it.
 // Headless Chromium's WebGPU adapter is SwiftShader, a GPU emulated on the
 // CPU; it gets a smaller input (64x64 by default) to finish in minutes.
 // EDSR-baseline weights are made by the trainer (1 iteration: timing does
@@ -32,7 +37,11 @@ function edsrBaseline(scale) {
 
 const shipped = JSON.parse(readFileSync(weights("index.json"), "utf8"));
 const cases = shippedOnly
-  ? shipped.map((m) => ({ model: m.file.replace(/\.f16\.safetensors$/, ""), file: weights(m.file), scale: 2, macs: m.macsPerLrPixel.x2 }))
+  ? shipped.map((m) => {
+      // Each at its own scale (the fast models ship one file a scale); bicubic-input networks at x2.
+      const scale = m.input === "bicubic" ? 2 : m.scales[0];
+      return { model: m.file.replace(/\.f16\.safetensors$/, ""), file: weights(m.file), scale, macs: m.macsPerLrPixel[`x${scale}`] };
+    })
   : [
       { model: "VDSR (reference)", file: weights("vdsr-reference-x234.f16.safetensors"), scale: 2 },
       { model: "VDSR (reference)", file: weights("vdsr-reference-x234.f16.safetensors"), scale: 4 },
@@ -73,7 +82,69 @@ for (const backend of shippedOnly ? ["cpu"] : ["cpu", "webgpu"]) {
   }
   await browser.close();
 }
+if (shippedOnly) {
+  // tfjs runs on WebGL: with --disable-gpu that is SwiftShader GL (tens of seconds), with
+  // the GPU flags ANGLE on SwiftShader Vulkan; both CPU emulations here, the faster reported.
+  for (const webgpu of [false, true]) {
+    const browser = await launch({ webgpu });
+    rows.push({ ...(await upscalerJs(browser, url)), launch: webgpu ? "GPU flags" : "--disable-gpu" });
+    await browser.close();
+  }
+}
 server.close();
+
+/** UpscalerJS esrgan-slim x2 on the same 256x256 image, tfjs's default backend. */
+async function upscalerJs(browser, url) {
+  const page = await browser.newPage();
+  const files = {
+    "tf.js": "@tensorflow/tfjs/dist/tf.min.js",
+    "upscaler.js": "upscaler/dist/browser/umd/upscaler.js",
+    "esrgan-slim-x2.js": "@upscalerjs/esrgan-slim/dist/umd/models/esrgan-slim/src/x2/index.min.js",
+  };
+  await page.route("**/*", (r) => {
+    const u = new URL(r.request().url());
+    if (u.origin !== new URL(url).origin) return r.abort(); // no CDN, no model download
+    if (u.pathname === "/ujs.html") {
+      const scripts = Object.keys(files).map((f) => `<script src="/vendor/${f}"></script>`).join("");
+      return r.fulfill({ contentType: "text/html", body: `<!doctype html><title>upscalerjs</title>${scripts}` });
+    }
+    if (u.pathname.startsWith("/vendor/models/")) {
+      return r.fulfill({ path: join(root, "node_modules/@upscalerjs/esrgan-slim/models", u.pathname.slice("/vendor/models/".length)) });
+    }
+    const name = u.pathname.replace("/vendor/", "");
+    if (files[name]) return r.fulfill({ path: join(root, "node_modules", files[name]), contentType: "text/javascript" });
+    return r.continue();
+  });
+  await page.goto(`${url}ujs.html`);
+  const r = await page.evaluate(async ({ runs }) => {
+    const model = { ...globalThis.ESRGANSlim2x, path: "/vendor/models/x2/model.json" };
+    const upscaler = new globalThis.Upscaler({ model });
+    await upscaler.getModel();
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 256;
+    const ctx = canvas.getContext("2d");
+    const image = new ImageData(256, 256);
+    for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 31) % 253;
+    for (let i = 3; i < image.data.length; i += 4) image.data[i] = 255;
+    ctx.putImageData(image, 0, 0);
+    const time = async () => {
+      const t = performance.now();
+      // tfjs runs asynchronously on WebGL: read the pixels back, as a page must to show them.
+      const out = await upscaler.execute(canvas, { output: "tensor" });
+      await out.data();
+      out.dispose();
+      return performance.now() - t;
+    };
+    const first = await time();
+    const warm = [];
+    for (let i = 0; i < runs; i++) warm.push(await time());
+    return { first, warm: warm.reduce((a, b) => a + b, 0) / warm.length, backend: globalThis.tf.getBackend() };
+  }, { runs });
+  await page.close();
+  console.error(`UpscalerJS esrgan-slim x2 (tfjs ${r.backend}): first ${r.first.toFixed(0)} ms, warm ${r.warm.toFixed(0)} ms`);
+  const weightsBytes = statSync(join(root, "node_modules/@upscalerjs/esrgan-slim/models/x2/group1-shard1of1.bin")).size;
+  return { model: `UpscalerJS esrgan-slim x2 (tfjs ${r.backend})`, peer: true, scale: 2, size: 256, backend: r.backend, first: r.first, warm: r.warm, weightsBytes };
+}
 
 const wasm = join(root, "www", "pkg", "upres_core_bg.wasm");
 const wasmBytes = readFileSync(wasm);
@@ -82,11 +153,13 @@ console.log(`wasm: ${mb(wasmBytes.length)} MB, ${mb(gzipSync(wasmBytes, { level:
 if (shippedOnly) {
   // Multiply-adds per LR pixel x input pixels x 2 FLOPs, over the warm time (tile overlap not counted).
   const vdsr = rows.find((r) => r.model.startsWith("vdsr-reference"));
-  console.log("| model | multiply-adds per LR pixel (x2) | input | weights (f16) | first call (ms) | warm mean (ms) | GFLOP/s | time vs the reference VDSR |");
-  console.log("|---|---|---|---|---|---|---|---|");
+  const peer = rows.filter((r) => r.peer).sort((a, b) => a.warm - b.warm)[0];
+  console.log("| model, scale | multiply-adds per LR pixel | input | weights | first call (ms) | warm mean (ms) | GFLOP/s | time vs the reference VDSR | UpscalerJS esrgan-slim time over ours |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    const gflops = (2 * r.macs * r.size * r.size) / (r.warm * 1e6);
-    console.log(`| ${r.model} | ${r.macs.toLocaleString("en")} | ${r.size}x${r.size} | ${mb(r.weightsBytes)} MB | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${gflops.toFixed(1)} | ${vdsr ? (r.warm / vdsr.warm).toFixed(3) + "x" : ""} |`);
+    const gflops = r.macs ? ((2 * r.macs * r.size * r.size) / (r.warm * 1e6)).toFixed(1) : "";
+    const ratio = peer && !r.peer ? `${(peer.warm / r.warm).toFixed(2)}x` : "";
+    console.log(`| ${r.model}${r.launch ? ` (Chromium with ${r.launch})` : ""} x${r.scale} | ${r.macs ? r.macs.toLocaleString("en") : "?"} | ${r.size}x${r.size} | ${mb(r.weightsBytes)} MB | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${gflops} | ${vdsr ? (r.warm / vdsr.warm).toFixed(3) + "x" : ""} | ${ratio} |`);
   }
   process.exit(0);
 }

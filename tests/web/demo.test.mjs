@@ -50,16 +50,34 @@ describe("the demo without WebGPU (CPU backend)", () => {
     assert.equal(await page.textContent("#backend"), "Backend: CPU (WebAssembly SIMD) because no WebGPU adapter is available (the GPU may be blocklisted or WebGPU disabled)");
   });
 
+  test("choosing a scale the current model does not do switches to the fast model shipped for it", async () => {
+    for (const scale of [2, 3, 4]) {
+      const fast = shipped.find((m) => (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale));
+      if (!fast) continue;
+      const other = shipped.find((m) => m.input !== "bicubic" && !m.scales.includes(scale));
+      if (other) await chooseModel(page, other.file);
+      await page.selectOption("#scale", String(scale));
+      assert.equal(await page.inputValue("#model"), String(shipped.indexOf(fast)), `x${scale}`);
+    }
+    await page.selectOption("#scale", "2");
+  });
+
   for (const model of shipped) {
-    test(`${model.file}: dropped butterfly.png upscaled x2 is 512x512, and the download is a 512x512 PNG`, async () => {
+    // Each at its own first scale (the fast models ship one file per scale).
+    const scale = model.input === "bicubic" ? 2 : model.scales[0];
+    const side = String(256 * scale);
+    test(`${model.file}: dropped butterfly.png upscaled x${scale} is ${side}x${side}, the download is a PNG of that size, and the menu gives its time`, async () => {
       await chooseModel(page, model.file);
-      await page.selectOption("#scale", "2");
+      await page.selectOption("#scale", String(scale));
+      assert.equal(await page.inputValue("#model"), String(shipped.indexOf(model)), "the scale is the model's own: the model stays");
       await upscaleButterfly(page);
-      assert.deepEqual(await page.$eval("#result-size", (e) => [e.dataset.width, e.dataset.height]), ["512", "512"]);
+      assert.deepEqual(await page.$eval("#result-size", (e) => [e.dataset.width, e.dataset.height]), [side, side]);
+      const label = await page.$eval("#model", (s) => s.selectedOptions[0].textContent);
+      assert.match(label, /· [\d.]+ s per 512×512 here$/);
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
       const bytes = readFileSync(await download.path());
-      assert.deepEqual(pngSize(bytes).width, 512);
-      assert.deepEqual(pngSize(bytes).height, 512);
+      assert.deepEqual(pngSize(bytes).width, Number(side));
+      assert.deepEqual(pngSize(bytes).height, Number(side));
       await page.screenshot({ path: join(artifacts, `demo-result-${model.file.replace(/\.safetensors$/, "")}.png`), fullPage: true });
     });
   }

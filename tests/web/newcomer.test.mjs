@@ -42,6 +42,19 @@ describe("in Node", () => {
     });
   });
 
+  test("no weights but a scale loads the fast model shipped for that scale, one file a scale", async () => {
+    for (const scale of [2, 3, 4]) {
+      const up = await Upscaler.create({ scale });
+      assert.equal(up.info.arch, "sesr");
+      assert.deepEqual(up.info.scales, [scale]);
+      const out = await up.upscale({ data: new Uint8ClampedArray(16 * 16 * 4).fill(128), width: 16, height: 16 }, { scale });
+      assert.deepEqual([out.width, out.modelScale], [16 * scale, scale], "the network itself made the scale");
+      up.dispose();
+    }
+    await assert.rejects(Upscaler.create({ scale: 8 }), (e) => e instanceof ScaleError && /no model is shipped for scale 8: the defaults are x2, x3, x4/.test(e.message));
+    await assert.rejects(Upscaler.create({}), (e) => e instanceof TypeError && /needs \{ weights \}.* or \{ scale \}/.test(e.message));
+  });
+
   test("createWorkerUpscaler in Node says it needs Web Workers", async () => {
     await assert.rejects(createWorkerUpscaler({ weights: "edsr-small-x2" }), (e) => e instanceof BackendError && /needs Web Workers/.test(e.message) && /Upscaler\.create/.test(e.message));
   });

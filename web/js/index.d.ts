@@ -28,8 +28,10 @@ export type BackendChoice = "auto" | "webgpu" | "cpu";
 export type Backend = "webgpu" | "cpu";
 
 export interface UpscalerOptions {
-  /** An upres weights file (safetensors with upres metadata), f32 or f16. */
-  weights: WeightsSource;
+  /** An upres weights file (safetensors with upres metadata), f32 or f16. Leave it out to get the fast model shipped for `scale`. */
+  weights?: WeightsSource;
+  /** Without `weights`: the scale (2, 3 or 4) whose fast model (SESR-M5, one file a scale) to load. */
+  scale?: 2 | 3 | 4;
   /** "auto" (default) tries WebGPU and falls back to the CPU, saying why in `info.fallbackReason`. */
   backend?: BackendChoice;
   /** Called as the weights download: bytes so far and in all (0 if unknown). */

@@ -6,7 +6,7 @@
 import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
 import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
-import { isModelName } from "./worker-client.js";
+import { isModelName, weightsOrDefault } from "./worker-client.js";
 
 export { UpresError, WeightsError, ScaleError, ImageError, ImageTooLargeError, BackendError, InvalidStateError } from "./errors.js";
 
@@ -318,8 +318,8 @@ export class Upscaler {
    * @param {import("./index").UpscalerOptions} options
    */
   static async create(options) {
-    if (options == null || options.weights == null) throw new TypeError("Upscaler.create needs { weights }");
-    const { weights, backend = "auto", onDownloadProgress, signal } = options;
+    const weights = weightsOrDefault(options, "Upscaler.create");
+    const { backend = "auto", onDownloadProgress, signal } = options;
     await init(options.wasm);
     const bytes = await loadWeightsBytes(weights, { onProgress: onDownloadProgress, signal });
     try {

@@ -1,11 +1,25 @@
 // createWorkerUpscaler: the Upscaler API, with the work in a Web Worker so
 // the page never freezes.
 
-import { BackendError, errorFrom } from "./errors.js";
+import { BackendError, ScaleError, errorFrom } from "./errors.js";
 
 /** A bare name of a model shipped in the package ("edsr-small-x2"): no slash, no dot, no scheme. */
 export function isModelName(weights) {
   return typeof weights === "string" && /^[a-z0-9][a-z0-9_-]*$/i.test(weights);
+}
+
+/** The fast model shipped for each scale: what `{ scale }` without `weights` loads. */
+export const DEFAULT_MODELS = Object.freeze({ 2: "sesr-m5-x2", 3: "sesr-m5-x3", 4: "sesr-m5-x4" });
+
+/** `options.weights`, or the default model for `options.scale`; `who` names the caller in errors. */
+export function weightsOrDefault(options, who) {
+  if (options == null || (options.weights == null && options.scale == null)) {
+    throw new TypeError(`${who} needs { weights } (bytes, a URL or a shipped model's name) or { scale } (2, 3 or 4: the fast model shipped for it)`);
+  }
+  if (options.weights != null) return options.weights;
+  const name = DEFAULT_MODELS[options.scale];
+  if (name === undefined) throw new ScaleError(`no model is shipped for scale ${options.scale}: the defaults are x${Object.keys(DEFAULT_MODELS).join(", x")}; pass { weights } for others`);
+  return name;
 }
 
 // Message ids are unique across connections, so several upscalers can share
@@ -144,8 +158,8 @@ class WorkerUpscaler {
  * same methods (all asynchronous), and the page stays responsive.
  */
 export async function createWorkerUpscaler(options) {
-  if (options == null || options.weights == null) throw new TypeError("createWorkerUpscaler needs { weights }");
-  const { weights, backend = "auto", onDownloadProgress, worker, workerUrl, wasm } = options;
+  const weights = weightsOrDefault(options, "createWorkerUpscaler");
+  const { backend = "auto", onDownloadProgress, worker, workerUrl, wasm } = options;
   if (typeof Worker === "undefined") {
     throw new BackendError("createWorkerUpscaler needs Web Workers, which this runtime lacks (Node.js has no Web Worker): use `Upscaler.create` here, or run it inside a worker_threads Worker");
   }
