@@ -83,6 +83,8 @@ async function loadModels() {
   describeModel();
 }
 
+// index.json says what input each network takes (web/build.mjs reads it from the weights):
+// one that refines a bicubic upscale runs at any scale.
 function canUpscale(m, scale) {
   return m.input === "bicubic" || m.scales.includes(scale);
 }
@@ -109,7 +111,6 @@ function noteTiming(m, seconds, outputPixels) {
   if (!option || outputPixels <= 0) return;
   const per512 = (seconds * 512 * 512) / outputPixels;
   option.textContent = `${option.dataset.label} · ${per512 < 10 ? per512.toFixed(2) : per512.toFixed(0)} s per 512×512 here`;
-  option.dataset.secondsPer512 = String(per512);
 }
 
 function currentModel() {
@@ -127,12 +128,9 @@ function describeModel() {
   $("model-about").textContent = `${m.arch.toUpperCase()} for ${scales}, ${m.params.toLocaleString("en")} parameters${cost}, ${m.colorSpace === "y" ? "on luma (Y)" : "on RGB"}. ${p.author ?? ""}${p.training_data ? ", trained on " + p.training_data : ""}${trained ? ", " + trained : ""}. ${p.notes ?? ""}`;
   // Scales: the weights' own, plus any for networks that refine a bicubic input.
   const scaleSelect = $("scale");
-  // index.json says what input the network takes (web/build.mjs reads it from the weights).
-  const anyScale = m.input === "bicubic";
   // A scale stays selectable if any shipped model does it: choosing it switches to that model.
   for (const o of scaleSelect.options) o.disabled = !state.models.some((x) => canUpscale(x, Number(o.value)));
-  if (!anyScale && !m.scales.includes(Number(scaleSelect.value))) scaleSelect.value = String(m.scales[0]);
-  if (scaleSelect.selectedOptions[0]?.disabled) scaleSelect.value = String(m.scales[0]);
+  if (!canUpscale(m, Number(scaleSelect.value))) scaleSelect.value = String(m.scales[0]);
   $("features").disabled = !canRun();
 }
 

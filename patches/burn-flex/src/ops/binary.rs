@@ -261,20 +261,7 @@ fn gather_row_scalars(rhs: &FlexTensor, outer_shape: &[usize], outer_strides: &[
     if base.checked_add(last)? >= storage.len() {
         return None;
     }
-    let outer_count: usize = outer_shape.iter().product();
-    let mut scalars = Vec::with_capacity(outer_count);
-    let mut index = vec![0usize; outer_shape.len()];
-    for _ in 0..outer_count {
-        let offset: usize = index.iter().zip(outer_strides).map(|(&i, &s)| i * s as usize).sum();
-        scalars.push(storage[base + offset]);
-        for d in (0..index.len()).rev() {
-            index[d] += 1;
-            if index[d] < outer_shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
-    }
+    let scalars = row_major_offsets(outer_shape, outer_strides).map(|offset| storage[base + offset]).collect();
     Some(BroadcastView::GatheredRowScalar { row_len, scalars })
 }
 
@@ -407,20 +394,26 @@ fn rows_of_one_rhs_value(lhs: &Layout, rhs: &Layout) -> Option<(usize, Vec<usize
     if outer == 0 || row_len < 8 || rows == 0 {
         return None;
     }
-    let mut indices = Vec::with_capacity(rows);
-    let mut index = vec![0usize; outer];
-    for _ in 0..rows {
-        let offset: usize = index.iter().zip(strides).map(|(&i, &s)| i * s as usize).sum();
-        indices.push(rhs.start_offset() + offset);
-        for d in (0..outer).rev() {
+    let indices = row_major_offsets(&shape[..outer], &strides[..outer]).map(|offset| rhs.start_offset() + offset).collect();
+    Some((row_len, indices))
+}
+
+/// The storage offset of every position of `shape` walked in row-major
+/// order with `strides` (non-negative: callers check).
+fn row_major_offsets<'a>(shape: &'a [usize], strides: &'a [isize]) -> impl Iterator<Item = usize> + 'a {
+    let count: usize = shape.iter().product();
+    let mut index = vec![0usize; shape.len()];
+    (0..count).map(move |_| {
+        let offset = index.iter().zip(strides).map(|(&i, &s)| i * s as usize).sum();
+        for d in (0..index.len()).rev() {
             index[d] += 1;
             if index[d] < shape[d] {
                 break;
             }
             index[d] = 0;
         }
-    }
-    Some((row_len, indices))
+        offset
+    })
 }
 
 /// Binary operation with in-place optimization for Pod types.
