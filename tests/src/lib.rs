@@ -35,7 +35,9 @@ pub fn reference_vdsr() -> PathBuf {
 /// The release `trainer` (`$UPRES_TRAINER`, or next to this test in the target dir).
 pub fn trainer_path() -> PathBuf {
     if let Some(p) = std::env::var_os("UPRES_TRAINER") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "UPRES_TRAINER={} is not a file: build it with `cargo build --release -p trainer`, or run `make test`", p.display());
+        return p;
     }
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/trainer, preferring release (debug burn is very slow).
@@ -46,7 +48,11 @@ pub fn trainer_path() -> PathBuf {
             return candidate;
         }
     }
-    panic!("no trainer binary next to {}: run `cargo build --release -p trainer` first", exe.display());
+    panic!(
+        "the cross-part tests run the release `trainer`, and there is none in {}: run `make test` (it builds everything first), \
+         or `cargo build --release -p trainer` before `cargo test`",
+        target_dir.join("release").display()
+    );
 }
 
 pub fn trainer() -> Command {

@@ -75,3 +75,18 @@ fn tiles_leave_no_seams() {
     let worst = a.planes.iter().zip(&b.planes).flat_map(|(p, q)| p.data.iter().zip(&q.data).map(|(x, y)| (x - y).abs())).fold(0.0f32, f32::max);
     assert!(worst <= 1.0, "tiled output differs by {worst}/255");
 }
+
+#[test]
+fn tiff_files_upscale_as_the_same_pixels_in_png() {
+    // `trainer` lists .tif/.tiff as images: it must decode them too.
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = upres_tests::manifest_dir().join("../weights/sesr-m5-x2.f16.safetensors");
+    let png = set5().join("bird.png");
+    let decoded = image::open(&png).unwrap();
+    let tiff = tmp.path().join("bird.tiff");
+    decoded.save_with_format(&tiff, image::ImageFormat::Tiff).unwrap();
+    let (from_png, from_tiff) = (tmp.path().join("png_x2.png"), tmp.path().join("tiff_x2.png"));
+    run_ok(trainer().args(["upscale", "--weights"]).arg(&weights).arg(&png).arg(&from_png));
+    run_ok(trainer().args(["upscale", "--weights"]).arg(&weights).arg(&tiff).arg(&from_tiff));
+    assert_eq!(load(&from_png).planes, load(&from_tiff).planes);
+}

@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::train::precision::Precision;
+
 #[derive(Parser, Debug)]
 #[command(name = "trainer", version, about = "Train, evaluate, import and run the upres super-resolution models")]
 pub struct Cli {
@@ -168,19 +170,6 @@ pub struct BackendArgs {
     /// and trains data-parallel, each device taking a share of every batch.
     #[arg(long = "device", visible_alias = "devices", value_delimiter = ',', num_args = 1.., default_value = "0")]
     pub devices: Vec<usize>,
-}
-
-/// The float type of the forward and backward passes. Half precision is
-/// mixed precision: master weights and optimiser state stay f32.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    #[default]
-    F32,
-    /// IEEE half: 5 exponent bits, so the loss is scaled (dynamically, see `--loss-scale`).
-    F16,
-    /// bfloat16: f32's range with 8 bits of mantissa; no loss scaling needed.
-    Bf16,
 }
 
 #[derive(Args, Debug, Clone)]

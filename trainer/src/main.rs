@@ -6,6 +6,7 @@ mod backend;
 mod cli;
 mod commands;
 mod files;
+mod foreign_tensors;
 mod train;
 
 use clap::Parser;

@@ -219,9 +219,11 @@ pub struct UpscalerCore {
 }
 
 impl UpscalerCore {
-    /// The session to run on; the caller stores it back afterwards, since a
-    /// run may have moved it to the CPU.
-    fn take(&self) -> Session {
+    /// A copy of the session to run on: the model's tensors are shared
+    /// handles, not copied, and calls awaiting at the same time each hold
+    /// one. The caller stores it back afterwards, since a run may have moved
+    /// it to the CPU.
+    fn session_copy(&self) -> Session {
         self.session.borrow().clone()
     }
 }
@@ -258,7 +260,7 @@ impl UpscalerCore {
 
     /// Upscale RGBA pixels; resolves to `{ data, width, height }`.
     pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>) -> Promise {
-        let mut session = self.take();
+        let mut session = self.session_copy();
         let shared = self.session.clone();
         let request = request_from(options, width, height);
         future_to_promise(async move {
@@ -283,7 +285,7 @@ impl UpscalerCore {
     /// the papers' protocol. Resolves to `{ hr, lr, bicubic, model,
     /// bicubicQuality: { psnr, ssim }, modelQuality }`.
     pub fn evaluate(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, tile_size: usize, on_tile: Option<Function>) -> Promise {
-        let mut session = self.take();
+        let mut session = self.session_copy();
         let shared = self.session.clone();
         future_to_promise(async move {
             let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
@@ -304,7 +306,7 @@ impl UpscalerCore {
     /// Every layer's activations as gray grids: resolves to
     /// `[{ name, channels, width, height, image: { data, width, height } }]`.
     pub fn features(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, max_pixels: usize, max_channels: usize) -> Promise {
-        let mut session = self.take();
+        let mut session = self.session_copy();
         let shared = self.session.clone();
         future_to_promise(async move {
             let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;

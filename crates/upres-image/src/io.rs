@@ -21,7 +21,8 @@ impl Default for DecodeLimits {
     }
 }
 
-/// Read and decode an image file (PNG, JPEG, WebP, BMP).
+/// Read and decode an image file (PNG, JPEG, WebP, BMP; TIFF where the
+/// build turns on `image`'s `tiff` feature, as the trainer does).
 pub fn read_image(path: &Path, limits: DecodeLimits) -> Result<PlanarImage, ImageError> {
     let bytes = std::fs::read(path).map_err(|source| ImageError::Read { path: path.to_owned(), source })?;
     decode(&bytes, &path.display().to_string(), limits)

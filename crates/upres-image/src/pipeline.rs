@@ -58,6 +58,16 @@ pub enum ColorSpace {
     Rgb,
 }
 
+impl ColorSpace {
+    /// The planes a network of this colour space reads and writes.
+    pub fn channels(self) -> usize {
+        match self {
+            ColorSpace::Y => 1,
+            ColorSpace::Rgb => 3,
+        }
+    }
+}
+
 /// The facts about a network that the image side needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {

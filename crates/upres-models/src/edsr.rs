@@ -4,8 +4,11 @@
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
-use crate::blocks::{conv, supports_subpixel_scale, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
+use crate::blocks::{conv, features_of, supports_subpixel_scale, See, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
 use crate::ModelError;
+use crate::architecture::{Architecture, Network};
+use crate::cost::{conv_macs, upsampler_macs};
+use crate::ColorSpace;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct EdsrConfig {
@@ -32,12 +35,7 @@ impl EdsrConfig {
     pub fn paper(scale: usize) -> Self {
         Self::new().with_scale(scale).with_resblocks(32).with_features(256).with_res_scale(0.1)
     }
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if !supports_subpixel_scale(self.scale) {
-            return Err(ModelError::InvalidConfig(format!("EDSR supports x2, x3, x4 and x8, not x{}", self.scale)));
-        }
-        Ok(())
-    }
+
     pub fn init<B: Backend>(&self, device: &B::Device) -> Edsr<B> {
         let f = self.features;
         Edsr {
@@ -83,22 +81,26 @@ pub struct Edsr<B: Backend> {
 impl<B: Backend> Edsr<B> {
     /// `x`: LR RGB `[N, 3, H, W]` in [0, 1]; returns `[N, 3, sH, sW]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.forward_features(x).pop().map(|(_, t)| t).expect("the output is always there")
+        self.forward_with(x, &mut |_, _| {})
     }
 
+    /// The head's and each residual block's activations, then the output.
     pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
-        let mut out = Vec::new();
+        features_of(|see| self.forward_with(x, see))
+    }
+
+    /// The forward pass, showing each activation to `see`: only the head's
+    /// (for the long skip) and the current block's stay alive.
+    fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
         let head = self.head.forward(shift_mean(x, self.rgb_mean, -1.0));
-        out.push(("head".to_string(), head.clone()));
+        see("head".to_string(), &head);
         let mut h = head.clone();
         for (i, block) in self.body.iter().enumerate() {
             h = block.forward(h);
-            out.push((format!("block{:02}", i + 1), h.clone()));
+            see(format!("block{:02}", i + 1), &h);
         }
         let h = self.body_tail.forward(h) + head;
-        let y = shift_mean(self.tail.forward(self.upsampler.forward(h)), self.rgb_mean, 1.0);
-        out.push(("output".to_string(), y));
-        out
+        shift_mean(self.tail.forward(self.upsampler.forward(h)), self.rgb_mean, 1.0)
     }
 }
 
@@ -118,15 +120,6 @@ pub struct MdsrConfig {
 }
 
 impl MdsrConfig {
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if self.scales.is_empty() {
-            return Err(ModelError::InvalidConfig("MDSR needs at least one scale".into()));
-        }
-        if let Some(s) = self.scales.iter().find(|s| !supports_subpixel_scale(**s)) {
-            return Err(ModelError::InvalidConfig(format!("MDSR supports x2, x3, x4 and x8, not x{s}")));
-        }
-        Ok(())
-    }
     pub fn init<B: Backend>(&self, device: &B::Device) -> Mdsr<B> {
         let f = self.features;
         Mdsr {
@@ -170,5 +163,81 @@ impl<B: Backend> Mdsr<B> {
         }
         let h = self.body_tail.forward(h) + skip;
         shift_mean(self.tail.forward(self.upsamplers[idx].forward(h)), self.rgb_mean, 1.0)
+    }
+}
+
+impl Architecture for EdsrConfig {
+    type Network<B: Backend> = Edsr<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if !supports_subpixel_scale(self.scale) {
+            return Err(ModelError::InvalidConfig(format!("EDSR supports x2, x3, x4 and x8, not x{}", self.scale)));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Edsr<B> {
+        self.init(device)
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        ColorSpace::Rgb
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        Some(vec![self.scale])
+    }
+
+    fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
+        let f = self.features;
+        conv_macs(3, f, 3) + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, self.scale) + (self.scale * self.scale) as u64 * conv_macs(f, 3, 3)
+    }
+}
+
+impl<B: Backend> Network<B> for Edsr<B> {
+    fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
+        Edsr::forward(self, x)
+    }
+
+    fn forward_features(&self, x: Tensor<B, 4>, _scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+        Edsr::forward_features(self, x)
+    }
+}
+
+impl Architecture for MdsrConfig {
+    type Network<B: Backend> = Mdsr<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if self.scales.is_empty() {
+            return Err(ModelError::InvalidConfig("MDSR needs at least one scale".into()));
+        }
+        if let Some(s) = self.scales.iter().find(|s| !supports_subpixel_scale(**s)) {
+            return Err(ModelError::InvalidConfig(format!("MDSR supports x2, x3, x4 and x8, not x{s}")));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Mdsr<B> {
+        self.init(device)
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        ColorSpace::Rgb
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        Some(self.scales.clone())
+    }
+
+    fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
+        let f = self.features;
+        let scale = if self.scales.contains(&scale) { scale } else { self.scales[0] };
+        conv_macs(3, f, 3) + 4 * conv_macs(f, f, 5) + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, scale) + (scale * scale) as u64 * conv_macs(f, 3, 3)
+    }
+}
+
+impl<B: Backend> Network<B> for Mdsr<B> {
+    fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
+        Mdsr::forward(self, x, scale)
     }
 }

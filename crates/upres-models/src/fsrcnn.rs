@@ -15,6 +15,8 @@ use burn::prelude::*;
 
 use crate::blocks::{conv, features_of, See};
 use crate::ModelError;
+use crate::architecture::{Architecture, Network};
+use crate::ColorSpace;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct FsrcnnConfig {
@@ -41,15 +43,6 @@ impl FsrcnnConfig {
         }
     }
 
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if !(2..=8).contains(&self.scale) {
-            return Err(ModelError::InvalidConfig(format!("FSRCNN supports x2 to x8; got x{}", self.scale)));
-        }
-        if self.features == 0 || self.shrink == 0 {
-            return Err(ModelError::InvalidConfig("FSRCNN needs at least one feature and one shrunk channel".into()));
-        }
-        Ok(())
-    }
 
     /// Multiply-adds per LR pixel (the paper's Table 1 counts these).
     pub fn macs_per_lr_pixel(&self) -> u64 {
@@ -114,5 +107,45 @@ impl<B: Backend> Fsrcnn<B> {
         h = self.expand_act.forward(self.expand.forward(h));
         see("expand".into(), &h);
         self.deconv.forward(h)
+    }
+}
+
+impl Architecture for FsrcnnConfig {
+    type Network<B: Backend> = Fsrcnn<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if !(2..=8).contains(&self.scale) {
+            return Err(ModelError::InvalidConfig(format!("FSRCNN supports x2 to x8; got x{}", self.scale)));
+        }
+        if self.features == 0 || self.shrink == 0 {
+            return Err(ModelError::InvalidConfig("FSRCNN needs at least one feature and one shrunk channel".into()));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Fsrcnn<B> {
+        self.init(device)
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        ColorSpace::Y
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        Some(vec![self.scale])
+    }
+
+    fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
+        FsrcnnConfig::macs_per_lr_pixel(self)
+    }
+}
+
+impl<B: Backend> Network<B> for Fsrcnn<B> {
+    fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
+        Fsrcnn::forward(self, x)
+    }
+
+    fn forward_features(&self, x: Tensor<B, 4>, _scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+        Fsrcnn::forward_features(self, x)
     }
 }

@@ -5,8 +5,12 @@
 //! [`edsr`] (EDSR and MDSR), [`srresnet`], [`discriminator`] (SRGAN's), and
 //! the fast low-resolution networks [`fsrcnn`] and [`sesr`] (whose linear
 //! blocks collapse into plain convolutions for inference).
-//! [`ModelConfig`] names an architecture; [`SrModel`] is any of them.
+//! [`ModelConfig`] names an architecture; [`SrModel`] is any of them. Each
+//! architecture's facts (validation, input, colour, scales, cost) are its
+//! config's [`Architecture`] impl, in its own file; `model.rs` lists them
+//! once in a table that generates both enums and their dispatch.
 
+pub mod architecture;
 pub mod blocks;
 mod cost;
 pub mod discriminator;
@@ -24,5 +28,6 @@ pub mod vgg;
 pub mod weights;
 
 pub use error::ModelError;
-pub use model::{ColorSpace, InputKind, ModelConfig, SrModel};
+pub use architecture::{Architecture, Network};
+pub use model::{ColorSpace, InputKind, ModelConfig, SrModel, ARCHITECTURES};
 pub use weights::{apply_named_tensors, expected_tensors, load_weights, read_meta, save_weights, Expectation, Provenance, WeightsDtype, WeightsFile, WeightsMeta, FORMAT_NAME, FORMAT_VERSION};

@@ -8,35 +8,137 @@ use crate::sesr::{Sesr, SesrConfig};
 use crate::srcnn::{Srcnn, SrcnnConfig};
 use crate::srresnet::{Srresnet, SrresnetConfig};
 use crate::vdsr::{Vdsr, VdsrConfig};
+use crate::architecture::{Architecture, Network};
 use crate::ModelError;
 
-/// Any of the networks, with its hyper-parameters. Serialised as JSON with an
-/// `"arch"` tag; it travels inside the weights file. When read, fields left
-/// out take the architecture's defaults (`{"arch": "edsr", "scale": 3}` is
-/// EDSR-baseline x3).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "arch", rename_all = "lowercase")]
-pub enum ModelConfig {
-    Srcnn(SrcnnConfig),
-    Vdsr(VdsrConfig),
-    Edsr(EdsrConfig),
-    Mdsr(MdsrConfig),
-    Srresnet(SrresnetConfig),
-    Fsrcnn(FsrcnnConfig),
-    Sesr(SesrConfig),
+/// The table of architectures: one line each, `Variant(Config, Network) =
+/// "arch"`, where `"arch"` is the tag in weights files and recipes (the
+/// variant's name in lower case) and `Config` implements [`Architecture`].
+/// It generates [`ModelConfig`], [`SrModel`] and every dispatch between them.
+macro_rules! architectures {
+    ($($variant:ident($config:ident, $network:ident) = $arch:literal),+ $(,)?) => {
+        /// Any of the networks, with its hyper-parameters. Serialised as JSON with an
+        /// `"arch"` tag; it travels inside the weights file. When read, fields left
+        /// out take the architecture's defaults (`{"arch": "edsr", "scale": 3}` is
+        /// EDSR-baseline x3).
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "arch", rename_all = "lowercase")]
+        pub enum ModelConfig {
+            $($variant($config)),+
+        }
+
+        /// The same enum, read strictly (every field present).
+        #[derive(Deserialize)]
+        #[serde(tag = "arch", rename_all = "lowercase")]
+        enum StrictModelConfig {
+            $($variant($config)),+
+        }
+
+        /// Any super-resolution network.
+        #[derive(Module, Debug)]
+        pub enum SrModel<B: Backend> {
+            $($variant($network<B>)),+
+        }
+
+        /// Every architecture's tag.
+        pub const ARCHITECTURES: &[&str] = &[$($arch),+];
+
+        impl ModelConfig {
+            /// An architecture's config with every field at its default.
+            fn defaults(arch: &str) -> Option<Self> {
+                match arch {
+                    $($arch => Some(ModelConfig::$variant($config::new())),)+
+                    _ => None,
+                }
+            }
+
+            fn from_strict(strict: StrictModelConfig) -> Self {
+                match strict {
+                    $(StrictModelConfig::$variant(c) => ModelConfig::$variant(c)),+
+                }
+            }
+
+            pub fn arch(&self) -> &'static str {
+                match self {
+                    $(ModelConfig::$variant(_) => $arch),+
+                }
+            }
+
+            /// The architecture's own facts.
+            fn architecture(&self) -> &dyn ArchitectureFacts {
+                match self {
+                    $(ModelConfig::$variant(c) => c),+
+                }
+            }
+
+            /// Build the network with freshly initialised weights.
+            pub fn init<B: Backend>(&self, device: &B::Device) -> Result<SrModel<B>, ModelError> {
+                self.validate()?;
+                Ok(match self {
+                    $(ModelConfig::$variant(c) => SrModel::$variant(c.build(device))),+
+                })
+            }
+        }
+
+        impl<B: Backend> SrModel<B> {
+            /// Run the network. `x` is `[N, C, H, W]` in [0, 1]: the bicubic-upscaled
+            /// image for [`InputKind::Bicubic`] networks, the LR image otherwise.
+            /// `scale` selects MDSR's branch (already checked with
+            /// [`ModelConfig::check_scale`]); the others ignore it.
+            pub fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
+                match self {
+                    $(SrModel::$variant(m) => Network::forward(m, x, scale)),+
+                }
+            }
+
+            /// Named intermediate activations, ending with the output, for the
+            /// networks that have a layer-by-layer view (VDSR, SRCNN, EDSR, FSRCNN,
+            /// SESR); the others show only the output.
+            pub fn forward_features(&self, x: Tensor<B, 4>, scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+                match self {
+                    $(SrModel::$variant(m) => Network::forward_features(m, x, scale)),+
+                }
+            }
+        }
+    };
 }
 
-/// The same enum, read strictly (every field present).
-#[derive(Deserialize)]
-#[serde(tag = "arch", rename_all = "lowercase")]
-enum StrictModelConfig {
-    Srcnn(SrcnnConfig),
-    Vdsr(VdsrConfig),
-    Edsr(EdsrConfig),
-    Mdsr(MdsrConfig),
-    Srresnet(SrresnetConfig),
-    Fsrcnn(FsrcnnConfig),
-    Sesr(SesrConfig),
+architectures! {
+    Srcnn(SrcnnConfig, Srcnn) = "srcnn",
+    Vdsr(VdsrConfig, Vdsr) = "vdsr",
+    Edsr(EdsrConfig, Edsr) = "edsr",
+    Mdsr(MdsrConfig, Mdsr) = "mdsr",
+    Srresnet(SrresnetConfig, Srresnet) = "srresnet",
+    Fsrcnn(FsrcnnConfig, Fsrcnn) = "fsrcnn",
+    Sesr(SesrConfig, Sesr) = "sesr",
+}
+
+/// [`Architecture`] without its generic parts, so that a config can be
+/// asked through one `&dyn`.
+trait ArchitectureFacts {
+    fn validate(&self) -> Result<(), ModelError>;
+    fn input_kind(&self) -> InputKind;
+    fn color_space(&self) -> ColorSpace;
+    fn network_scales(&self) -> Option<Vec<usize>>;
+    fn macs_per_lr_pixel_at(&self, scale: usize) -> u64;
+}
+
+impl<A: Architecture> ArchitectureFacts for A {
+    fn validate(&self) -> Result<(), ModelError> {
+        Architecture::validate(self)
+    }
+    fn input_kind(&self) -> InputKind {
+        Architecture::input_kind(self)
+    }
+    fn color_space(&self) -> ColorSpace {
+        Architecture::color_space(self)
+    }
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        Architecture::network_scales(self)
+    }
+    fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
+        Architecture::macs_per_lr_pixel_at(self, scale)
+    }
 }
 
 impl<'de> Deserialize<'de> for ModelConfig {
@@ -44,47 +146,18 @@ impl<'de> Deserialize<'de> for ModelConfig {
         use serde::de::Error;
         let mut given = serde_json::Value::deserialize(deserializer)?;
         let arch = given.get("arch").and_then(|a| a.as_str()).ok_or_else(|| D::Error::missing_field("arch"))?.to_string();
-        let defaults = match arch.as_str() {
-            "srcnn" => ModelConfig::Srcnn(SrcnnConfig::new()),
-            "vdsr" => ModelConfig::Vdsr(VdsrConfig::new()),
-            "edsr" => ModelConfig::Edsr(EdsrConfig::new()),
-            "mdsr" => ModelConfig::Mdsr(MdsrConfig::new()),
-            "srresnet" => ModelConfig::Srresnet(SrresnetConfig::new()),
-            "fsrcnn" => ModelConfig::Fsrcnn(FsrcnnConfig::new()),
-            "sesr" => ModelConfig::Sesr(SesrConfig::new()),
-            other => return Err(D::Error::unknown_variant(other, &["srcnn", "vdsr", "edsr", "mdsr", "srresnet", "fsrcnn", "sesr"])),
-        };
+        let defaults = ModelConfig::defaults(&arch).ok_or_else(|| D::Error::unknown_variant(&arch, ARCHITECTURES))?;
         let mut merged = serde_json::to_value(&defaults).map_err(D::Error::custom)?;
         if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object_mut()) {
             for (k, v) in std::mem::take(g) {
                 m.insert(k, v);
             }
         }
-        Ok(match StrictModelConfig::deserialize(merged).map_err(D::Error::custom)? {
-            StrictModelConfig::Srcnn(c) => ModelConfig::Srcnn(c),
-            StrictModelConfig::Vdsr(c) => ModelConfig::Vdsr(c),
-            StrictModelConfig::Edsr(c) => ModelConfig::Edsr(c),
-            StrictModelConfig::Mdsr(c) => ModelConfig::Mdsr(c),
-            StrictModelConfig::Srresnet(c) => ModelConfig::Srresnet(c),
-            StrictModelConfig::Fsrcnn(c) => ModelConfig::Fsrcnn(c),
-            StrictModelConfig::Sesr(c) => ModelConfig::Sesr(c),
-        })
+        Ok(ModelConfig::from_strict(StrictModelConfig::deserialize(merged).map_err(D::Error::custom)?))
     }
 }
 
 impl ModelConfig {
-    pub fn arch(&self) -> &'static str {
-        match self {
-            ModelConfig::Srcnn(_) => "srcnn",
-            ModelConfig::Vdsr(_) => "vdsr",
-            ModelConfig::Edsr(_) => "edsr",
-            ModelConfig::Mdsr(_) => "mdsr",
-            ModelConfig::Srresnet(_) => "srresnet",
-            ModelConfig::Fsrcnn(_) => "fsrcnn",
-            ModelConfig::Sesr(_) => "sesr",
-        }
-    }
-
     /// Look an architecture up by name, with the paper's defaults
     /// (`edsr-baseline`, `edsr`, `srcnn-915`, ...); `scale` picks the upsampler.
     pub fn preset(name: &str, scale: usize) -> Result<Self, ModelError> {
@@ -109,35 +182,23 @@ impl ModelConfig {
     }
 
     pub fn input_kind(&self) -> InputKind {
-        match self {
-            ModelConfig::Srcnn(c) if c.upsample.is_none() => InputKind::Bicubic,
-            ModelConfig::Vdsr(_) => InputKind::Bicubic,
-            _ => InputKind::LowRes,
-        }
+        self.architecture().input_kind()
     }
 
     pub fn color_space(&self) -> ColorSpace {
-        let channels = match self {
-            ModelConfig::Srcnn(c) => c.channels,
-            ModelConfig::Vdsr(c) => c.channels,
-            ModelConfig::Fsrcnn(_) | ModelConfig::Sesr(_) => 1,
-            _ => 3,
-        };
-        if channels == 1 { ColorSpace::Y } else { ColorSpace::Rgb }
+        self.architecture().color_space()
     }
 
     /// The scales the network itself produces, or `None` when it takes a
     /// bicubic-upscaled input and so runs at any scale.
     pub fn network_scales(&self) -> Option<Vec<usize>> {
-        match self {
-            ModelConfig::Srcnn(c) => c.upsample.map(|s| vec![s]),
-            ModelConfig::Vdsr(_) => None,
-            ModelConfig::Edsr(c) => Some(vec![c.scale]),
-            ModelConfig::Mdsr(c) => Some(c.scales.clone()),
-            ModelConfig::Srresnet(c) => Some(vec![c.scale]),
-            ModelConfig::Fsrcnn(c) => Some(vec![c.scale]),
-            ModelConfig::Sesr(c) => Some(vec![c.scale]),
-        }
+        self.architecture().network_scales()
+    }
+
+    /// Multiply-adds per LR pixel at `scale` (for a network with one scale,
+    /// its own scale is used whatever `scale` says).
+    pub fn macs_per_lr_pixel(&self, scale: usize) -> u64 {
+        self.architecture().macs_per_lr_pixel_at(scale)
     }
 
     /// What the image side needs to know to feed this network.
@@ -162,64 +223,11 @@ impl ModelConfig {
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
-        match self {
-            ModelConfig::Srcnn(c) => c.validate(),
-            ModelConfig::Vdsr(c) if c.layers < 2 || !matches!(c.channels, 1 | 3) => Err(ModelError::InvalidConfig(
-                format!("VDSR needs at least 2 layers and 1 or 3 channels, got {} and {}", c.layers, c.channels),
-            )),
-            ModelConfig::Vdsr(_) => Ok(()),
-            ModelConfig::Edsr(c) => c.validate(),
-            ModelConfig::Mdsr(c) => c.validate(),
-            ModelConfig::Srresnet(c) => c.validate(),
-            ModelConfig::Fsrcnn(c) => c.validate(),
-            ModelConfig::Sesr(c) => c.validate(),
-        }
+        self.architecture().validate()
     }
-
-    /// Build the network with freshly initialised weights.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<SrModel<B>, ModelError> {
-        self.validate()?;
-        Ok(match self {
-            ModelConfig::Srcnn(c) => SrModel::Srcnn(c.init(device)),
-            ModelConfig::Vdsr(c) => SrModel::Vdsr(c.init(device)),
-            ModelConfig::Edsr(c) => SrModel::Edsr(c.init(device)),
-            ModelConfig::Mdsr(c) => SrModel::Mdsr(c.init(device)),
-            ModelConfig::Srresnet(c) => SrModel::Srresnet(c.init(device)),
-            ModelConfig::Fsrcnn(c) => SrModel::Fsrcnn(c.init(device)),
-            ModelConfig::Sesr(c) => SrModel::Sesr(c.init(device)),
-        })
-    }
-}
-
-/// Any super-resolution network.
-#[derive(Module, Debug)]
-pub enum SrModel<B: Backend> {
-    Srcnn(Srcnn<B>),
-    Vdsr(Vdsr<B>),
-    Edsr(Edsr<B>),
-    Mdsr(Mdsr<B>),
-    Srresnet(Srresnet<B>),
-    Fsrcnn(Fsrcnn<B>),
-    Sesr(Sesr<B>),
 }
 
 impl<B: Backend> SrModel<B> {
-    /// Run the network. `x` is `[N, C, H, W]` in [0, 1]: the bicubic-upscaled
-    /// image for [`InputKind::Bicubic`] networks, the LR image otherwise.
-    /// `scale` selects MDSR's branch (already checked with
-    /// [`ModelConfig::check_scale`]); the others ignore it.
-    pub fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
-        match self {
-            SrModel::Srcnn(m) => m.forward(x),
-            SrModel::Vdsr(m) => m.forward(x),
-            SrModel::Edsr(m) => m.forward(x),
-            SrModel::Mdsr(m) => m.forward(x, scale),
-            SrModel::Srresnet(m) => m.forward(x),
-            SrModel::Fsrcnn(m) => m.forward(x),
-            SrModel::Sesr(m) => m.forward(x),
-        }
-    }
-
     /// The form to ship and to run in inference: SESR's linear blocks
     /// collapsed into plain convolutions (the same function), every other
     /// network as it is. Returns the config that describes the new form.
@@ -227,19 +235,6 @@ impl<B: Backend> SrModel<B> {
         match (self, config) {
             (SrModel::Sesr(m), ModelConfig::Sesr(c)) => (ModelConfig::Sesr(c.as_collapsed()), SrModel::Sesr(m.collapse())),
             (model, config) => (config.clone(), model),
-        }
-    }
-
-    /// Named intermediate activations, ending with the output, for the
-    /// networks that have a layer-by-layer view (VDSR, SRCNN, EDSR, FSRCNN, SESR).
-    pub fn forward_features(&self, x: Tensor<B, 4>, scale: usize) -> Vec<(String, Tensor<B, 4>)> {
-        match self {
-            SrModel::Srcnn(m) => m.forward_features(x),
-            SrModel::Vdsr(m) => m.forward_features(x),
-            SrModel::Edsr(m) => m.forward_features(x),
-            SrModel::Fsrcnn(m) => m.forward_features(x),
-            SrModel::Sesr(m) => m.forward_features(x),
-            other => vec![("output".to_string(), other.forward(x, scale))],
         }
     }
 }

@@ -34,6 +34,8 @@ use burn::tensor::ops::ConvOptions;
 
 use crate::blocks::{features_of, in_dtype, pixel_shuffle, supports_subpixel_scale, See};
 use crate::ModelError;
+use crate::architecture::{Architecture, Network};
+use crate::ColorSpace;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct SesrConfig {
@@ -68,15 +70,6 @@ impl SesrConfig {
         Some(Self::new().with_scale(scale).with_features(features).with_blocks(blocks))
     }
 
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if !supports_subpixel_scale(self.scale) {
-            return Err(ModelError::InvalidConfig(format!("SESR supports x2, x3, x4 and x8; got x{}", self.scale)));
-        }
-        if self.features == 0 || self.expansion == 0 {
-            return Err(ModelError::InvalidConfig("SESR needs at least one feature and one expanded channel".into()));
-        }
-        Ok(())
-    }
 
     /// Multiply-adds per LR pixel of the collapsed network (what inference
     /// and a collapsed training step's forward pass cost).
@@ -257,5 +250,45 @@ impl<B: Backend> Sesr<B> {
             output_block: self.output_block.collapse(),
             scale: self.scale,
         }
+    }
+}
+
+impl Architecture for SesrConfig {
+    type Network<B: Backend> = Sesr<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if !supports_subpixel_scale(self.scale) {
+            return Err(ModelError::InvalidConfig(format!("SESR supports x2, x3, x4 and x8; got x{}", self.scale)));
+        }
+        if self.features == 0 || self.expansion == 0 {
+            return Err(ModelError::InvalidConfig("SESR needs at least one feature and one expanded channel".into()));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Sesr<B> {
+        self.init(device)
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        ColorSpace::Y
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        Some(vec![self.scale])
+    }
+
+    fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
+        SesrConfig::macs_per_lr_pixel(self)
+    }
+}
+
+impl<B: Backend> Network<B> for Sesr<B> {
+    fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
+        Sesr::forward(self, x)
+    }
+
+    fn forward_features(&self, x: Tensor<B, 4>, _scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+        Sesr::forward_features(self, x)
     }
 }

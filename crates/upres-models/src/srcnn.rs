@@ -10,8 +10,11 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 
-use crate::blocks::{conv, supports_subpixel_scale, Activation, ActivationKind, ChannelAttention, ResBlock, ResBlockSpec, Upsampler};
+use crate::blocks::{conv, features_of, supports_subpixel_scale, See, Activation, ActivationKind, ChannelAttention, ResBlock, ResBlockSpec, Upsampler};
 use crate::ModelError;
+use crate::architecture::{color_of, Architecture, Network};
+use crate::cost::{conv_macs, upsampler_macs};
+use crate::{ColorSpace, InputKind};
 
 #[derive(Config, Debug, PartialEq)]
 pub struct SrcnnConfig {
@@ -55,25 +58,6 @@ impl SrcnnConfig {
         Self::new().with_kernels([9, 1, 5])
     }
 
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if self.kernels.iter().any(|k| k % 2 == 0) {
-            return Err(ModelError::InvalidConfig(format!("SRCNN kernels must be odd, got {:?}", self.kernels)));
-        }
-        if let Some(s) = self.upsample {
-            if !supports_subpixel_scale(s) {
-                return Err(ModelError::InvalidConfig(format!("SRCNN upsampling tail supports x2, x3, x4, x8; got x{s}")));
-            }
-            if self.global_residual {
-                return Err(ModelError::InvalidConfig(
-                    "a global residual needs a bicubic input; it cannot be combined with an upsampling tail".into(),
-                ));
-            }
-        }
-        if self.depth == 0 {
-            return Err(ModelError::InvalidConfig("SRCNN needs at least one middle layer".into()));
-        }
-        Ok(())
-    }
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> Srcnn<B> {
         let [n1, n2] = self.features;
@@ -159,31 +143,98 @@ pub struct Srcnn<B: Backend> {
 
 impl<B: Backend> Srcnn<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.forward_features(x).pop().map(|(_, t)| t).expect("the output is always there")
+        self.forward_with(x, &mut |_, _| {})
     }
 
-    /// Activations after the first layer and each middle layer, then the output.
+    /// Activations after the first layer and each middle layer (and the
+    /// residual a global skip adds), then the output.
     pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
-        let mut out = Vec::new();
+        features_of(|see| self.forward_with(x, see))
+    }
+
+    /// The forward pass, showing each activation to `see`; only the current
+    /// layer's stays alive.
+    fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
         let mut h = self.head_act.forward(self.head.forward(x.clone()));
-        out.push(("layer01".to_string(), h.clone()));
+        see("layer01".to_string(), &h);
         for (i, block) in self.body.iter().enumerate() {
             h = match block {
                 SrcnnBlock::Plain(l) => l.forward(h),
                 SrcnnBlock::Residual(r) => r.forward(h),
             };
-            out.push((format!("layer{:02}", i + 2), h.clone()));
+            see(format!("layer{:02}", i + 2), &h);
         }
         if let Some(up) = &self.upsampler {
             h = up.forward(h);
         }
         let y = self.tail.forward(h);
         if self.global_residual {
-            out.push(("residual".to_string(), y.clone()));
-            out.push(("output".to_string(), y + x));
+            see("residual".to_string(), &y);
+            y + x
         } else {
-            out.push(("output".to_string(), y));
+            y
         }
-        out
+    }
+}
+
+impl Architecture for SrcnnConfig {
+    type Network<B: Backend> = Srcnn<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if self.kernels.iter().any(|k| k % 2 == 0) {
+            return Err(ModelError::InvalidConfig(format!("SRCNN kernels must be odd, got {:?}", self.kernels)));
+        }
+        if let Some(s) = self.upsample {
+            if !supports_subpixel_scale(s) {
+                return Err(ModelError::InvalidConfig(format!("SRCNN upsampling tail supports x2, x3, x4, x8; got x{s}")));
+            }
+            if self.global_residual {
+                return Err(ModelError::InvalidConfig(
+                    "a global residual needs a bicubic input; it cannot be combined with an upsampling tail".into(),
+                ));
+            }
+        }
+        if self.depth == 0 {
+            return Err(ModelError::InvalidConfig("SRCNN needs at least one middle layer".into()));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Srcnn<B> {
+        self.init(device)
+    }
+
+    fn input_kind(&self) -> InputKind {
+        if self.upsample.is_none() { InputKind::Bicubic } else { InputKind::LowRes }
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        color_of(self.channels)
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        self.upsample.map(|s| vec![s])
+    }
+
+    fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
+        let [n1, n2] = self.features;
+        let [k1, k2, k3] = self.kernels;
+        let block = if self.residual_blocks { 2 } else { 1 };
+        let middle = conv_macs(n1, n2, k2) + (self.depth as u64 - 1) * block * conv_macs(n2, n2, k2);
+        let lr = conv_macs(self.channels, n1, k1) + middle;
+        match self.upsample {
+            Some(r) => lr + upsampler_macs(n2, r) + (r * r) as u64 * conv_macs(n2, self.channels, k3),
+            None => (scale * scale) as u64 * (lr + conv_macs(n2, self.channels, k3)),
+        }
+    }
+}
+
+impl<B: Backend> Network<B> for Srcnn<B> {
+    fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
+        Srcnn::forward(self, x)
+    }
+
+    fn forward_features(&self, x: Tensor<B, 4>, _scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+        Srcnn::forward_features(self, x)
     }
 }

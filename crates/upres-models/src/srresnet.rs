@@ -8,6 +8,9 @@ use burn::prelude::*;
 
 use crate::blocks::{conv, supports_subpixel_scale, Activation, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
 use crate::ModelError;
+use crate::architecture::{Architecture, Network};
+use crate::cost::{conv_macs, upsampler_macs};
+use crate::ColorSpace;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct SrresnetConfig {
@@ -20,12 +23,6 @@ pub struct SrresnetConfig {
 }
 
 impl SrresnetConfig {
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if !supports_subpixel_scale(self.scale) {
-            return Err(ModelError::InvalidConfig(format!("SRResNet supports x2, x3, x4 and x8, not x{}", self.scale)));
-        }
-        Ok(())
-    }
     pub fn init<B: Backend>(&self, device: &B::Device) -> Srresnet<B> {
         let f = self.features;
         let prelu = ActivationKind::PRelu { per_channel: false };
@@ -69,5 +66,39 @@ impl<B: Backend> Srresnet<B> {
         }
         let h = self.body_bn.forward(self.body_tail.forward(h)) + head;
         self.tail.forward(self.upsampler.forward(h))
+    }
+}
+
+impl Architecture for SrresnetConfig {
+    type Network<B: Backend> = Srresnet<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if !supports_subpixel_scale(self.scale) {
+            return Err(ModelError::InvalidConfig(format!("SRResNet supports x2, x3, x4 and x8, not x{}", self.scale)));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Srresnet<B> {
+        self.init(device)
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        ColorSpace::Rgb
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        Some(vec![self.scale])
+    }
+
+    fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
+        let f = self.features;
+        conv_macs(3, f, 9) + (2 * self.blocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, self.scale) + (self.scale * self.scale) as u64 * conv_macs(f, 3, 9)
+    }
+}
+
+impl<B: Backend> Network<B> for Srresnet<B> {
+    fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
+        Srresnet::forward(self, x)
     }
 }

@@ -5,7 +5,10 @@ use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::blocks::conv;
+use crate::blocks::{conv, features_of, See};
+use crate::architecture::{color_of, Architecture, Network};
+use crate::cost::conv_macs;
+use crate::{ColorSpace, InputKind, ModelError};
 
 #[derive(Config, Debug, PartialEq)]
 pub struct VdsrConfig {
@@ -43,25 +46,68 @@ impl VdsrConfig {
 impl<B: Backend> Vdsr<B> {
     /// `x`: bicubic-upscaled image `[N, C, H, W]` in [0, 1]; returns the same size.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut h = relu(self.input.forward(x.clone()));
-        for layer in &self.body {
-            h = relu(layer.forward(h));
-        }
-        self.output.forward(h) + x
+        self.forward_with(x, &mut |_, _| {})
     }
 
     /// Every layer's activations, then the predicted residual, then the output.
     pub fn forward_features(&self, x: Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
-        let mut out = Vec::new();
+        features_of(|see| self.forward_with(x, see))
+    }
+
+    fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
         let mut h = relu(self.input.forward(x.clone()));
-        out.push(("layer01".to_string(), h.clone()));
+        see("layer01".to_string(), &h);
         for (i, layer) in self.body.iter().enumerate() {
             h = relu(layer.forward(h));
-            out.push((format!("layer{:02}", i + 2), h.clone()));
+            see(format!("layer{:02}", i + 2), &h);
         }
         let residual = self.output.forward(h);
-        out.push(("residual".to_string(), residual.clone()));
-        out.push(("output".to_string(), residual + x));
-        out
+        see("residual".to_string(), &residual);
+        residual + x
+    }
+}
+
+impl Architecture for VdsrConfig {
+    type Network<B: Backend> = Vdsr<B>;
+
+    fn validate(&self) -> Result<(), ModelError> {
+        if self.layers < 2 || !matches!(self.channels, 1 | 3) {
+            return Err(ModelError::InvalidConfig(format!(
+                "VDSR needs at least 2 layers and 1 or 3 channels, got {} and {}",
+                self.layers, self.channels
+            )));
+        }
+        Ok(())
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Vdsr<B> {
+        self.init(device)
+    }
+
+    fn input_kind(&self) -> InputKind {
+        InputKind::Bicubic
+    }
+
+    fn color_space(&self) -> ColorSpace {
+        color_of(self.channels)
+    }
+
+    fn network_scales(&self) -> Option<Vec<usize>> {
+        None
+    }
+
+    fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
+        let (f, ch) = (self.features, self.channels);
+        (scale * scale) as u64 * (conv_macs(ch, f, 3) + (self.layers as u64 - 2) * conv_macs(f, f, 3) + conv_macs(f, ch, 3))
+    }
+}
+
+impl<B: Backend> Network<B> for Vdsr<B> {
+    fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
+        Vdsr::forward(self, x)
+    }
+
+    fn forward_features(&self, x: Tensor<B, 4>, _scale: usize) -> Vec<(String, Tensor<B, 4>)> {
+        Vdsr::forward_features(self, x)
     }
 }

@@ -1,7 +1,7 @@
 //! The upres weights format: one safetensors file per model.
 //!
 //! Tensors are named by their path in the module (`body.3.conv1.weight`),
-//! stored as F32 or F16. The safetensors metadata (strings) holds:
+//! stored as F32 or F16 (batch-norm running statistics always F32). The safetensors metadata (strings) holds:
 //! `format` = "upres-weights", `format_version`, `arch`, `model_config` (the
 //! [`ModelConfig`] as JSON), `scales` (JSON list of the scales the weights are
 //! meant for), `color_space` ("y" | "rgb"), `input` ("bicubic" | "low_res"),
@@ -117,26 +117,33 @@ fn tensor_to_f32(snapshot: &TensorSnapshot) -> Result<Vec<f32>, ModelError> {
         .map_err(|e| ModelError::Serialise(format!("{}: {e:?}", snapshot.full_path())))
 }
 
-/// Serialise a model and its metadata to safetensors bytes.
+/// Batch-norm running statistics stay f32 in an f16 file, as burn-store's
+/// half-precision adapter keeps them: running variances of trained networks
+/// go below f16's smallest normal (6e-5) and would lose their precision, or
+/// underflow to zero and divide by epsilon alone.
+fn is_batch_norm_statistic(name: &str) -> bool {
+    name.ends_with(".running_var") || name.ends_with(".running_mean")
+}
+
+/// Serialise a model and its metadata to safetensors bytes. `dtype` is the
+/// dtype of the weights (F16 halves the download); batch-norm statistics
+/// are f32 in both.
 pub fn save_weights<B: Backend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: WeightsDtype) -> Result<Vec<u8>, ModelError> {
     let snapshots = model.collect(None, None, true);
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(snapshots.len());
+    let mut tensors: Vec<(String, Vec<usize>, StDtype, Vec<u8>)> = Vec::with_capacity(snapshots.len());
     for snap in &snapshots {
         let values = tensor_to_f32(snap)?;
-        let bytes = match dtype {
-            WeightsDtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            WeightsDtype::F16 => values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect(),
+        let name = snap.full_path();
+        let (st_dtype, bytes) = match dtype {
+            WeightsDtype::F16 if !is_batch_norm_statistic(&name) => (StDtype::F16, values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()),
+            _ => (StDtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect()),
         };
-        tensors.push((snap.full_path(), snap.shape.to_vec(), bytes));
+        tensors.push((name, snap.shape.to_vec(), st_dtype, bytes));
     }
-    let st_dtype = match dtype {
-        WeightsDtype::F32 => StDtype::F32,
-        WeightsDtype::F16 => StDtype::F16,
-    };
     let views = tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(st_dtype, shape.clone(), bytes)
+        .map(|(name, shape, st_dtype, bytes)| {
+            TensorView::new(*st_dtype, shape.clone(), bytes)
                 .map(|v| (name.clone(), v))
                 .map_err(|e| ModelError::Serialise(format!("{name}: {e}")))
         })

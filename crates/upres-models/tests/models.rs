@@ -69,7 +69,7 @@ fn random_input(c: usize, h: usize, w: usize) -> Tensor<B, 4> {
 
 fn output_dims(config: &ModelConfig, scale: usize, h: usize, w: usize) -> [usize; 4] {
     let model = config.init::<B>(&Default::default()).unwrap();
-    let c = if config.color_space() == upres_models::ColorSpace::Y { 1 } else { 3 };
+    let c = config.color_space().channels();
     model.forward(random_input(c, h, w), scale).dims()
 }
 
@@ -172,4 +172,48 @@ fn a_file_whose_tensors_do_not_fit_the_config_is_refused() {
 
     let err = load_weights::<B>(b"definitely not safetensors", &device, &Expectation::default()).err().unwrap().to_string();
     assert!(err.starts_with("not an upres weights file"), "{err}");
+}
+
+#[test]
+fn every_architecture_in_the_table_reads_back_under_its_own_tag() {
+    // The table's tags and serde's variant names must agree, or weights
+    // written under one would not load under the other.
+    for &arch in upres_models::ARCHITECTURES {
+        let config: ModelConfig = serde_json::from_str(&format!(r#"{{"arch": "{arch}"}}"#)).unwrap();
+        assert_eq!(config.arch(), arch);
+        let written = serde_json::to_value(&config).unwrap();
+        assert_eq!(written["arch"], arch);
+        let again: ModelConfig = serde_json::from_value(written).unwrap();
+        assert_eq!(again, config);
+    }
+    let err = serde_json::from_str::<ModelConfig>(r#"{"arch": "rcan"}"#).unwrap_err().to_string();
+    assert!(err.contains("rcan") && err.contains("sesr"), "{err}");
+}
+
+#[test]
+fn f16_files_keep_batch_norm_statistics_in_f32() {
+    use burn_store::ModuleSnapshot;
+    // A trained SRResNet's running variances can sit below f16's smallest
+    // normal; in f16 1e-7 would come back as 1.19e-7 (or 0 a bit lower).
+    let config: ModelConfig = serde_json::from_str(r#"{"arch": "srresnet", "blocks": 1, "features": 8, "scale": 2}"#).unwrap();
+    let model = config.init::<B>(&Default::default()).unwrap();
+    let shapes = upres_models::expected_tensors(&model);
+    let variances: Vec<_> = shapes.iter().filter(|(n, _)| n.ends_with("running_var")).cloned().collect();
+    assert!(!variances.is_empty(), "SRResNet has batch-norm");
+    let tiny = variances.iter().map(|(n, s)| (n.clone(), s.clone(), vec![1e-7f32; s.iter().product()])).collect();
+    let model = upres_models::weights::apply_partial(model, "srresnet", tiny).unwrap();
+    let meta = WeightsMeta::new(config.clone(), vec![2], Provenance::default());
+    let bytes = save_weights(&model, &meta, WeightsDtype::F16).unwrap();
+
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    for (name, view) in file.tensors() {
+        let expected = if name.ends_with("running_var") || name.ends_with("running_mean") { safetensors::Dtype::F32 } else { safetensors::Dtype::F16 };
+        assert_eq!(view.dtype(), expected, "{name}");
+    }
+    let loaded = load_weights::<B>(&bytes, &Default::default(), &Expectation::default()).unwrap();
+    let shapes_after = loaded.model.collect(None, None, true);
+    for snap in shapes_after.iter().filter(|s| s.full_path().ends_with("running_var")) {
+        let values = snap.to_data().unwrap().convert::<f32>().into_vec::<f32>().unwrap();
+        assert!(values.iter().all(|&v| v == 1e-7), "{}: {:?}", snap.full_path(), &values[..2]);
+    }
 }

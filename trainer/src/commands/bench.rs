@@ -6,20 +6,27 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::module::Module;
 use burn::prelude::*;
-use burn::tensor::{DType, Distribution};
+use burn::tensor::Distribution;
+use rand::{Rng, SeedableRng};
+use upres_models::vgg::VggConfig;
 use upres_models::{InputKind, ModelConfig};
 
 use crate::backend::{dispatch, OnBackend};
-use crate::cli::{BackendArgs, BenchArgs, Precision};
-use crate::train::precision::{forward_in_model_dtype, master_gradients, working_copy};
-use upres_models::blocks::in_dtype;
+use crate::cli::{BackendArgs, BenchArgs};
+use crate::train::config::{LossKind, OptimizerConfig};
+use crate::train::data::Batch;
+use crate::train::precision::{LossScale, Precision};
+use crate::train::step::{Objective, Trainer};
 
-/// A model with its paper's batch, patch (network-input pixels) and scale.
+/// A model with its paper's batch, patch (network-input pixels) and scale,
+/// and what its step optimises (a recipe's, or L1 with Adam).
 struct Case {
     name: String,
     config: ModelConfig,
+    objective: Objective,
+    perceptual_layer: Option<String>,
     batch: usize,
     patch: usize,
     scale: usize,
@@ -41,7 +48,15 @@ impl Case {
 fn recipe_case(path: &std::path::Path, batch: Option<usize>) -> Result<Case> {
     let recipe = crate::train::config::TrainConfig::load(path, &[])?;
     let scale = *recipe.data.scales.first().context("the recipe has no training scale")?;
-    Ok(Case { name: recipe.name, config: recipe.model, batch: batch.unwrap_or(recipe.data.batch), patch: recipe.data.patch, scale })
+    Ok(Case {
+        name: recipe.name.clone(),
+        objective: Objective::from(&recipe),
+        perceptual_layer: recipe.perceptual.as_ref().map(|p| p.layer.clone()),
+        config: recipe.model,
+        batch: batch.unwrap_or(recipe.data.batch),
+        patch: recipe.data.patch,
+        scale,
+    })
 }
 
 fn cases(names: &[String], recipes: &[std::path::PathBuf], batch: Option<usize>) -> Result<Vec<Case>> {
@@ -58,7 +73,20 @@ fn cases(names: &[String], recipes: &[std::path::PathBuf], batch: Option<usize>)
     let mut out = Vec::new();
     for (name, preset, b, patch, scale) in all {
         if names.is_empty() || names.iter().any(|n| n == name) {
-            out.push(Case { name: name.to_string(), config: ModelConfig::preset(preset, scale)?, batch: batch.unwrap_or(b), patch, scale });
+            out.push(Case {
+                name: name.to_string(),
+                config: ModelConfig::preset(preset, scale)?,
+                objective: Objective {
+                    optimizer: OptimizerConfig::Adam { lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0.0 },
+                    loss: LossKind::L1,
+                    perceptual_weight: None,
+                    gan: None,
+                },
+                perceptual_layer: None,
+                batch: batch.unwrap_or(b),
+                patch,
+                scale,
+            });
         }
     }
     for r in recipes {
@@ -84,6 +112,20 @@ fn sync<B: Backend>(t: Tensor<B, 1>) {
     let _ = t.into_data();
 }
 
+/// A batch of uniform noise shaped as the case's patches.
+fn noise_batch(case: &Case, seed: u64) -> Batch {
+    let c = case.config.color_space().channels();
+    let target = match case.config.input_kind() {
+        InputKind::Bicubic => case.patch,
+        InputKind::LowRes => case.patch * case.scale,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut planes = |side: usize| (0..case.batch * c * side * side).map(|_| rng.random::<f32>()).collect::<Vec<f32>>();
+    let input = planes(case.patch);
+    let target_values = planes(target);
+    Batch { scale: case.scale, input, input_dims: [case.batch, c, case.patch, case.patch], target: target_values, target_dims: [case.batch, c, target, target] }
+}
+
 impl OnBackend for BenchTask<'_> {
     type Output = Vec<Timing>;
     fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Timing>> {
@@ -91,38 +133,31 @@ impl OnBackend for BenchTask<'_> {
         let mut out = Vec::new();
         for case in self.cases {
             let mut model = case.config.init::<AB<B>>(&device)?;
-            let mut optim = AdamConfig::new().init();
-            let c = if case.config.color_space() == upres_models::ColorSpace::Y { 1 } else { 3 };
-            let target = match case.config.input_kind() {
-                InputKind::Bicubic => case.patch,
-                InputKind::LowRes => case.patch * case.scale,
+            // Timing needs no trained VGG19: an untrained one costs the same.
+            let vgg = match &case.perceptual_layer {
+                Some(layer) => Some(VggConfig::new().with_layer(layer.clone()).init::<AB<B>>(&device)?.no_grad()),
+                None => None,
             };
-            let x = Tensor::<AB<B>, 4>::random([case.batch, c, case.patch, case.patch], Distribution::Uniform(0.0, 1.0), &device);
-            let y = Tensor::<AB<B>, 4>::random([case.batch, c, target, target], Distribution::Uniform(0.0, 1.0), &device);
-            let half = self.precision.half();
-            // As `trainer train` steps: in half precision, forward and backward
-            // on a half copy, the f32 gradients applied to the f32 weights.
-            let mut step = |model: upres_models::SrModel<AB<B>>| {
-                let working = half.map(|dtype| working_copy(&model, dtype));
-                let network = working.as_ref().unwrap_or(&model);
-                let output = in_dtype(forward_in_model_dtype(network, x.clone(), case.scale), DType::F32);
-                let loss = (output - y.clone()).abs().mean();
-                let grads = GradientsParams::from_grads(loss.backward(), network);
-                let grads = if half.is_some() { master_gradients(&model, grads, 1.0, false).0 } else { grads };
-                let model = optim.step(1e-4, model, grads);
-                sync(loss.inner());
-                model
+            let channels = case.config.color_space().channels();
+            // The step `trainer train` runs: the same Trainer, on one device.
+            let mut trainer = Trainer::new(case.objective.clone(), vgg, channels, vec![device.clone()], self.precision)?;
+            let mut loss_scale = (self.precision == Precision::F16).then(|| LossScale::new(65536.0));
+            let batch = noise_batch(case, 0);
+            let mut step = |model| -> Result<_> {
+                let (model, loss) = trainer.step(model, batch.clone(), &mut loss_scale)?;
+                sync(loss);
+                Ok(model)
             };
-            model = step(model); // warm-up (allocations, autotuning)
+            model = step(model)?; // warm-up (allocations, autotuning)
             let t = Instant::now();
             for _ in 0..self.steps {
-                model = step(model);
+                model = step(model)?;
             }
             let step_ms = 1000.0 * t.elapsed().as_secs_f64() / self.steps as f64;
 
             // Inference on one 256x256 network input (the image a user drops is tiled to this size).
             let valid = burn::module::AutodiffModule::valid(&model);
-            let img = Tensor::<B, 4>::random([1, c, 256, 256], Distribution::Uniform(0.0, 1.0), &device);
+            let img = Tensor::<B, 4>::random([1, channels, 256, 256], Distribution::Uniform(0.0, 1.0), &device);
             sync(valid.forward(img.clone(), case.scale).flatten::<1>(0, 3).slice(0..1));
             let t = Instant::now();
             sync(valid.forward(img, case.scale).flatten::<1>(0, 3).slice(0..1));

@@ -1,19 +1,17 @@
 //! Bringing outside weights into the upres format with an explicit key mapping.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::backend::Flex;
 use regex::Regex;
-use safetensors::SafeTensors;
-use upres_models::weights::{apply_named_tensors, expected_tensors, float_values};
+use upres_models::weights::{apply_named_tensors, expected_tensors};
 use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype, WeightsMeta};
 
 use crate::cli::ImportArgs;
-use crate::files::{read_bytes, write_atomic};
+use crate::files::write_atomic;
+use crate::foreign_tensors::read_tensors;
 
-type Named = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 /// Known outside layouts, by architecture: `(pattern, replacement)`.
 fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
@@ -59,46 +57,6 @@ fn fsrcnn_mid_part(name: &str, mapping: usize) -> Option<String> {
     Some(format!("{layer}.{leaf}"))
 }
 
-pub(crate) fn read_safetensors(path: &Path) -> Result<Named> {
-    let bytes = read_bytes(path)?;
-    let st = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
-    let mut out = Vec::new();
-    for (name, view) in st.tensors() {
-        let Some(values) = float_values(&view) else {
-            eprintln!("note: ignoring {name} ({:?}, not a float tensor)", view.dtype());
-            continue;
-        };
-        out.push((name, view.shape().to_vec(), values));
-    }
-    Ok(out)
-}
-
-pub(crate) fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<Named> {
-    use burn_store::pytorch::PytorchReader;
-    let reader = match top_level_key {
-        Some(key) => PytorchReader::with_top_level_key(path, key),
-        None => PytorchReader::new(path),
-    }
-    .map_err(|e| anyhow::anyhow!("{}: cannot read as a PyTorch file: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (name, snapshot) in reader.into_tensors() {
-        if name.ends_with("num_batches_tracked") {
-            continue;
-        }
-        let data = snapshot.to_data().map_err(|e| anyhow::anyhow!("{}: tensor {name}: {e:?}", path.display()))?;
-        let shape = data.shape.to_vec();
-        let values = data.convert::<f32>().into_vec::<f32>().map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
-        out.push((name, shape, values));
-    }
-    if out.is_empty() {
-        anyhow::bail!(
-            "{}: no tensors found; if the state dict sits under a key of a checkpoint, name it with --top-level-key",
-            path.display()
-        );
-    }
-    Ok(out)
-}
-
 /// PyTorch names batch-norm and PReLU parameters `weight`/`bias`; burn names
 /// them `gamma`/`beta` and `alpha`.
 fn rename_for_burn(name: String, expected: &BTreeSet<String>) -> String {
@@ -119,12 +77,7 @@ fn rename_for_burn(name: String, expected: &BTreeSet<String>) -> String {
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
-    let ext = args.from.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let mut tensors = match ext.as_str() {
-        "safetensors" => read_safetensors(&args.from)?,
-        "pth" | "pt" | "bin" | "ckpt" => read_pytorch(&args.from, args.top_level_key.as_deref())?,
-        _ => anyhow::bail!("{}: unknown weights format (expected .safetensors, .pth or .pt)", args.from.display()),
-    };
+    let mut tensors = read_tensors(&args.from, args.top_level_key.as_deref())?;
 
     let mut config = ModelConfig::preset(&args.arch, args.scale[0])?;
     match &mut config {

@@ -25,7 +25,7 @@ pub struct LoopState {
     pub elapsed_s: f64,
     /// The float type of the forward and backward passes.
     #[serde(default)]
-    pub precision: crate::cli::Precision,
+    pub precision: super::precision::Precision,
     /// The dynamic loss scale of an f16 run.
     #[serde(default)]
     pub loss_scale: Option<crate::train::precision::LossScale>,

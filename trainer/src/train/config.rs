@@ -143,8 +143,26 @@ pub struct GanConfig {
     pub adversarial_weight: f64,
     #[serde(default = "discriminator_features")]
     pub discriminator_features: usize,
-    /// The discriminator's Adam learning rate (follows the same schedule).
-    pub lr: f64,
+    /// The discriminator's optimiser. Its learning rate follows the
+    /// generator's schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerConfig>,
+    /// The older spelling of `optimizer`: Adam (0.9, 0.999, 1e-8) at this
+    /// learning rate (recipes and checkpoints written before still load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+}
+
+impl GanConfig {
+    /// The discriminator's optimiser, whichever way the recipe spells it.
+    pub fn optimizer(&self) -> Result<OptimizerConfig> {
+        match (&self.optimizer, self.lr) {
+            (Some(o), None) => Ok(o.clone()),
+            (None, Some(lr)) => Ok(OptimizerConfig::Adam { lr, beta1: beta1(), beta2: beta2(), epsilon: adam_eps(), weight_decay: 0.0 }),
+            (Some(_), Some(_)) => anyhow::bail!("gan: give the discriminator's optimizer or its lr, not both"),
+            (None, None) => anyhow::bail!("gan: the discriminator needs an optimizer (gan.optimizer, e.g. {{\"kind\": \"adam\", \"lr\": 1e-4}})"),
+        }
+    }
 }
 
 fn adversarial_weight() -> f64 {
@@ -265,6 +283,9 @@ impl TrainConfig {
         }
         anyhow::ensure!(self.validation.every >= 1 && self.checkpoint_every >= 1, "validation.every and checkpoint_every must be at least 1");
         anyhow::ensure!(self.optimizer.lr() > 0.0, "optimizer.lr must be positive");
+        if let Some(gan) = &self.gan {
+            anyhow::ensure!(gan.optimizer()?.lr() > 0.0, "gan: the discriminator's lr must be positive");
+        }
         anyhow::ensure!(
             self.loss != LossKind::None || self.perceptual.is_some() || self.gan.is_some(),
             "loss is \"none\" and there is no perceptual or adversarial term: nothing to train on"
@@ -309,5 +330,19 @@ mod tests {
         let text = MINIMAL.replace(r#"{"arch": "vdsr", "layers": 4, "features": 8}"#, r#"{"arch": "edsr", "scale": 2}"#);
         let err = TrainConfig::from_json(&text, &["data.scales=[3]".into()]).unwrap_err();
         assert!(format!("{err:#}").contains("data.scales has x3"), "{err:#}");
+    }
+
+    #[test]
+    fn the_discriminator_optimiser_comes_from_the_recipe() {
+        let sgd = MINIMAL.replace(r#""name": "t","#, r#""name": "t", "gan": {"optimizer": {"kind": "sgd", "lr": 0.01, "momentum": 0.9}},"#);
+        let c = TrainConfig::from_json(&sgd, &[]).unwrap();
+        assert!(matches!(c.gan.unwrap().optimizer().unwrap(), OptimizerConfig::Sgd { lr, momentum, .. } if lr == 0.01 && momentum == 0.9));
+        // The older spelling: a bare lr is Adam, as before.
+        let old = MINIMAL.replace(r#""name": "t","#, r#""name": "t", "gan": {"lr": 0.0001},"#);
+        let c = TrainConfig::from_json(&old, &[]).unwrap();
+        assert!(matches!(c.gan.unwrap().optimizer().unwrap(), OptimizerConfig::Adam { lr, beta1, .. } if lr == 1e-4 && beta1 == 0.9));
+        let both = MINIMAL.replace(r#""name": "t","#, r#""name": "t", "gan": {"lr": 0.0001, "optimizer": {"kind": "adam", "lr": 0.001}},"#);
+        let err = TrainConfig::from_json(&both, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("not both"), "{err:#}");
     }
 }

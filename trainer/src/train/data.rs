@@ -40,6 +40,7 @@ pub struct Dataset {
 }
 
 /// A batch, channels-first, ready to become tensors.
+#[derive(Clone)]
 pub struct Batch {
     pub scale: usize,
     pub input: Vec<f32>,
@@ -110,7 +111,7 @@ impl Dataset {
             scales: config.scales.clone(),
             image_names: names,
             input_kind,
-            channels: if color == ColorSpace::Y { 1 } else { 3 },
+            channels: color.channels(),
             patch: config.patch,
             batch: config.batch,
             augment: config.augment,

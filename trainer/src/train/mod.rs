@@ -1,10 +1,17 @@
-//! `trainer train`: the loop, generic over any autodiff backend.
+//! `trainer train`: the loop, generic over any autodiff backend. The step
+//! itself is [`step::Trainer::step`]; this file sets a run up, resumes it,
+//! logs, validates, checkpoints and exports.
 
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod metrics;
+pub mod optim;
+pub mod perceptual;
 pub mod plot;
 pub mod precision;
+pub mod step;
+pub mod validation;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,27 +20,19 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{Adam, AdamConfig, GradientsAccumulator, GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::prelude::*;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::activation::softplus;
+use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::DType;
-use upres_image::{read_image, DecodeLimits, PlanarImage};
-use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
-use upres_models::discriminator::{Discriminator, DiscriminatorConfig};
-use upres_models::vgg::{Vgg19, VggConfig, TORCHVISION_INDEX};
-use upres_models::{save_weights, Expectation, ModelConfig, Provenance, SrModel, WeightsDtype, WeightsMeta};
+use upres_models::{save_weights, Expectation, Provenance, SrModel, WeightsDtype, WeightsMeta};
 
-use crate::cli::Precision;
 use checkpoint::{Checkpoint, LoopState};
-use precision::{forward_in_model_dtype, master_gradients, working_copy, LossScale};
-use upres_models::blocks::in_dtype;
-use config::{LossKind, OptimizerConfig, PerceptualConfig, TrainConfig};
-use data::{resolve, Batch, Dataset, Prefetcher};
+use config::TrainConfig;
+use data::{resolve, Dataset, Prefetcher};
+use metrics::MetricsRow;
+use optim::Record;
+use precision::{LossScale, Precision};
+use step::{Objective, Trainer};
+use validation::Validation;
 
 /// Everything `trainer train` was asked, resolved.
 pub struct TrainJob {
@@ -60,81 +59,6 @@ pub enum Outcome {
     Interrupted { iteration: u64 },
 }
 
-type Record = BinBytesRecorder<FullPrecisionSettings>;
-
-enum Optim<AB: AutodiffBackend> {
-    Adam(OptimizerAdaptor<Adam, SrModel<AB>, AB>),
-    /// SGD with the clip bound (theta / lr) it was built for.
-    Sgd(OptimizerAdaptor<Sgd<AB::InnerBackend>, SrModel<AB>, AB>, Option<f32>),
-}
-
-fn sgd<AB: AutodiffBackend>(momentum: f64, weight_decay: f32, clip: Option<f32>) -> OptimizerAdaptor<Sgd<AB::InnerBackend>, SrModel<AB>, AB> {
-    SgdConfig::new()
-        // PyTorch's SGD: no dampening.
-        .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
-        .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)))
-        .with_gradient_clipping(clip.map(burn::optim::grad_clipping::GradientClippingConfig::Value))
-        .init()
-}
-
-impl<AB: AutodiffBackend> Optim<AB> {
-    fn new(config: &OptimizerConfig, lr: f64) -> Self {
-        match *config {
-            OptimizerConfig::Adam { beta1, beta2, epsilon, weight_decay, .. } => Optim::Adam(
-                AdamConfig::new()
-                    .with_beta_1(beta1)
-                    .with_beta_2(beta2)
-                    .with_epsilon(epsilon)
-                    .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)))
-                    .init(),
-            ),
-            OptimizerConfig::Sgd { momentum, weight_decay, clip_theta, .. } => {
-                let clip = clip_theta.map(|t| t / lr as f32);
-                Optim::Sgd(sgd(momentum, weight_decay, clip), clip)
-            }
-        }
-    }
-
-    /// VDSR's adjustable clipping follows the learning rate: rebuild the
-    /// optimiser with the new bound, keeping its momentum state.
-    fn adjust_for_lr(self, config: &OptimizerConfig, lr: f64) -> Self {
-        match (self, config) {
-            (Optim::Sgd(o, clip), OptimizerConfig::Sgd { momentum, weight_decay, clip_theta: Some(theta), .. }) => {
-                let wanted = Some(theta / lr as f32);
-                if wanted == clip {
-                    return Optim::Sgd(o, clip);
-                }
-                let record = o.to_record();
-                Optim::Sgd(sgd(*momentum, *weight_decay, wanted).load_record(record), wanted)
-            }
-            (other, _) => other,
-        }
-    }
-
-    fn step(&mut self, lr: f64, model: SrModel<AB>, grads: GradientsParams) -> SrModel<AB> {
-        match self {
-            Optim::Adam(o) => o.step(lr, model, grads),
-            Optim::Sgd(o, _) => o.step(lr, model, grads),
-        }
-    }
-
-    fn to_bytes(&self) -> Result<Vec<u8>> {
-        let rec = Record::default();
-        Ok(match self {
-            Optim::Adam(o) => Recorder::<AB>::record(&rec, o.to_record(), ())?,
-            Optim::Sgd(o, _) => Recorder::<AB>::record(&rec, o.to_record(), ())?,
-        })
-    }
-
-    fn load_bytes(self, bytes: Vec<u8>, device: &AB::Device) -> Result<Self> {
-        let rec = Record::default();
-        Ok(match self {
-            Optim::Adam(o) => Optim::Adam(o.load_record(Recorder::<AB>::load(&rec, bytes, device)?)),
-            Optim::Sgd(o, c) => Optim::Sgd(o.load_record(Recorder::<AB>::load(&rec, bytes, device)?), c),
-        })
-    }
-}
-
 /// Initialise every lazily initialised parameter now. burn draws a lazy
 /// parameter's values at its first use, separately for each clone, so the
 /// copies forked to several devices would otherwise start from different weights.
@@ -151,40 +75,6 @@ fn learning_rate(config: &TrainConfig, iteration: u64, iters_per_epoch: f64) -> 
     match &config.schedule {
         Some(s) => base * s.gamma.powi((iteration / s.every.iterations(iters_per_epoch).max(1)) as i32),
         None => base,
-    }
-}
-
-/// Set5 (or the configured set) as protocol pairs, loaded once.
-struct Validation {
-    pairs: Vec<(PlanarImage, PlanarImage)>,
-    scale: f64,
-    bicubic_psnr: f64,
-}
-
-impl Validation {
-    fn load(dir: &Path, scale: usize) -> Result<Self> {
-        let mut pairs = Vec::new();
-        for f in crate::files::list_images(dir).context("validation set")? {
-            let image = read_image(&f, DecodeLimits::default())?;
-            pairs.push(protocol_pair(&image, scale as f64, &f.display().to_string())?);
-        }
-        let scale = scale as f64;
-        let mut sum = 0.0;
-        for (hr, lr) in &pairs {
-            sum += bicubic_quality(hr, lr, scale)?.psnr;
-        }
-        Ok(Self { bicubic_psnr: sum / pairs.len() as f64, pairs, scale })
-    }
-
-    fn run<B: Backend>(&self, model: &SrModel<B>, config: &ModelConfig, device: &B::Device) -> Result<(f64, f64)> {
-        let (mut p, mut s) = (0.0, 0.0);
-        for (hr, lr) in &self.pairs {
-            let q = model_quality(model, config, hr, lr, self.scale, device)?;
-            p += q.psnr;
-            s += q.ssim;
-        }
-        let n = self.pairs.len() as f64;
-        Ok((p / n, s / n))
     }
 }
 
@@ -215,186 +105,121 @@ fn export<B: Backend>(model: &SrModel<B>, config: &TrainConfig, path: &Path, ite
     crate::files::write_atomic(path, &bytes)
 }
 
-fn loss<B: Backend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B, 4>) -> Tensor<B, 1> {
-    let diff = output - target;
-    match kind {
-        LossKind::L1 => diff.abs().mean(),
-        LossKind::Mse => diff.powi_scalar(2).mean(),
-        LossKind::None => diff.sum().mul_scalar(0.0),
+/// A run folder's files.
+struct RunFiles {
+    dir: PathBuf,
+    checkpoint: PathBuf,
+    metrics: PathBuf,
+}
+
+impl RunFiles {
+    fn new(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create run folder", dir.display()))?;
+        Ok(Self { dir: dir.to_owned(), checkpoint: dir.join("checkpoint.bin"), metrics: dir.join("metrics.csv") })
     }
 }
 
-/// A batch's (or one device's share's) planes as a tensor on `device`.
-fn batch_tensor<B: Backend>(values: Vec<f32>, dims: [usize; 4], device: &B::Device) -> Tensor<B, 4> {
-    Tensor::<B, 1>::from_data(TensorData::new(values, [dims.iter().product::<usize>()]), device).reshape(dims)
-}
-
-/// The generator's loss on a batch: the pixel loss, plus the perceptual term
-/// where the recipe has one. Also returns the network's output.
-fn generator_loss<AB: AutodiffBackend>(
-    model: &SrModel<AB>,
-    vgg: Option<&Vgg19<AB>>,
-    config: &TrainConfig,
-    x: Tensor<AB, 4>,
-    y: Tensor<AB, 4>,
-    scale: usize,
-) -> (Tensor<AB, 1>, Tensor<AB, 4>) {
-    // A half-precision network gets a half input; its output is compared with
-    // the f32 target in f32 (sums over a batch overflow f16).
-    let sr = forward_in_model_dtype(model, x, scale);
-    let mut l = loss(config.loss, in_dtype(sr.clone(), DType::F32), y.clone());
-    if let (Some(vgg), Some(p)) = (vgg, &config.perceptual) {
-        let target = in_dtype(y, sr.dtype());
-        let features = vgg.forward(as_rgb(sr.clone())) - vgg.forward(as_rgb(target)).detach();
-        l = l + in_dtype(features, DType::F32).powi_scalar(2).mean().mul_scalar(p.weight);
+/// The model a run starts from: the recipe's, seeded, or the weights of
+/// `--init-from` where they fit.
+fn initial_model<AB: AutodiffBackend>(config: &TrainConfig, init_from: Option<&Path>, device: &AB::Device) -> Result<SrModel<AB>> {
+    AB::seed(device, config.seed);
+    let mut model: SrModel<AB> = config.model.init(device)?;
+    if let Some(path) = init_from {
+        // Fine-tuning: weights of the same architecture (e.g. EDSR x3 from x2 share all but the upsampler).
+        let bytes = crate::files::read_bytes(path)?;
+        let meta = upres_models::read_meta(&bytes).with_context(|| path.display().to_string())?;
+        let loaded = upres_models::load_weights::<AB>(&bytes, device, &Expectation { arch: Some(config.model.arch().into()), scale: None })
+            .with_context(|| path.display().to_string());
+        model = match loaded {
+            Ok(w) if w.meta.config == config.model => w.model,
+            _ => init_shared_tensors(model, config.model.arch(), &bytes, &meta, path)?,
+        };
     }
-    (l, sr)
+    model.visit(&mut Materialise);
+    Ok(model)
 }
 
-fn scaled<B: Backend>(l: Tensor<B, 1>, loss_scale: f32) -> Tensor<B, 1> {
-    if loss_scale == 1.0 { l } else { l.mul_scalar(loss_scale) }
-}
-
-/// Cut a batch into `n` shares along the batch axis, as even as they come.
-fn split_batch(batch: Batch, n: usize) -> Vec<Batch> {
-    let total = batch.input_dims[0];
-    let (in_len, out_len) = (batch.input.len() / total, batch.target.len() / total);
-    let mut shares = Vec::with_capacity(n);
-    let mut start = 0;
-    for k in 0..n {
-        let end = total * (k + 1) / n;
-        if end > start {
-            let mut input_dims = batch.input_dims;
-            let mut target_dims = batch.target_dims;
-            input_dims[0] = end - start;
-            target_dims[0] = end - start;
-            shares.push(Batch {
-                scale: batch.scale,
-                input: batch.input[start * in_len..end * in_len].to_vec(),
-                input_dims,
-                target: batch.target[start * out_len..end * out_len].to_vec(),
-                target_dims,
-            });
-        }
-        start = end;
+/// What mixed precision does not cover yet.
+fn check_precision<AB: AutodiffBackend>(config: &TrainConfig, model: &SrModel<AB>, precision: Precision) -> Result<()> {
+    if precision.half().is_none() {
+        return Ok(());
     }
-    shares
+    anyhow::ensure!(config.gan.is_none(), "{}: --precision {}: adversarial training runs in f32 for now", config.name, precision.name());
+    // burn's batch-norm running statistics are shared between a model and
+    // its copies, so a half copy would turn the master's into half too.
+    anyhow::ensure!(
+        !upres_models::weights::expected_tensors(model).iter().any(|(name, _)| name.ends_with("running_mean")),
+        "{}: --precision {}: models with batch-norm ({}) train in f32 for now",
+        config.name,
+        precision.name(),
+        config.model.arch()
+    );
+    Ok(())
 }
 
-/// Data-parallel gradients, computed as burn-train's multi-device strategy
-/// does: the model forked to each device, each device's share of the batch
-/// through forward and backward on a thread of its own, the gradients moved
-/// to the main device and summed there by burn's `GradientsAccumulator`. Each
-/// share's loss is weighted by its part of the batch, so that the sum is the
-/// gradient of the whole batch's mean loss.
-fn data_parallel_gradients<AB: AutodiffBackend>(
-    model: &SrModel<AB>,
-    vgg: Option<&Vgg19<AB>>,
-    config: &TrainConfig,
-    batch: Batch,
-    devices: &[AB::Device],
-    loss_scale: f32,
-) -> Result<(GradientsParams, Tensor<AB::InnerBackend, 1>)> {
-    let main = &devices[0];
-    let total = batch.input_dims[0] as f32;
-    let shares = split_batch(batch, devices.len());
-    let results = std::thread::scope(|s| {
-        let workers: Vec<_> = shares
-            .into_iter()
-            .zip(devices)
-            .map(|(share, device)| {
-                let model = model.clone().fork(device);
-                let vgg = vgg.map(|v| v.clone().fork(device));
-                let weight = share.input_dims[0] as f32 / total;
-                s.spawn(move || {
-                    let x = batch_tensor::<AB>(share.input, share.input_dims, device);
-                    let y = batch_tensor::<AB>(share.target, share.target_dims, device);
-                    let (l, _) = generator_loss(&model, vgg.as_ref(), config, x, y, share.scale);
-                    let l = l.mul_scalar(weight);
-                    let grads = GradientsParams::from_grads(scaled(l.clone(), loss_scale).backward(), &model);
-                    (grads.to_device(main, &model), l.inner().to_device(main))
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join()).collect::<Vec<_>>()
-    });
-    let mut accumulator = GradientsAccumulator::new();
-    let mut batch_loss: Option<Tensor<AB::InnerBackend, 1>> = None;
-    for result in results {
-        let (grads, l) = result.map_err(|_| anyhow::anyhow!("a device's training thread panicked"))?;
-        accumulator.accumulate(model, grads);
-        batch_loss = Some(match batch_loss {
-            Some(sum) => sum + l,
-            None => l,
-        });
-    }
-    Ok((accumulator.grads(), batch_loss.context("an empty batch")?))
-}
-
-/// VGG wants RGB: a Y network's output is repeated into three channels.
-fn as_rgb<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    if x.dims()[1] == 1 { x.repeat_dim(1, 3) } else { x }
-}
-
-/// The frozen VGG19 of the perceptual loss, from torchvision weights.
-fn load_vgg<AB: AutodiffBackend>(config: &PerceptualConfig, weights: Option<&Path>, device: &AB::Device) -> Result<Vgg19<AB>> {
-    let vgg = VggConfig::new().with_layer(config.layer.clone()).init::<AB>(device)?;
-    let path = weights.context(
-        "the perceptual loss needs VGG19 weights, which cannot be downloaded here: pass --vgg-weights with torchvision's vgg19 state dict (.pth) or its safetensors",
-    )?;
-    if path.as_os_str() == "random" {
-        eprintln!("warning: --vgg-weights random: an untrained VGG19; the perceptual term only exercises the code path");
-        return Ok(vgg.no_grad());
-    }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let tensors = if ext == "safetensors" {
-        crate::commands::import::read_safetensors(path)?
-    } else {
-        crate::commands::import::read_pytorch(path, None)?
+fn save_checkpoint<AB: AutodiffBackend>(path: &Path, model: &SrModel<AB>, trainer: &Trainer<AB>, state: &LoopState) -> Result<()> {
+    let rec = Record::default();
+    let model_bytes = Recorder::<AB>::record(&rec, model.clone().into_record(), ())?;
+    let (discriminator, discriminator_optimizer) = match &trainer.gan {
+        Some(g) => (Recorder::<AB>::record(&rec, g.discriminator.clone().into_record(), ())?, g.optimizer.to_bytes()?),
+        None => (Vec::new(), Vec::new()),
     };
-    let wanted: std::collections::BTreeSet<String> = upres_models::weights::expected_tensors(&vgg).into_iter().map(|(n, _)| n).collect();
-    let mapped: Vec<(String, Vec<usize>, Vec<f32>)> = tensors
-        .into_iter()
-        .filter_map(|(name, shape, values)| {
-            let rest = name.strip_prefix("features.")?;
-            let (idx, leaf) = rest.split_once('.')?;
-            let conv = TORCHVISION_INDEX.iter().position(|&i| i.to_string() == idx)?;
-            let ours = format!("convs.{conv}.{leaf}");
-            wanted.contains(&ours).then_some((ours, shape, values))
-        })
-        .collect();
-    let vgg = upres_models::weights::apply_named_tensors(vgg, "vgg19", mapped).with_context(|| path.display().to_string())?;
-    Ok(vgg.no_grad())
+    Checkpoint { state: state.clone(), model: model_bytes, optimizer: trainer.optimizer.to_bytes()?, discriminator, discriminator_optimizer }.write(path)
 }
 
-struct Gan<AB: AutodiffBackend> {
-    discriminator: Discriminator<AB>,
-    optimizer: OptimizerAdaptor<Adam, Discriminator<AB>, AB>,
+/// The model, optimisers and loop state of a checkpoint.
+fn restore<AB: AutodiffBackend>(ck: Checkpoint, model: SrModel<AB>, trainer: &mut Trainer<AB>, device: &AB::Device) -> Result<(SrModel<AB>, LoopState)> {
+    let rec = Record::default();
+    let model = model.load_record(Recorder::<AB>::load(&rec, ck.model, device).context("checkpoint model")?);
+    trainer.optimizer.load_bytes(ck.optimizer, device).context("checkpoint optimiser")?;
+    if let Some(g) = trainer.gan.as_mut() {
+        let d = Recorder::<AB>::load(&rec, ck.discriminator, device).context("checkpoint discriminator")?;
+        g.discriminator = g.discriminator.clone().load_record(d);
+        g.optimizer.load_bytes(ck.discriminator_optimizer, device).context("checkpoint discriminator optimiser")?;
+    }
+    Ok((model, ck.state))
 }
 
-/// Drop metric rows past `iteration` (written after the checkpoint a resumed run starts from).
-fn truncate_metrics(path: &Path, iteration: u64) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| l.split(',').next().and_then(|i| i.parse::<u64>().ok()).is_none_or(|i| i <= iteration))
-        .collect();
-    crate::files::write_atomic(path, (kept.join("\n") + "\n").as_bytes())
+/// Mean loss and times of the steps since the last row of metrics.csv.
+#[derive(Default)]
+struct Window<B: Backend> {
+    loss_sum: Option<Tensor<B, 1>>,
+    data_s: f64,
+    step_s: f64,
+    steps: u64,
+}
+
+impl<B: Backend> Window<B> {
+    fn add(&mut self, loss: Tensor<B, 1>, data_s: f64, step_s: f64) {
+        self.loss_sum = Some(match self.loss_sum.take() {
+            Some(s) => s + loss,
+            None => loss,
+        });
+        self.data_s += data_s;
+        self.step_s += step_s;
+        self.steps += 1;
+    }
+
+    /// The window's mean loss (read back now) and mean ms per step for the data and the step; the window starts again.
+    fn take(&mut self) -> (f64, f64, f64) {
+        let n = self.steps.max(1) as f64;
+        let loss = self.loss_sum.take().map(|s| s.into_scalar().elem::<f64>()).unwrap_or(f64::NAN) / n;
+        let out = (loss, 1000.0 * self.data_s / n, 1000.0 * self.step_s / n);
+        *self = Self { loss_sum: None, data_s: 0.0, step_s: 0.0, steps: 0 };
+        out
+    }
 }
 
 pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Result<Outcome> {
     let started = Instant::now();
     let device = devices.first().context("no device to train on")?.clone();
-    std::fs::create_dir_all(&job.run_dir).with_context(|| format!("{}: cannot create run folder", job.run_dir.display()))?;
-    let checkpoint_path = job.run_dir.join("checkpoint.bin");
-    let metrics_path = job.run_dir.join("metrics.csv");
+    let files = RunFiles::new(&job.run_dir)?;
 
     let resumed = if job.resume {
-        let ck = Checkpoint::read(&checkpoint_path).context("--resume")?;
-        Some(ck)
+        Some(Checkpoint::read(&files.checkpoint).context("--resume")?)
     } else {
-        if checkpoint_path.exists() {
-            anyhow::bail!("{} already has a checkpoint: pass --resume to continue it, or choose another --out", job.run_dir.display());
+        if files.checkpoint.exists() {
+            anyhow::bail!("{} already has a checkpoint: pass --resume to continue it, or choose another --out", files.dir.display());
         }
         None
     };
@@ -403,21 +228,13 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
         None => job.config.clone(),
     };
     let precision = job.precision.or(resumed.as_ref().map(|ck| ck.state.precision)).unwrap_or_default();
-    crate::files::write_atomic(&job.run_dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
-
-    if devices.len() > 1 {
-        anyhow::ensure!(
-            config.gan.is_none(),
-            "{}: adversarial training (the discriminator's own step) runs on one device; drop --devices",
-            config.name
-        );
-        anyhow::ensure!(
-            devices.len() <= config.data.batch,
-            "--devices: {} devices for a batch of {}; each device needs at least one patch",
-            devices.len(),
-            config.data.batch
-        );
-    }
+    crate::files::write_atomic(&files.dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
+    anyhow::ensure!(
+        devices.len() <= config.data.batch,
+        "--devices: {} devices for a batch of {}; each device needs at least one patch",
+        devices.len(),
+        config.data.batch
+    );
     let spec = config.model.network_spec();
     let dataset = Arc::new(Dataset::load(&config.data, &job.data_root, spec.input, spec.color)?);
     let validation = Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale)?;
@@ -426,82 +243,36 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     let total = config.duration.iterations(iters_per_epoch);
     let end = job.max_iters.map_or(total, |m| m.min(total));
 
-    AB::seed(&device, config.seed);
-    let mut model: SrModel<AB> = config.model.init(&device)?;
-    if let Some(path) = &job.init_from {
-        // Fine-tuning: weights of the same architecture (e.g. EDSR x3 from x2 share all but the upsampler).
-        let bytes = crate::files::read_bytes(path)?;
-        let meta = upres_models::read_meta(&bytes).with_context(|| path.display().to_string())?;
-        let loaded = upres_models::load_weights::<AB>(&bytes, &device, &Expectation { arch: Some(config.model.arch().into()), scale: None })
-            .with_context(|| path.display().to_string());
-        model = match loaded {
-            Ok(w) if w.meta.config == config.model => w.model,
-            _ => init_shared_tensors(model, config.model.arch(), &bytes, &meta, path)?,
-        };
-    }
-    model.visit(&mut Materialise);
-    let half = precision.half();
-    if half.is_some() {
-        anyhow::ensure!(
-            config.gan.is_none(),
-            "{}: --precision {}: adversarial training runs in f32 for now",
-            config.name,
-            precision.name()
-        );
-        // burn's batch-norm running statistics are shared between a model and
-        // its copies, so a half copy would turn the master's into half too.
-        anyhow::ensure!(
-            !upres_models::weights::expected_tensors(&model).iter().any(|(name, _)| name.ends_with("running_mean")),
-            "{}: --precision {}: models with batch-norm ({}) train in f32 for now",
-            config.name,
-            precision.name(),
-            config.model.arch()
-        );
-    }
-    let mut optim = Optim::<AB>::new(&config.optimizer, learning_rate(&config, 0, iters_per_epoch));
+    let mut model = initial_model::<AB>(&config, job.init_from.as_deref(), &device)?;
+    check_precision(&config, &model, precision)?;
     let vgg = match &config.perceptual {
         Some(p) => {
-            let vgg = load_vgg::<AB>(p, job.vgg_weights.as_deref(), &device)?;
+            let vgg = perceptual::load_vgg::<AB>(p, job.vgg_weights.as_deref(), &device)?;
             vgg.visit(&mut Materialise);
-            // Frozen: in mixed precision one half copy serves every step.
-            Some(match half {
-                Some(dtype) => working_copy(&vgg, dtype),
-                None => vgg,
-            })
+            Some(vgg)
         }
         None => None,
     };
-    let channels = if spec.color == upres_models::ColorSpace::Y { 1 } else { 3 };
-    let mut gan: Option<Gan<AB>> = config.gan.as_ref().map(|g| Gan {
-        discriminator: DiscriminatorConfig::new().with_features(g.discriminator_features).with_channels(channels).init(&device),
-        optimizer: AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init(),
-    });
+    let mut trainer = Trainer::new(Objective::from(&config), vgg, spec.color.channels(), devices.clone(), precision)
+        .with_context(|| config.name.clone())?;
     let new_loss_scale = || (precision == Precision::F16).then(|| LossScale::new(job.loss_scale.unwrap_or(65536.0)));
     let mut state =
         LoopState { iteration: 0, best_psnr: None, best_iteration: None, config: config.clone(), elapsed_s: 0.0, precision, loss_scale: new_loss_scale() };
     if let Some(ck) = resumed {
-        let record = Recorder::<AB>::load(&Record::default(), ck.model, &device).context("checkpoint model")?;
-        model = model.load_record(record);
-        optim = optim.load_bytes(ck.optimizer, &device).context("checkpoint optimiser")?;
-        if let Some(g) = gan.take() {
-            let d = Recorder::<AB>::load(&Record::default(), ck.discriminator, &device).context("checkpoint discriminator")?;
-            let o = Recorder::<AB>::load(&Record::default(), ck.discriminator_optimizer, &device).context("checkpoint discriminator optimiser")?;
-            gan = Some(Gan { discriminator: g.discriminator.load_record(d), optimizer: g.optimizer.load_record(o) });
-        }
-        state = ck.state;
+        (model, state) = restore(ck, model, &mut trainer, &device)?;
         if state.precision != precision || job.loss_scale.is_some() {
             state.precision = precision;
             state.loss_scale = new_loss_scale();
         }
-        truncate_metrics(&metrics_path, state.iteration)?;
-        eprintln!("resuming {} at iteration {}", job.run_dir.display(), state.iteration);
+        metrics::truncate(&files.metrics, state.iteration)?;
+        eprintln!("resuming {} at iteration {}", files.dir.display(), state.iteration);
     } else {
-        std::fs::write(&metrics_path, "iteration,epoch,loss,lr,val_psnr,val_ssim,data_ms,step_ms\n")?;
+        metrics::create(&files.metrics)?;
     }
     let elapsed_before = state.elapsed_s;
     let execution = execution(precision, devices.len());
-    let lr0 = learning_rate(&config, state.iteration, iters_per_epoch);
-    optim = optim.adjust_for_lr(&config.optimizer, lr0);
+    let mut lr = learning_rate(&config, state.iteration, iters_per_epoch);
+    trainer.set_lr(lr);
 
     if !job.quiet {
         eprintln!(
@@ -528,83 +299,32 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
 
     let mut prefetch = Prefetcher::new(dataset.clone(), config.seed, state.iteration, end, config.data.workers);
     let log_every = config.validation.every.clamp(1, 25);
-    let mut loss_sum: Option<Tensor<AB::InnerBackend, 1>> = None;
-    let (mut data_time, mut step_time, mut window) = (0.0f64, 0.0f64, 0u64);
-    let save_checkpoint = |model: &SrModel<AB>, optim: &Optim<AB>, gan: &Option<Gan<AB>>, state: &LoopState| -> Result<()> {
-        let rec = Record::default();
-        let model_bytes = Recorder::<AB>::record(&rec, model.clone().into_record(), ())?;
-        let (discriminator, discriminator_optimizer) = match gan {
-            Some(g) => (Recorder::<AB>::record(&rec, g.discriminator.clone().into_record(), ())?, Recorder::<AB>::record(&rec, g.optimizer.to_record(), ())?),
-            None => (Vec::new(), Vec::new()),
-        };
-        Checkpoint { state: state.clone(), model: model_bytes, optimizer: optim.to_bytes()?, discriminator, discriminator_optimizer }.write(&checkpoint_path)
-    };
-
-    let mut lr = lr0;
+    let mut window = Window::<AB::InnerBackend>::default();
     while state.iteration < end {
         if job.stop.load(Ordering::SeqCst) {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-            save_checkpoint(&model, &optim, &gan, &state)?;
+            save_checkpoint(&files.checkpoint, &model, &trainer, &state)?;
             bar.abandon_with_message("interrupted");
             eprintln!("interrupted: checkpoint saved at iteration {}; continue with --resume", state.iteration);
             return Ok(Outcome::Interrupted { iteration: state.iteration });
         }
-        let it = state.iteration;
-        let new_lr = learning_rate(&config, it, iters_per_epoch);
+        let new_lr = learning_rate(&config, state.iteration, iters_per_epoch);
         if new_lr != lr {
-            optim = optim.adjust_for_lr(&config.optimizer, new_lr);
+            trainer.set_lr(new_lr);
             lr = new_lr;
         }
         let t0 = Instant::now();
-        let batch = prefetch.get(it);
+        let batch = prefetch.get(state.iteration);
         let t1 = Instant::now();
-        // Mixed precision: forward and backward on a half copy of the f32 master weights.
-        let working = half.map(|dtype| working_copy(&model, dtype));
-        let network = working.as_ref().unwrap_or(&model);
-        let scale = state.loss_scale.map_or(1.0, |s| s.scale);
-        let (grads, detached) = if devices.len() > 1 {
-            data_parallel_gradients(network, vgg.as_ref(), &config, batch, &devices, scale)?
-        } else {
-            let x = batch_tensor::<AB>(batch.input, batch.input_dims, &device);
-            let y = batch_tensor::<AB>(batch.target, batch.target_dims, &device);
-            let (mut l, sr) = generator_loss(network, vgg.as_ref(), &config, x, y.clone(), batch.scale);
-            if let (Some(Gan { discriminator, optimizer }), Some(g)) = (gan.take(), &config.gan) {
-                // Discriminator step on real HR and detached SR, then the generator's -log D(G(z)).
-                let (real, fake) = (discriminator.forward(y.clone()), discriminator.forward(sr.clone().detach()));
-                let d_loss = softplus(real.neg(), 1.0).mean() + softplus(fake, 1.0).mean();
-                let d_grads = GradientsParams::from_grads(d_loss.backward(), &discriminator);
-                let mut optimizer = optimizer;
-                let d_lr = g.lr * lr / config.optimizer.lr();
-                let discriminator = optimizer.step(d_lr, discriminator, d_grads);
-                l = l + softplus(discriminator.forward(sr).neg(), 1.0).mean().mul_scalar(g.adversarial_weight);
-                gan = Some(Gan { discriminator, optimizer });
-            }
-            (GradientsParams::from_grads(scaled(l.clone(), scale).backward(), network), l.inner())
-        };
-        let (grads, finite) = match half {
-            Some(_) => master_gradients(&model, grads, scale, state.loss_scale.is_some()),
-            None => (grads, true),
-        };
-        if let Some(s) = state.loss_scale.as_mut() {
-            s.update(finite);
-        }
-        // An overflowed f16 step is skipped (its scale is already halved).
-        if finite {
-            model = optim.step(lr, model, grads);
-        }
-        loss_sum = Some(match loss_sum.take() {
-            Some(s) => s + detached,
-            None => detached,
-        });
-        data_time += (t1 - t0).as_secs_f64();
-        step_time += t1.elapsed().as_secs_f64();
-        window += 1;
+        let loss;
+        (model, loss) = trainer.step(model, batch, &mut state.loss_scale)?;
+        window.add(loss, (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
         state.iteration += 1;
         let it = state.iteration;
 
         let validate = it % config.validation.every == 0 || it == end;
         if it % log_every == 0 || validate {
-            let mean_loss = loss_sum.take().map(|s| s.into_scalar().elem::<f64>()).unwrap_or(f64::NAN) / window as f64;
+            let (mean_loss, data_ms, step_ms) = window.take();
             if !mean_loss.is_finite() {
                 bar.abandon_with_message("diverged");
                 let hint = match precision {
@@ -613,20 +333,19 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
                 };
                 anyhow::bail!(
                     "iteration {it}: the loss is {mean_loss}: training diverged{hint}; --resume continues from the last checkpoint, iteration {}",
-                    Checkpoint::read(&checkpoint_path).map(|c| c.state.iteration).unwrap_or(0)
+                    Checkpoint::read(&files.checkpoint).map(|c| c.state.iteration).unwrap_or(0)
                 );
             }
-            let (mut psnr, mut ssim) = (String::new(), String::new());
+            let mut row = MetricsRow { iteration: it, epoch: it as f64 / iters_per_epoch, loss: mean_loss, lr, val_psnr: None, val_ssim: None, data_ms, step_ms };
             if validate {
                 let valid_model = model.valid();
                 let (p, s) = validation.run(&valid_model, &config.model, &device)?;
-                psnr = format!("{p:.4}");
-                ssim = format!("{s:.5}");
+                (row.val_psnr, row.val_ssim) = (Some(p), Some(s));
                 if state.best_psnr.is_none_or(|b| p > b) {
                     state.best_psnr = Some(p);
                     state.best_iteration = Some(it);
                     let elapsed = elapsed_before + started.elapsed().as_secs_f64();
-                    export(&valid_model, &config, &job.run_dir.join("best.safetensors"), it, Some((config.validation.scale, p)), elapsed, &execution)?;
+                    export(&valid_model, &config, &files.dir.join("best.safetensors"), it, Some((config.validation.scale, p)), elapsed, &execution)?;
                 }
                 bar.suspend(|| {
                     if !job.quiet {
@@ -634,31 +353,20 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
                     }
                 });
             }
-            let row = format!(
-                "{it},{:.4},{mean_loss:.6},{lr:e},{psnr},{ssim},{:.3},{:.3}\n",
-                it as f64 / iters_per_epoch,
-                1000.0 * data_time / window as f64,
-                1000.0 * step_time / window as f64
-            );
-            std::io::Write::write_all(&mut std::fs::OpenOptions::new().append(true).open(&metrics_path)?, row.as_bytes())?;
-            bar.set_message(format!(
-                "ep {:.2} loss {mean_loss:.5} lr {lr:.1e} data {:.1}ms/it",
-                it as f64 / iters_per_epoch,
-                1000.0 * data_time / window as f64
-            ));
-            (data_time, step_time, window) = (0.0, 0.0, 0);
+            metrics::append(&files.metrics, &row)?;
+            bar.set_message(format!("ep {:.2} loss {mean_loss:.5} lr {lr:.1e} data {data_ms:.1}ms/it", row.epoch));
         }
         if it % config.checkpoint_every == 0 || it == end {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
-            save_checkpoint(&model, &optim, &gan, &state)?;
+            save_checkpoint(&files.checkpoint, &model, &trainer, &state)?;
         }
         bar.set_position(it);
     }
     bar.finish_and_clear();
     let elapsed = elapsed_before + started.elapsed().as_secs_f64();
-    let last_psnr = plot::last_validation(&metrics_path);
-    export(&model.valid(), &config, &job.run_dir.join("last.safetensors"), end, last_psnr.map(|p| (config.validation.scale, p)), elapsed, &execution)?;
-    if let Err(e) = plot::curves(&metrics_path, &job.run_dir.join("curves.png"), validation.bicubic_psnr, config.validation.published_psnr, &config.name) {
+    let last_psnr = metrics::last_validation(&files.metrics);
+    export(&model.valid(), &config, &files.dir.join("last.safetensors"), end, last_psnr.map(|p| (config.validation.scale, p)), elapsed, &execution)?;
+    if let Err(e) = plot::curves(&files.metrics, &files.dir.join("curves.png"), validation.bicubic_psnr, config.validation.published_psnr, &config.name) {
         eprintln!("warning: no curves.png: {e:#}");
     }
     if !job.quiet {
@@ -667,7 +375,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
             state.best_psnr.unwrap_or(f64::NAN),
             state.best_iteration.unwrap_or(0),
             validation.bicubic_psnr,
-            job.run_dir.display()
+            files.dir.display()
         );
     }
     Ok(Outcome::Finished { iterations: end })

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::prelude::*;
 
 struct Row {
@@ -13,20 +13,7 @@ struct Row {
 }
 
 fn read(metrics: &Path) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(metrics).with_context(|| metrics.display().to_string())?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            Some(Row { iteration: f.first()?.parse().ok()?, loss: f.get(2)?.parse().ok()?, psnr: f.get(4).and_then(|p| p.parse().ok()) })
-        })
-        .collect())
-}
-
-/// The last validation PSNR logged.
-pub fn last_validation(metrics: &Path) -> Option<f64> {
-    read(metrics).ok()?.iter().rev().find_map(|r| r.psnr)
+    Ok(super::metrics::read(metrics)?.into_iter().map(|r| Row { iteration: r.iteration as f64, loss: r.loss, psnr: r.val_psnr }).collect())
 }
 
 /// Text needs a font; DejaVu Sans is on Debian systems. Without it the

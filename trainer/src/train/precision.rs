@@ -14,7 +14,18 @@ use serde::{Deserialize, Serialize};
 use upres_models::blocks::in_dtype;
 use upres_models::SrModel;
 
-use crate::cli::Precision;
+/// The float type of the forward and backward passes. Half precision is
+/// mixed precision: master weights and optimiser state stay f32.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// IEEE half: 5 exponent bits, so the loss is scaled (dynamically, see `--loss-scale`).
+    F16,
+    /// bfloat16: f32's range with 8 bits of mantissa; no loss scaling needed.
+    Bf16,
+}
 
 impl Precision {
     pub fn name(self) -> &'static str {

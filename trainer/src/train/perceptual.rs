@@ -1,0 +1,42 @@
+//! The perceptual (VGG feature) term's network: torchvision's VGG19, frozen.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use upres_models::vgg::{Vgg19, VggConfig, TORCHVISION_INDEX};
+
+use super::config::PerceptualConfig;
+
+/// VGG wants RGB: a Y network's output is repeated into three channels.
+pub fn as_rgb<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if x.dims()[1] == 1 { x.repeat_dim(1, 3) } else { x }
+}
+
+/// The frozen VGG19 of the perceptual loss, from torchvision weights.
+pub fn load_vgg<AB: AutodiffBackend>(config: &PerceptualConfig, weights: Option<&Path>, device: &AB::Device) -> Result<Vgg19<AB>> {
+    let vgg = VggConfig::new().with_layer(config.layer.clone()).init::<AB>(device)?;
+    let path = weights.context(
+        "the perceptual loss needs VGG19 weights, which cannot be downloaded here: pass --vgg-weights with torchvision's vgg19 state dict (.pth) or its safetensors",
+    )?;
+    if path.as_os_str() == "random" {
+        eprintln!("warning: --vgg-weights random: an untrained VGG19; the perceptual term only exercises the code path");
+        return Ok(vgg.no_grad());
+    }
+    let tensors = crate::foreign_tensors::read_tensors(path, None)?;
+    let wanted: std::collections::BTreeSet<String> = upres_models::weights::expected_tensors(&vgg).into_iter().map(|(n, _)| n).collect();
+    let mapped: Vec<(String, Vec<usize>, Vec<f32>)> = tensors
+        .into_iter()
+        .filter_map(|(name, shape, values)| {
+            let rest = name.strip_prefix("features.")?;
+            let (idx, leaf) = rest.split_once('.')?;
+            let conv = TORCHVISION_INDEX.iter().position(|&i| i.to_string() == idx)?;
+            let ours = format!("convs.{conv}.{leaf}");
+            wanted.contains(&ours).then_some((ours, shape, values))
+        })
+        .collect();
+    let vgg = upres_models::weights::apply_named_tensors(vgg, "vgg19", mapped).with_context(|| path.display().to_string())?;
+    Ok(vgg.no_grad())
+}

@@ -1,0 +1,44 @@
+//! The validation set (Set5 unless the recipe says otherwise), measured with
+//! the papers' protocol after every `validation.every` steps.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use burn::prelude::*;
+use upres_image::{read_image, DecodeLimits, PlanarImage};
+use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
+use upres_models::{ModelConfig, SrModel};
+
+/// Set5 (or the configured set) as protocol pairs, loaded once.
+pub struct Validation {
+    pairs: Vec<(PlanarImage, PlanarImage)>,
+    scale: f64,
+    pub bicubic_psnr: f64,
+}
+
+impl Validation {
+    pub fn load(dir: &Path, scale: usize) -> Result<Self> {
+        let mut pairs = Vec::new();
+        for f in crate::files::list_images(dir).context("validation set")? {
+            let image = read_image(&f, DecodeLimits::default())?;
+            pairs.push(protocol_pair(&image, scale as f64, &f.display().to_string())?);
+        }
+        let scale = scale as f64;
+        let mut sum = 0.0;
+        for (hr, lr) in &pairs {
+            sum += bicubic_quality(hr, lr, scale)?.psnr;
+        }
+        Ok(Self { bicubic_psnr: sum / pairs.len() as f64, pairs, scale })
+    }
+
+    pub fn run<B: Backend>(&self, model: &SrModel<B>, config: &ModelConfig, device: &B::Device) -> Result<(f64, f64)> {
+        let (mut p, mut s) = (0.0, 0.0);
+        for (hr, lr) in &self.pairs {
+            let q = model_quality(model, config, hr, lr, self.scale, device)?;
+            p += q.psnr;
+            s += q.ssim;
+        }
+        let n = self.pairs.len() as f64;
+        Ok((p / n, s / n))
+    }
+}
