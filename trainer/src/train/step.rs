@@ -89,9 +89,6 @@ pub fn batch_tensor<B: Backend>(values: Vec<f32>, dims: [usize; 4], device: &B::
 
 /// Cut a batch into `n` shares along the batch axis, as even as they come.
 fn split_batch(batch: Batch, n: usize) -> Vec<Batch> {
-    if n == 1 {
-        return vec![batch];
-    }
     let total = batch.input_dims[0];
     let (in_len, out_len) = (batch.input.len() / total, batch.target.len() / total);
     let mut shares = Vec::with_capacity(n);
