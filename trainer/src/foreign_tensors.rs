@@ -1,64 +1,63 @@
-//! Float tensors by name from weights files made elsewhere: safetensors, or
-//! PyTorch pickles (through burn-store's reader). Used by `trainer import`
-//! and by the perceptual loss's VGG19.
+//! Float tensors by name from weights files made elsewhere, as burn-store
+//! snapshots (read lazily): safetensors through its `SafetensorsStore`,
+//! PyTorch pickles through its `PytorchReader`. Used by `trainer import` and
+//! by the perceptual loss's VGG19.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use safetensors::SafeTensors;
-use upres_models::weights::float_values;
+use burn::tensor::DType;
+use burn_store::pytorch::PytorchReader;
+use burn_store::{ModuleStore, SafetensorsStore, TensorSnapshot};
+use upres_models::weights::renamed;
 
 use crate::files::read_bytes;
 
-/// `(name, shape, values)` of every float tensor, in file order.
-pub type Named = Vec<(String, Vec<usize>, Vec<f32>)>;
-
-/// The tensors of a `.safetensors` or PyTorch (`.pth`, `.pt`, `.bin`, `.ckpt`) file.
-pub fn read_tensors(path: &Path, top_level_key: Option<&str>) -> Result<Named> {
+/// The float tensors of a `.safetensors` or PyTorch (`.pth`, `.pt`, `.bin`, `.ckpt`) file.
+pub fn read_tensors(path: &Path, top_level_key: Option<&str>) -> Result<Vec<TensorSnapshot>> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "safetensors" => read_safetensors(path),
-        "pth" | "pt" | "bin" | "ckpt" => read_pytorch(path, top_level_key),
+    let tensors = match ext.as_str() {
+        "safetensors" => read_safetensors(path)?,
+        "pth" | "pt" | "bin" | "ckpt" => read_pytorch(path, top_level_key)?,
         _ => anyhow::bail!("{}: unknown weights format (expected .safetensors, .pth or .pt)", path.display()),
+    };
+    let floats = floats_only(tensors);
+    if floats.is_empty() {
+        anyhow::bail!(
+            "{}: no float tensors found; if the state dict sits under a key of a checkpoint, name it with --top-level-key",
+            path.display()
+        );
     }
+    Ok(floats)
 }
 
-pub fn read_safetensors(path: &Path) -> Result<Named> {
-    let bytes = read_bytes(path)?;
-    let st = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
-    let mut out = Vec::new();
-    for (name, view) in st.tensors() {
-        let Some(values) = float_values(&view) else {
-            eprintln!("note: ignoring {name} ({:?}, not a float tensor)", view.dtype());
-            continue;
-        };
-        out.push((name, view.shape().to_vec(), values));
-    }
-    Ok(out)
+fn read_safetensors(path: &Path) -> Result<Vec<TensorSnapshot>> {
+    let mut store = SafetensorsStore::from_bytes(Some(read_bytes(path)?));
+    let tensors = store.get_all_snapshots().map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("{}: not a safetensors file", path.display()))?;
+    Ok(tensors.values().cloned().collect())
 }
 
-pub fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<Named> {
-    use burn_store::pytorch::PytorchReader;
+fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<Vec<TensorSnapshot>> {
     let reader = match top_level_key {
         Some(key) => PytorchReader::with_top_level_key(path, key),
         None => PytorchReader::new(path),
     }
     .map_err(|e| anyhow::anyhow!("{}: cannot read as a PyTorch file: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (name, snapshot) in reader.into_tensors() {
-        if name.ends_with("num_batches_tracked") {
-            continue;
-        }
-        let data = snapshot.to_data().map_err(|e| anyhow::anyhow!("{}: tensor {name}: {e:?}", path.display()))?;
-        let shape = data.shape.to_vec();
-        let values = data.convert::<f32>().into_vec::<f32>().map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
-        out.push((name, shape, values));
-    }
-    if out.is_empty() {
-        anyhow::bail!(
-            "{}: no tensors found; if the state dict sits under a key of a checkpoint, name it with --top-level-key",
-            path.display()
-        );
-    }
-    Ok(out)
+    // The reader's keys are the state dict's names; the snapshots take them as their paths.
+    Ok(reader.into_tensors().into_iter().map(|(name, tensor)| renamed(tensor, &name)).collect())
+}
+
+/// Batch-norm's step counter and other integer tensors are no weights.
+fn floats_only(tensors: Vec<TensorSnapshot>) -> Vec<TensorSnapshot> {
+    tensors
+        .into_iter()
+        .filter(|t| {
+            let name = t.full_path();
+            let float = matches!(t.dtype, DType::F32 | DType::F16 | DType::BF16 | DType::F64);
+            if !float && !name.ends_with("num_batches_tracked") {
+                eprintln!("note: ignoring {name} ({:?}, not a float tensor)", t.dtype);
+            }
+            float
+        })
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! The upres weights format: one safetensors file per model.
 //!
 //! Tensors are named by their path in the module (`body.3.conv1.weight`),
-//! stored as F32 or F16 (batch-norm running statistics always F32). The safetensors metadata (strings) holds:
+//! stored as F32 or F16 (batch-norm layers always F32). The safetensors
+//! metadata (strings) holds:
 //! `format` = "upres-weights", `format_version`, `arch`, `model_config` (the
 //! [`ModelConfig`] as JSON), `scales` (JSON list of the scales the weights are
 //! meant for), `color_space` ("y" | "rgb"), `input` ("bicubic" | "low_res"),
@@ -11,13 +12,19 @@
 //!
 //! Loading is strict: every tensor of the architecture must be present with
 //! its exact shape and nothing else may be in the file.
+//!
+//! Tensors go in and out through burn-store (`SafetensorsStore`, its
+//! half-precision adapter, `ModuleSnapshot::apply` and its report); the
+//! metadata is read with the `safetensors` crate, since the store writes
+//! metadata but does not hand it back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use burn::module::{Module, ParamId};
 use burn::prelude::*;
-use burn::tensor::TensorData;
-use burn_store::{ModuleSnapshot, TensorSnapshot};
+use burn::tensor::{DType, TensorData};
+use burn_store::{ApplyError, ApplyResult, HalfPrecisionAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, SafetensorsStore, SafetensorsStoreError, TensorSnapshot};
 use safetensors::tensor::{Dtype as StDtype, TensorView};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
@@ -110,50 +117,25 @@ pub struct WeightsFile<B: Backend> {
     pub meta: WeightsMeta,
 }
 
-fn tensor_to_f32(snapshot: &TensorSnapshot) -> Result<Vec<f32>, ModelError> {
-    let data = snapshot.to_data().map_err(|e| ModelError::Serialise(format!("{}: {e:?}", snapshot.full_path())))?;
-    data.convert::<f32>()
-        .into_vec::<f32>()
-        .map_err(|e| ModelError::Serialise(format!("{}: {e:?}", snapshot.full_path())))
-}
-
-/// Batch-norm running statistics stay f32 in an f16 file, as burn-store's
-/// half-precision adapter keeps them: running variances of trained networks
-/// go below f16's smallest normal (6e-5) and would lose their precision, or
-/// underflow to zero and divide by epsilon alone.
-fn is_batch_norm_statistic(name: &str) -> bool {
-    name.ends_with(".running_var") || name.ends_with(".running_mean")
+/// Batch-norm layers stay f32 in an f16 file: burn-store's half-precision
+/// adapter leaves them out, because running variances of trained networks go
+/// below f16's smallest normal (6e-5) and would lose their precision, or
+/// underflow to zero and divide by epsilon alone. SESR's linear blocks hold
+/// their parameters directly (no burn layer around them), so they are named.
+fn half_precision() -> HalfPrecisionAdapter {
+    HalfPrecisionAdapter::new().with_module("Struct:ExpandedBlock").with_module("Struct:CollapsedBlock")
 }
 
 /// Serialise a model and its metadata to safetensors bytes. `dtype` is the
-/// dtype of the weights (F16 halves the download); batch-norm statistics
-/// are f32 in both.
+/// dtype of the weights (F16 halves the download); batch-norm layers are f32
+/// in both.
 pub fn save_weights<B: Backend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: WeightsDtype) -> Result<Vec<u8>, ModelError> {
-    let snapshots = model.collect(None, None, true);
-    let mut tensors: Vec<(String, Vec<usize>, StDtype, Vec<u8>)> = Vec::with_capacity(snapshots.len());
-    for snap in &snapshots {
-        let values = tensor_to_f32(snap)?;
-        let name = snap.full_path();
-        let (st_dtype, bytes) = match dtype {
-            WeightsDtype::F16 if !is_batch_norm_statistic(&name) => (StDtype::F16, values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()),
-            _ => (StDtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        };
-        tensors.push((name, snap.shape.to_vec(), st_dtype, bytes));
-    }
-    let views = tensors
-        .iter()
-        .map(|(name, shape, st_dtype, bytes)| {
-            TensorView::new(*st_dtype, shape.clone(), bytes)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| ModelError::Serialise(format!("{name}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let mut meta = meta.clone();
     meta.dtype = dtype;
     meta.parameters = model.num_params();
     meta.format_version = FORMAT_VERSION;
     let json = |v: &dyn erased::Json| v.to_json();
-    let metadata: HashMap<String, String> = [
+    let fields = [
         ("format", FORMAT_NAME.to_string()),
         ("format_version", FORMAT_VERSION.to_string()),
         ("arch", meta.config.arch().to_string()),
@@ -167,11 +149,17 @@ pub fn save_weights<B: Backend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: W
         // Derived from the config (readers need not know the architectures).
         ("macs_per_lr_pixel", json(&meta.macs_per_lr_pixel())),
         ("provenance", json(&meta.provenance)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    safetensors::serialize(views, Some(metadata)).map_err(|e| ModelError::Serialise(e.to_string()))
+    ];
+    // Burn's own metadata (`format` = "safetensors", producer, version) is
+    // cleared: `format` names the upres format, which readers check.
+    let mut store = fields
+        .into_iter()
+        .fold(SafetensorsStore::from_bytes(None).clear_metadata().skip_enum_variants(true), |store, (key, value)| store.metadata(key, value));
+    if dtype == WeightsDtype::F16 {
+        store = store.with_to_adapter(half_precision());
+    }
+    model.save_into(&mut store).map_err(|e| ModelError::Serialise(e.to_string()))?;
+    store.get_bytes().map_err(|e| ModelError::Serialise(e.to_string()))
 }
 
 mod erased {
@@ -243,23 +231,82 @@ fn check_expectation(meta: &WeightsMeta, expect: &Expectation) -> Result<(), Mod
     Ok(())
 }
 
-/// "missing 3 (a, b, c); unexpected 1 (d); x is [2], expected [3]", or None when all fit.
-fn mismatch_report(expected: &BTreeMap<String, Vec<usize>>, found: &BTreeMap<String, Vec<usize>>) -> Option<String> {
-    let missing: Vec<String> = expected.keys().filter(|k| !found.contains_key(*k)).cloned().collect();
-    let unexpected: Vec<String> = found.keys().filter(|k| !expected.contains_key(*k)).cloned().collect();
-    let wrong_shape: Vec<String> = expected
+/// Reads what a file stores as the f32 that upres computes in (F16, BF16 and
+/// F64 are converted). Burn-store would otherwise make each parameter in the
+/// file's dtype, and half-precision tensors on the CPU backends.
+#[derive(Debug, Clone, Copy)]
+struct ReadAsF32;
+
+fn is_float(dtype: DType) -> bool {
+    matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::F64)
+}
+
+impl ModuleAdapter for ReadAsF32 {
+    fn adapt(&self, snapshot: &TensorSnapshot) -> TensorSnapshot {
+        if snapshot.dtype == DType::F32 || !is_float(snapshot.dtype) {
+            return snapshot.clone();
+        }
+        let stored = snapshot.clone_data_fn();
+        TensorSnapshot::from_closure(
+            Rc::new(move || Ok(stored()?.convert_dtype(DType::F32))),
+            DType::F32,
+            snapshot.shape.clone(),
+            snapshot.path_stack.clone().unwrap_or_default(),
+            snapshot.container_stack.clone().unwrap_or_default(),
+            snapshot.tensor_id.unwrap_or_default(),
+        )
+    }
+
+    fn clone_box(&self) -> Box<dyn ModuleAdapter> {
+        Box::new(*self)
+    }
+}
+
+/// Refuse a tensor that is not floating point before burn-store applies it
+/// (it would become a float parameter holding integers).
+fn refuse_non_float<'a>(arch: &str, mut snapshots: impl Iterator<Item = &'a TensorSnapshot>) -> Result<(), ModelError> {
+    match snapshots.find(|s| !is_float(s.dtype)) {
+        Some(s) => Err(ModelError::ShapeMismatch {
+            arch: arch.to_string(),
+            detail: format!("{} has dtype {:?}; only F32, F16, BF16 and F64 are read", s.full_path(), s.dtype),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// How much of the model the tensors given must cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coverage {
+    /// Every tensor of the model, and nothing else (a weights file, an import).
+    Whole,
+    /// Some of its tensors, each of which must exist with its shape (fine-tuning).
+    Part,
+}
+
+/// Burn-store's report as one upres message: "missing 3 tensor(s) (a, b, c);
+/// unexpected 1 tensor(s) (d); x is [2], expected [3]", or None when all fit.
+fn strict_report(result: &ApplyResult, coverage: Coverage) -> Option<String> {
+    let missing: Vec<String> = match coverage {
+        Coverage::Whole => result.missing.iter().map(|(path, _)| path.clone()).collect(),
+        Coverage::Part => Vec::new(),
+    };
+    let problems: Vec<String> = result
+        .errors
         .iter()
-        .filter_map(|(k, shape)| found.get(k).filter(|f| *f != shape).map(|f| format!("{k} is {f:?}, expected {shape:?}")))
+        .map(|e| match e {
+            ApplyError::ShapeMismatch { path, expected, found } => format!("{path} is {:?}, expected {:?}", found.as_slice(), expected.as_slice()),
+            other => other.to_string(),
+        })
         .collect();
     let mut parts = Vec::new();
     if !missing.is_empty() {
         parts.push(format!("missing {} tensor(s) ({})", missing.len(), list(&missing)));
     }
-    if !unexpected.is_empty() {
-        parts.push(format!("unexpected {} tensor(s) ({})", unexpected.len(), list(&unexpected)));
+    if !result.unused.is_empty() {
+        parts.push(format!("unexpected {} tensor(s) ({})", result.unused.len(), list(&result.unused)));
     }
-    if !wrong_shape.is_empty() {
-        parts.push(list(&wrong_shape));
+    if !problems.is_empty() {
+        parts.push(list(&problems));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
@@ -285,32 +332,57 @@ pub fn float_values(view: &TensorView<'_>) -> Option<Vec<f32>> {
     })
 }
 
+/// A store over the bytes of a safetensors file, reading floats as f32 and
+/// leaving completeness to [`strict_report`].
+fn reading_store(bytes: &[u8]) -> SafetensorsStore {
+    SafetensorsStore::from_bytes(Some(bytes.to_vec()))
+        .skip_enum_variants(true)
+        .validate(false)
+        .allow_partial(true)
+        .with_from_adapter(ReadAsF32)
+}
+
+fn corrupt(e: SafetensorsStoreError) -> ModelError {
+    ModelError::NotWeights(format!("corrupt safetensors data ({e})"))
+}
+
 /// Decode a weights file into a model on `device`, refusing anything that
 /// does not match the architecture exactly or fails `expect`.
 pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>, ModelError> {
     let meta = read_meta(bytes)?;
     check_expectation(&meta, expect)?;
-    let model = meta.config.init::<B>(device)?;
-    let file = SafeTensors::deserialize(bytes).map_err(|e| ModelError::NotWeights(format!("corrupt safetensors data ({e})")))?;
-
-    let expected: BTreeMap<String, Vec<usize>> = expected_tensors(&model).into_iter().collect();
-    let found: BTreeMap<String, Vec<usize>> = file.tensors().into_iter().map(|(n, v)| (n, v.shape().to_vec())).collect();
-    if let Some(detail) = mismatch_report(&expected, &found) {
+    let mut model = meta.config.init::<B>(device)?;
+    let mut store = reading_store(bytes);
+    refuse_non_float(&meta.describe(), store.get_all_snapshots().map_err(corrupt)?.values())?;
+    let result = model.load_from(&mut store).map_err(corrupt)?;
+    if let Some(detail) = strict_report(&result, Coverage::Whole) {
         return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail });
     }
-
-    // Names and shapes are checked above: every tensor of the model is replaced.
-    let mut tensors = Vec::with_capacity(expected.len());
-    for (name, shape) in expected {
-        let view = file.tensor(&name).map_err(|e| ModelError::NotWeights(format!("{name}: {e}")))?;
-        let values = float_values(&view).ok_or_else(|| ModelError::ShapeMismatch {
-            arch: meta.describe(),
-            detail: format!("{name} has dtype {:?}; only F32, F16, BF16 and F64 are read", view.dtype()),
-        })?;
-        tensors.push((name, shape, values));
-    }
-    let model = apply_partial(model, &meta.describe(), tensors)?;
     Ok(WeightsFile { model, meta })
+}
+
+/// Start a model from another weights file where names and shapes agree
+/// (EDSR x3 from x2: everything but the upsampler). Returns the model and
+/// how many of its tensors were taken over; no shared tensor is an error.
+pub fn load_shared_tensors<B: Backend, M: Module<B>>(model: M, arch: &str, bytes: &[u8]) -> Result<(M, usize), ModelError> {
+    let mut store = reading_store(bytes);
+    let stored = store.get_all_snapshots().map_err(corrupt)?;
+    let shared: Vec<String> = expected_tensors(&model)
+        .into_iter()
+        .filter(|(name, shape)| stored.get(name).is_some_and(|s| is_float(s.dtype) && s.shape.as_slice() == shape.as_slice()))
+        .map(|(name, _)| name)
+        .collect();
+    if shared.is_empty() {
+        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail: "no tensor of the file has a name and shape of this model".into() });
+    }
+    let mut store = store.with_full_paths(shared.clone());
+    let mut model = model;
+    let result = model.load_from(&mut store).map_err(corrupt)?;
+    let result = ApplyResult { unused: Vec::new(), ..result }; // the rest of the file is meant to be left
+    if let Some(detail) = strict_report(&result, Coverage::Part) {
+        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail });
+    }
+    Ok((model, result.applied.len()))
 }
 
 /// Tensor names and shapes the architecture expects, in file order; what
@@ -319,35 +391,36 @@ pub fn expected_tensors<B: Backend, M: Module<B>>(model: &M) -> Vec<(String, Vec
     model.collect(None, None, true).iter().map(|s| (s.full_path(), s.shape.to_vec())).collect()
 }
 
-/// Replace a model's tensors by name (for importers), strictly.
-pub fn apply_named_tensors<B: Backend, M: Module<B>>(
-    model: M,
-    arch: &str,
-    tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
-) -> Result<M, ModelError> {
-    let expected: BTreeMap<String, Vec<usize>> = expected_tensors(&model).into_iter().collect();
-    let found: BTreeMap<String, Vec<usize>> = tensors.iter().map(|(n, s, _)| (n.clone(), s.clone())).collect();
-    if let Some(detail) = mismatch_report(&expected, &found) {
-        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail });
+fn apply_snapshots<B: Backend, M: Module<B>>(model: M, arch: &str, snapshots: Vec<TensorSnapshot>, coverage: Coverage) -> Result<M, ModelError> {
+    refuse_non_float(arch, snapshots.iter())?;
+    let mut model = model;
+    let result = model.apply(snapshots, None, Some(Box::new(ReadAsF32)), true);
+    match strict_report(&result, coverage) {
+        Some(detail) => Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail }),
+        None => Ok(model),
     }
-    apply_partial(model, arch, tensors)
+}
+
+/// Replace every tensor of a model by the snapshots given (outside weights
+/// after their names are mapped), strictly: all present, nothing else.
+pub fn apply_named_tensors<B: Backend, M: Module<B>>(model: M, arch: &str, snapshots: Vec<TensorSnapshot>) -> Result<M, ModelError> {
+    apply_snapshots(model, arch, snapshots, Coverage::Whole)
 }
 
 /// Replace some of a model's tensors by name, leaving the others as they
-/// are (fine-tuning from a related model); names and shapes must exist.
+/// are; names and shapes must exist.
 pub fn apply_partial<B: Backend, M: Module<B>>(model: M, arch: &str, tensors: Vec<(String, Vec<usize>, Vec<f32>)>) -> Result<M, ModelError> {
-    let snapshots = tensors
-        .into_iter()
-        .map(|(name, shape, values)| {
-            let path = name.split('.').map(str::to_owned).collect();
-            TensorSnapshot::from_data(TensorData::new(values, shape), path, Vec::new(), ParamId::new())
-        })
-        .collect();
-    let mut model = model;
-    let result = model.apply(snapshots, None, None, true);
-    if !result.errors.is_empty() {
-        let problems: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
-        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail: list(&problems) });
-    }
-    Ok(model)
+    let snapshots = tensors.into_iter().map(|(name, shape, values)| snapshot_of(&name, TensorData::new(values, shape))).collect();
+    apply_snapshots(model, arch, snapshots, Coverage::Part)
+}
+
+/// A tensor's data under a dotted module path (`body.0.conv.weight`).
+pub fn snapshot_of(name: &str, data: TensorData) -> TensorSnapshot {
+    TensorSnapshot::from_data(data, name.split('.').map(str::to_owned).collect(), Vec::new(), ParamId::new())
+}
+
+/// Move a snapshot to another dotted path (the data stays where it is).
+pub fn renamed(mut snapshot: TensorSnapshot, name: &str) -> TensorSnapshot {
+    snapshot.path_stack = Some(name.split('.').map(str::to_owned).collect());
+    snapshot
 }

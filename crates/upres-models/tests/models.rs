@@ -207,7 +207,10 @@ fn f16_files_keep_batch_norm_statistics_in_f32() {
 
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     for (name, view) in file.tensors() {
-        let expected = if name.ends_with("running_var") || name.ends_with("running_mean") { safetensors::Dtype::F32 } else { safetensors::Dtype::F16 };
+        // Burn-store's half-precision adapter leaves whole batch-norm layers
+        // in f32 (gamma and beta are burn's names for their scale and shift).
+        let batch_norm = ["running_var", "running_mean", "gamma", "beta"].iter().any(|leaf| name.ends_with(leaf));
+        let expected = if batch_norm { safetensors::Dtype::F32 } else { safetensors::Dtype::F16 };
         assert_eq!(view.dtype(), expected, "{name}");
     }
     let loaded = load_weights::<B>(&bytes, &Default::default(), &Expectation::default()).unwrap();
@@ -216,4 +219,36 @@ fn f16_files_keep_batch_norm_statistics_in_f32() {
         let values = snap.to_data().unwrap().convert::<f32>().into_vec::<f32>().unwrap();
         assert!(values.iter().all(|&v| v == 1e-7), "{}: {:?}", snap.full_path(), &values[..2]);
     }
+}
+
+/// Rewrite a weights file's tensors (keeping its metadata), as a lying or
+/// hand-edited file would.
+fn rewritten(bytes: &[u8], edit: impl FnOnce(&mut Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)>)) -> Vec<u8> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+    let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    let mut tensors: Vec<_> = file.tensors().into_iter().map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec())).collect();
+    edit(&mut tensors);
+    let views = tensors.iter().map(|(n, d, s, b)| (n.clone(), safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap()));
+    safetensors::serialize(views, header.metadata().clone()).unwrap()
+}
+
+#[test]
+fn extra_missing_and_integer_tensors_are_refused_by_name() {
+    let device = Default::default();
+    let config = preset("srcnn", 2);
+    let model = config.init::<B>(&device).unwrap();
+    let bytes = save_weights(&model, &WeightsMeta::new(config, vec![2], Provenance::default()), WeightsDtype::F32).unwrap();
+    let load = |bytes: &[u8]| load_weights::<B>(bytes, &device, &Expectation::default()).err().expect("refused").to_string();
+
+    let extra = rewritten(&bytes, |t| t.push(("extra.weight".into(), safetensors::Dtype::F32, vec![1], vec![0; 4])));
+    assert!(load(&extra).contains("unexpected 1 tensor(s) (extra.weight)"), "{}", load(&extra));
+
+    let missing = rewritten(&bytes, |t| t.retain(|(n, ..)| n != "tail.bias"));
+    assert!(load(&missing).contains("missing 1 tensor(s) (tail.bias)"), "{}", load(&missing));
+
+    let integers = rewritten(&bytes, |t| {
+        let bias = t.iter_mut().find(|(n, ..)| n == "tail.bias").unwrap();
+        bias.1 = safetensors::Dtype::I32;
+    });
+    assert!(load(&integers).contains("tail.bias has dtype I32; only F32, F16, BF16 and F64 are read"), "{}", load(&integers));
 }

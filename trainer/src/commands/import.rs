@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result};
 use burn::backend::Flex;
 use regex::Regex;
-use upres_models::weights::{apply_named_tensors, expected_tensors};
+use burn_store::KeyRemapper;
+use upres_models::weights::{apply_named_tensors, expected_tensors, renamed};
 use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype, WeightsMeta};
 
 use crate::cli::ImportArgs;
@@ -40,21 +41,17 @@ fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
     rules
 }
 
-/// FSRCNN's `mid_part` Sequential: shrink, PReLU, `m` x (conv, PReLU), expand, PReLU.
-fn fsrcnn_mid_part(name: &str, mapping: usize) -> Option<String> {
-    let rest = name.strip_prefix("mid_part.")?;
-    let (index, leaf) = rest.split_once('.')?;
-    let i: usize = index.parse().ok()?;
-    let layer = match i {
-        0 => "shrink".to_string(),
-        1 => "shrink_act".to_string(),
-        i if i < 2 + 2 * mapping && i % 2 == 0 => format!("mapping.{}", (i - 2) / 2),
-        i if i < 2 + 2 * mapping => format!("mapping_acts.{}", (i - 3) / 2),
-        i if i == 2 + 2 * mapping => "expand".to_string(),
-        i if i == 3 + 2 * mapping => "expand_act".to_string(),
-        _ => return None,
-    };
-    Some(format!("{layer}.{leaf}"))
+/// FSRCNN's `mid_part` Sequential, renamed by position: shrink, PReLU,
+/// `mapping` x (conv, PReLU), expand, PReLU.
+fn fsrcnn_mid_part(mapping: usize) -> Vec<(String, String)> {
+    let mut layers = vec!["shrink".to_string(), "shrink_act".to_string()];
+    for m in 0..mapping {
+        layers.push(format!("mapping.{m}"));
+        layers.push(format!("mapping_acts.{m}"));
+    }
+    layers.push("expand".into());
+    layers.push("expand_act".into());
+    layers.into_iter().enumerate().map(|(i, layer)| (format!(r"^mid_part\.{i}\."), format!("{layer}."))).collect()
 }
 
 /// PyTorch names batch-norm and PReLU parameters `weight`/`bias`; burn names
@@ -77,50 +74,51 @@ fn rename_for_burn(name: String, expected: &BTreeSet<String>) -> String {
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
-    let mut tensors = read_tensors(&args.from, args.top_level_key.as_deref())?;
+    let tensors = read_tensors(&args.from, args.top_level_key.as_deref())?;
 
     let mut config = ModelConfig::preset(&args.arch, args.scale[0])?;
     match &mut config {
         // Whether the outside VDSR has biases decides the architecture.
-        ModelConfig::Vdsr(v) => v.bias = tensors.iter().any(|(n, _, _)| n.ends_with(".bias")),
+        ModelConfig::Vdsr(v) => v.bias = tensors.iter().any(|t| t.full_path().ends_with(".bias")),
         ModelConfig::Mdsr(m) => m.scales = args.scale.clone(),
         // A SESR state dict holds either the collapsed kernels (`blocks.0.weight`)
         // or the expanded pair; the file decides which form is imported.
-        ModelConfig::Sesr(c) => c.collapsed = tensors.iter().any(|(n, shape, _)| n.ends_with("input_block.weight") && shape.len() == 4),
+        ModelConfig::Sesr(c) => c.collapsed = tensors.iter().any(|t| t.full_path().ends_with("input_block.weight") && t.shape.len() == 4),
         _ => {}
     }
+    // Built-in rules first, then the user's --map, in order; each rule
+    // replaces every match (burn-store's KeyRemapper).
+    let mut rules: Vec<(String, String)> = builtin_mapping(config.arch()).into_iter().map(|(p, r)| (p.to_string(), r.to_string())).collect();
     if let ModelConfig::Fsrcnn(c) = &config {
-        for (name, _, _) in tensors.iter_mut() {
-            if let Some(mapped) = fsrcnn_mid_part(name.trim_start_matches("module."), c.mapping) {
-                *name = mapped;
-            }
-        }
-    }
-    let mut rules: Vec<(Regex, String)> = Vec::new();
-    for (pattern, replacement) in builtin_mapping(config.arch()) {
-        rules.push((Regex::new(pattern).expect("built-in patterns are valid"), replacement.to_string()));
+        rules.extend(fsrcnn_mid_part(c.mapping));
     }
     for m in &args.maps {
         let (pattern, replacement) = m.split_once('=').with_context(|| format!("--map {m}: expected REGEX=REPLACEMENT"))?;
-        rules.push((Regex::new(pattern).with_context(|| format!("--map {m}: invalid regex"))?, replacement.to_string()));
+        Regex::new(pattern).with_context(|| format!("--map {m}: invalid regex"))?;
+        rules.push((pattern.to_string(), replacement.to_string()));
     }
+    let remapper = KeyRemapper::from_patterns(rules).context("a --map pattern")?;
+    let (tensors, remapped) = remapper.remap(tensors);
+    let original_of: BTreeMap<String, String> = remapped.into_iter().collect();
 
     let model = config.init::<Flex>(&Default::default())?;
     let expected: BTreeSet<String> = expected_tensors(&model).into_iter().map(|(n, _)| n).collect();
     let mut renames = BTreeMap::new();
-    for (name, _, _) in tensors.iter_mut() {
-        let original = name.clone();
-        let mut mapped = original.clone();
-        for (re, rep) in &rules {
-            mapped = re.replace(&mapped, rep.as_str()).into_owned();
+    let mut seen = BTreeMap::new();
+    let mut mapped_tensors = Vec::with_capacity(tensors.len());
+    for tensor in tensors {
+        let now = tensor.full_path();
+        let original = original_of.get(&now).cloned().unwrap_or_else(|| now.clone());
+        let mapped = rename_for_burn(now, &expected);
+        if let Some(first) = seen.insert(mapped.clone(), original.clone()) {
+            anyhow::bail!("{}: {first} and {original} both map to {mapped}; check --map", args.from.display());
         }
-        mapped = rename_for_burn(mapped, &expected);
         if mapped != original {
             renames.insert(original, mapped.clone());
         }
-        *name = mapped;
+        mapped_tensors.push(renamed(tensor, &mapped));
     }
-    let model = apply_named_tensors(model, config.arch(), tensors)
+    let model = apply_named_tensors(model, config.arch(), mapped_tensors)
         .with_context(|| format!("{}: does not fit --arch {}", args.from.display(), args.arch))?;
 
     let provenance = Provenance {

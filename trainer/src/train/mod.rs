@@ -384,20 +384,10 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
 /// Start from another model's weights where names and shapes agree (EDSR x3
 /// from x2: everything but the upsampler), and say what was kept.
 fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, arch: &str, bytes: &[u8], meta: &WeightsMeta, path: &Path) -> Result<SrModel<AB>> {
-    let file = safetensors::SafeTensors::deserialize(bytes).with_context(|| path.display().to_string())?;
-    let expected: std::collections::BTreeMap<String, Vec<usize>> = upres_models::weights::expected_tensors(&model).into_iter().collect();
-    let mut shared = Vec::new();
-    for (name, shape) in &expected {
-        if let Ok(view) = file.tensor(name) {
-            if view.shape() == shape.as_slice() {
-                if let Some(values) = upres_models::weights::float_values(&view) {
-                    shared.push((name.clone(), shape.clone(), values));
-                }
-            }
-        }
-    }
-    anyhow::ensure!(!shared.is_empty(), "{}: no tensor of this {} model fits the {arch}", path.display(), meta.describe());
-    eprintln!("init-from {}: {} of {} tensors taken over", path.display(), shared.len(), expected.len());
-    Ok(upres_models::weights::apply_partial(model, arch, shared)?)
+    let all = upres_models::weights::expected_tensors(&model).len();
+    let (model, shared) = upres_models::weights::load_shared_tensors(model, arch, bytes)
+        .with_context(|| format!("{}: no tensor of this {} model fits the {arch}", path.display(), meta.describe()))?;
+    eprintln!("init-from {}: {shared} of {all} tensors taken over", path.display());
+    Ok(model)
 }
 

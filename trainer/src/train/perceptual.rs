@@ -27,14 +27,15 @@ pub fn load_vgg<AB: AutodiffBackend>(config: &PerceptualConfig, weights: Option<
     }
     let tensors = crate::foreign_tensors::read_tensors(path, None)?;
     let wanted: std::collections::BTreeSet<String> = upres_models::weights::expected_tensors(&vgg).into_iter().map(|(n, _)| n).collect();
-    let mapped: Vec<(String, Vec<usize>, Vec<f32>)> = tensors
+    let mapped: Vec<_> = tensors
         .into_iter()
-        .filter_map(|(name, shape, values)| {
+        .filter_map(|tensor| {
+            let name = tensor.full_path();
             let rest = name.strip_prefix("features.")?;
             let (idx, leaf) = rest.split_once('.')?;
             let conv = TORCHVISION_INDEX.iter().position(|&i| i.to_string() == idx)?;
             let ours = format!("convs.{conv}.{leaf}");
-            wanted.contains(&ours).then_some((ours, shape, values))
+            wanted.contains(&ours).then(|| upres_models::weights::renamed(tensor, &ours))
         })
         .collect();
     let vgg = upres_models::weights::apply_named_tensors(vgg, "vgg19", mapped).with_context(|| path.display().to_string())?;
