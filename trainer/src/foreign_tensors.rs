@@ -6,10 +6,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use burn::tensor::DType;
 use burn_store::pytorch::PytorchReader;
 use burn_store::{ModuleStore, SafetensorsStore, TensorSnapshot};
-use upres_models::weights::renamed;
+use upres_models::weights::{is_float, renamed};
 
 use crate::files::read_bytes;
 
@@ -53,7 +52,7 @@ fn floats_only(tensors: Vec<TensorSnapshot>) -> Vec<TensorSnapshot> {
         .into_iter()
         .filter(|t| {
             let name = t.full_path();
-            let float = matches!(t.dtype, DType::F32 | DType::F16 | DType::BF16 | DType::F64);
+            let float = is_float(t.dtype);
             if !float && !name.ends_with("num_batches_tracked") {
                 eprintln!("note: ignoring {name} ({:?}, not a float tensor)", t.dtype);
             }

@@ -25,7 +25,6 @@ use burn::module::{Module, ParamId};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use burn_store::{ApplyError, ApplyResult, HalfPrecisionAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, SafetensorsStore, SafetensorsStoreError, TensorSnapshot};
-use safetensors::tensor::{Dtype as StDtype, TensorView};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 
@@ -237,7 +236,8 @@ fn check_expectation(meta: &WeightsMeta, expect: &Expectation) -> Result<(), Mod
 #[derive(Debug, Clone, Copy)]
 struct ReadAsF32;
 
-fn is_float(dtype: DType) -> bool {
+/// The dtypes weights are read from (as f32); anything else is refused.
+pub fn is_float(dtype: DType) -> bool {
     matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::F64)
 }
 
@@ -320,18 +320,6 @@ fn list(items: &[String]) -> String {
     s
 }
 
-/// A safetensors tensor's values as f32, for the float dtypes (None otherwise).
-pub fn float_values(view: &TensorView<'_>) -> Option<Vec<f32>> {
-    let raw = view.data();
-    Some(match view.dtype() {
-        StDtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        StDtype::F64 => raw.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect(),
-        StDtype::F16 => raw.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        StDtype::BF16 => raw.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        _ => return None,
-    })
-}
-
 /// A store over the bytes of a safetensors file, reading floats as f32 and
 /// leaving completeness to [`strict_report`].
 fn reading_store(bytes: &[u8]) -> SafetensorsStore {
@@ -375,7 +363,7 @@ pub fn load_shared_tensors<B: Backend, M: Module<B>>(model: M, arch: &str, bytes
     if shared.is_empty() {
         return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail: "no tensor of the file has a name and shape of this model".into() });
     }
-    let mut store = store.with_full_paths(shared.clone());
+    let mut store = store.with_full_paths(shared);
     let mut model = model;
     let result = model.load_from(&mut store).map_err(corrupt)?;
     let result = ApplyResult { unused: Vec::new(), ..result }; // the rest of the file is meant to be left
@@ -415,7 +403,7 @@ pub fn apply_partial<B: Backend, M: Module<B>>(model: M, arch: &str, tensors: Ve
 }
 
 /// A tensor's data under a dotted module path (`body.0.conv.weight`).
-pub fn snapshot_of(name: &str, data: TensorData) -> TensorSnapshot {
+fn snapshot_of(name: &str, data: TensorData) -> TensorSnapshot {
     TensorSnapshot::from_data(data, name.split('.').map(str::to_owned).collect(), Vec::new(), ParamId::new())
 }
 

@@ -88,16 +88,18 @@ pub fn run(args: ImportArgs) -> Result<()> {
     }
     // Built-in rules first, then the user's --map, in order; each rule
     // replaces every match (burn-store's KeyRemapper).
-    let mut rules: Vec<(String, String)> = builtin_mapping(config.arch()).into_iter().map(|(p, r)| (p.to_string(), r.to_string())).collect();
-    if let ModelConfig::Fsrcnn(c) = &config {
-        rules.extend(fsrcnn_mid_part(c.mapping));
-    }
+    let builtin = builtin_mapping(config.arch()).into_iter().map(|(p, r)| (p.to_string(), r.to_string()));
+    let positional = match &config {
+        ModelConfig::Fsrcnn(c) => fsrcnn_mid_part(c.mapping),
+        _ => Vec::new(),
+    };
+    let mut rules: Vec<(Regex, String)> =
+        builtin.chain(positional).map(|(p, r)| (Regex::new(&p).expect("built-in patterns are valid"), r)).collect();
     for m in &args.maps {
         let (pattern, replacement) = m.split_once('=').with_context(|| format!("--map {m}: expected REGEX=REPLACEMENT"))?;
-        Regex::new(pattern).with_context(|| format!("--map {m}: invalid regex"))?;
-        rules.push((pattern.to_string(), replacement.to_string()));
+        rules.push((Regex::new(pattern).with_context(|| format!("--map {m}: invalid regex"))?, replacement.to_string()));
     }
-    let remapper = KeyRemapper::from_patterns(rules).context("a --map pattern")?;
+    let remapper = KeyRemapper::from_compiled_patterns(rules);
     let (tensors, remapped) = remapper.remap(tensors);
     let original_of: BTreeMap<String, String> = remapped.into_iter().collect();
 
