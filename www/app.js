@@ -198,7 +198,7 @@ async function setInput(blob, name) {
     // A file that is not an image loses nothing: the last image stays, with its result.
     state.readingInput = false;
     setBusy(false);
-    showMessage(`“${name}” is not an image this browser can read. Use a PNG, JPEG, WebP or BMP file.`);
+    showMessage(`“${name}” is not an image this browser can read. Use a PNG, JPEG, WebP, GIF or BMP file.`);
     return;
   }
   if (generation !== state.inputGeneration) {
@@ -244,6 +244,7 @@ async function run() {
   showMessage("");
   const started = performance.now();
   const timer = setInterval(() => ($("elapsed").textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`), 100);
+  let decodeNotes;
   try {
     const up = await getUpscaler();
     setProgress(0, 0, "Starting…");
@@ -253,11 +254,13 @@ async function run() {
       const r = await up.evaluate(state.input.blob, { scale, onProgress, signal: controller.signal });
       showResult(r.bicubic, r.model, label);
       showMetrics(r, scale, label);
+      decodeNotes = r.notes;
     } else {
       const upscaleStarted = performance.now();
       const out = await up.upscale(state.input.blob, { scale, onProgress, signal: controller.signal });
       // The upscale alone (not the worker's start or the weights' download).
       noteTiming(currentModel(), (performance.now() - upscaleStarted) / 1000, out.width * out.height);
+      decodeNotes = out.notes;
       const before = await up.bicubic(state.input.blob, { width: out.width, height: out.height });
       showResult(before, out, label);
       $("metrics").hidden = true;
@@ -265,7 +268,9 @@ async function run() {
     showBackend(up.info);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     $("elapsed").textContent = `${seconds} s`;
-    showMessage(`Done in ${seconds} s on ${up.info.backend === "webgpu" ? "WebGPU" : "the CPU"}.`, "info");
+    // What decoding did to the file (an EXIF orientation applied, an animation's first frame taken).
+    const notes = (decodeNotes ?? []).map((line) => ` Note: ${line.replace(/^[^:]*: /, "")}.`).join("");
+    showMessage(`Done in ${seconds} s on ${up.info.backend === "webgpu" ? "WebGPU" : "the CPU"}.${notes}`, "info");
   } catch (e) {
     if (e.name === "AbortError") {
       showMessage("Cancelled.", "info");

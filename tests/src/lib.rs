@@ -1,5 +1,7 @@
 //! Helpers for the cross-part tests: find the `trainer` binary and the shared data.
 
+pub mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

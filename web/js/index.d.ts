@@ -112,6 +112,13 @@ export interface UpscaledImage extends ImageData {
    * networks that refine a bicubic upscale (VDSR, SRCNN), which run at any scale.
    */
   readonly modelScale?: number;
+  /**
+   * What decoding the input file did to its pixels, one line each, when it
+   * did something: "photo.jpg: turned as its EXIF orientation 6 asks
+   * (rotated 90 degrees clockwise)", "anim.gif: an animated image; only its
+   * first frame is used". Absent otherwise.
+   */
+  readonly notes?: string[];
 }
 
 export interface Quality {
@@ -217,7 +224,7 @@ export declare function createWorkerUpscaler(options: WorkerUpscalerOptions): Pr
 /** Load the WebAssembly module now (it loads by itself on first use). */
 export default function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
 
-export declare function decodeImage(bytes: Uint8Array | ArrayBuffer): Promise<ImageData>;
+export declare function decodeImage(bytes: Uint8Array | ArrayBuffer): Promise<ImageData & { notes?: string[] }>;
 export declare function encodePng(image: RgbaImage): Promise<Uint8Array>;
 export declare function resizeBicubic(input: ImageInput, options?: { scale?: number; width?: number; height?: number }): Promise<ImageData>;
 export declare function readWeightsInfo(weights: WeightsSource): Promise<UpscalerInfo>;

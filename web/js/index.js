@@ -3,7 +3,7 @@
 // WebAssembly (upres_core.js); this file turns JS inputs into RGBA pixels,
 // fetches weights with progress, and adds AbortSignal and progress events.
 
-import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
+import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
 import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
 import { isModelName, weightsOrDefault } from "./worker-client.js";
@@ -189,8 +189,9 @@ function canvasPixels(source, width, height) {
 /**
  * RGBA pixels of any input: ImageData (or any `{ data, width, height }`),
  * ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, a Blob
- * or the bytes of an encoded image (PNG, JPEG, WebP, BMP; in browsers also
- * whatever they decode).
+ * or the bytes of an encoded image (PNG, JPEG, WebP, BMP, GIF; in browsers
+ * also whatever they decode). Decoded files carry `notes`: what was done to
+ * their pixels (an EXIF orientation applied, an animation's first frame taken).
  */
 export async function toPixels(input) {
   await init();
@@ -218,8 +219,10 @@ async function decodeBytes(bytes, name, blob) {
     return coreDecodeImage(bytes, name);
   } catch (thrown) {
     const e = asUpresError(thrown);
-    // Formats our decoder lacks (AVIF, GIF, ...) may still be decodable by the browser.
-    if (blob !== undefined && typeof createImageBitmap !== "undefined") {
+    // Formats our decoder lacks (AVIF, HEIC, ...) may still be decodable by
+    // the browser. A broken file of a format we decode is refused as it is in
+    // Node and natively: browsers draw half a truncated PNG without a word.
+    if (blob !== undefined && typeof createImageBitmap !== "undefined" && coreDecodableFormat(bytes) === undefined) {
       let bitmap;
       try {
         bitmap = await createImageBitmap(blob);
@@ -236,14 +239,16 @@ async function decodeBytes(bytes, name, blob) {
   }
 }
 
-function toImageData(out) {
+function toImageData(out, notes = out.notes) {
   const image = typeof ImageData !== "undefined" ? new ImageData(out.data, out.width, out.height) : { data: out.data, width: out.width, height: out.height };
   // The scale the network ran, for networks that upscale by themselves.
   if (out.modelScale !== undefined) image.modelScale = out.modelScale;
+  // What decoding the input did (EXIF orientation, an animation's first frame).
+  if (notes?.length) image.notes = notes;
   return image;
 }
 
-/** Decode an encoded image (PNG, JPEG, WebP, BMP) to RGBA pixels. */
+/** Decode an encoded image (PNG, JPEG, WebP, BMP, GIF) to RGBA pixels, upright as its EXIF orientation asks. */
 export async function decodeImage(bytes) {
   await init();
   return toImageData(core(() => coreDecodeImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "image")));
@@ -356,7 +361,7 @@ export class Upscaler {
         const pixels = await toPixels(input);
         if (onPageMainThread && rest.tileSize === undefined) rest.tileSize = mainThreadTile(this.#alive().info, rest.overlap);
         const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, rest, tileCallback(onProgress, signal));
-        return toImageData(out);
+        return toImageData(out, pixels.notes);
       }),
     );
   }
@@ -372,7 +377,8 @@ export class Upscaler {
       guard(signal, async () => {
         const pixels = await toPixels(input);
         const r = await this.#alive().evaluate(rgbaBytes(pixels), pixels.width, pixels.height, scale, tileSize, tileCallback(onProgress, signal));
-        return { ...r, hr: toImageData(r.hr), lr: toImageData(r.lr), bicubic: toImageData(r.bicubic), model: toImageData(r.model) };
+        const notes = pixels.notes?.length ? { notes: pixels.notes } : {};
+        return { ...r, ...notes, hr: toImageData(r.hr), lr: toImageData(r.lr), bicubic: toImageData(r.bicubic), model: toImageData(r.model) };
       }),
     );
   }

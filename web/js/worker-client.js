@@ -30,6 +30,7 @@ function wrapImage(image) {
   if (image && ArrayBuffer.isView(image.data) && typeof image.width === "number" && typeof ImageData !== "undefined") {
     const out = new ImageData(image.data, image.width, image.height);
     if (image.modelScale !== undefined) out.modelScale = image.modelScale;
+    if (image.notes !== undefined) out.notes = image.notes;
     return out;
   }
   if (Array.isArray(image)) return image.map(wrapImage);

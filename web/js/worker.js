@@ -25,6 +25,7 @@ function transferablesOf(value, list = []) {
 function plain(image) {
   const out = { data: image.data, width: image.width, height: image.height };
   if (image.modelScale !== undefined) out.modelScale = image.modelScale;
+  if (image.notes !== undefined) out.notes = image.notes;
   return out;
 }
 

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8ClampedArray};
 use serde::Serialize;
-use upres_image::{decode, encode_png, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, UpscaleRequest};
+use upres_image::{decode_with_notes, encode_png, Decoded, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, UpscaleRequest};
 use upres_models::{read_meta, WeightsMeta};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
@@ -346,11 +346,28 @@ pub fn read_weights_info(weights: &[u8]) -> Result<JsValue, JsValue> {
     info_of(&meta, BackendKind::Cpu, None)
 }
 
-/// Decode PNG, JPEG, WebP or BMP bytes to `{ data, width, height }` (RGBA).
+/// Decode PNG, JPEG, WebP, BMP or GIF bytes to `{ data, width, height,
+/// notes }` (RGBA, turned upright as its EXIF orientation asks; `notes`: one
+/// line for each thing done to the file's pixels, such as taking the first
+/// frame of an animation).
 #[wasm_bindgen(js_name = decodeImage)]
 pub fn decode_image(bytes: &[u8], name: &str) -> Result<JsValue, JsValue> {
-    let image = decode(bytes, name, DecodeLimits::default()).map_err(|e| js_error(e.into()))?;
-    image_to_js(&image)
+    let Decoded { image, notes } = decode_with_notes(bytes, name, DecodeLimits::default()).map_err(|e| js_error(e.into()))?;
+    let obj = image_to_js(&image)?;
+    let lines = js_sys::Array::new();
+    for line in notes.messages(name) {
+        lines.push(&line.into());
+    }
+    Reflect::set(&obj, &"notes".into(), &lines)?;
+    Ok(obj)
+}
+
+/// The format of encoded image bytes if this library decodes it (a file
+/// extension: "png", "jpg", ...), else undefined: where a browser should try
+/// its own decoder (AVIF, HEIC, ...) after ours refused the bytes.
+#[wasm_bindgen(js_name = decodableFormat)]
+pub fn decodable_format_js(bytes: &[u8]) -> Option<String> {
+    upres_image::decodable_format(bytes).map(str::to_owned)
 }
 
 /// Encode RGBA pixels as PNG (gray and opaque images get smaller PNG types).

@@ -1,7 +1,8 @@
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageReader};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use crate::error::ImageError;
 use crate::planar::{BitDepth, Layout, PlanarImage, Plane};
@@ -21,28 +22,115 @@ impl Default for DecodeLimits {
     }
 }
 
-/// Read and decode an image file (PNG, JPEG, WebP, BMP; TIFF where the
+/// Read and decode an image file (PNG, JPEG, WebP, BMP, GIF; TIFF where the
 /// build turns on `image`'s `tiff` feature, as the trainer does).
 pub fn read_image(path: &Path, limits: DecodeLimits) -> Result<PlanarImage, ImageError> {
+    read_image_with_notes(path, limits).map(|decoded| decoded.image)
+}
+
+/// [`read_image`], with what decoding did to the file's pixels.
+pub fn read_image_with_notes(path: &Path, limits: DecodeLimits) -> Result<Decoded, ImageError> {
     let bytes = std::fs::read(path).map_err(|source| ImageError::Read { path: path.to_owned(), source })?;
-    decode(&bytes, &path.display().to_string(), limits)
+    decode_with_notes(&bytes, &path.display().to_string(), limits)
+}
+
+/// An image as decoded, and what was done to the file's pixels on the way
+/// (what a viewer does too, so the user sees what they expect).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub image: PlanarImage,
+    pub notes: DecodeNotes,
+}
+
+/// What decoding did beyond reading the pixels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DecodeNotes {
+    /// The EXIF orientation (2 to 8) that was applied, as browsers and photo
+    /// viewers apply it: a phone's upright photo stays upright.
+    pub orientation: Option<u8>,
+    /// The file is animated (GIF, APNG, animated WebP): only its first frame is used.
+    pub animated: bool,
+}
+
+impl DecodeNotes {
+    /// One line per note, for a user: "name: rotated upright (EXIF orientation 6)".
+    pub fn messages(&self, name: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(o) = self.orientation {
+            lines.push(format!("{name}: turned as its EXIF orientation {o} asks ({})", orientation_words(o)));
+        }
+        if self.animated {
+            lines.push(format!("{name}: an animated image; only its first frame is used"));
+        }
+        lines
+    }
+}
+
+fn orientation_words(exif: u8) -> &'static str {
+    match exif {
+        2 => "mirrored",
+        3 => "rotated 180 degrees",
+        4 => "flipped vertically",
+        5 => "rotated 90 degrees and mirrored",
+        6 => "rotated 90 degrees clockwise",
+        7 => "rotated 270 degrees and mirrored",
+        8 => "rotated 90 degrees counter-clockwise",
+        _ => "unchanged",
+    }
 }
 
 /// Decode image bytes; `name` only serves the error messages.
 pub fn decode(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<PlanarImage, ImageError> {
+    decode_with_notes(bytes, name, limits).map(|decoded| decoded.image)
+}
+
+/// The format of encoded bytes, from their first bytes, if this build decodes
+/// it ("PNG", "JPEG", ...). Callers with a decoder of their own (a browser)
+/// use theirs only where this says None, so that a broken file of a known
+/// format gets the same error everywhere instead of a lenient guess.
+pub fn decodable_format(bytes: &[u8]) -> Option<&'static str> {
+    let format = image::guess_format(bytes).ok()?;
+    format.reading_enabled().then(|| format.extensions_str().first().copied().unwrap_or("image"))
+}
+
+/// Whether the file holds an animation; its first frame is what a decoder gives.
+fn is_animated(bytes: &[u8], format: ImageFormat) -> bool {
+    use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};
+    use image::AnimationDecoder;
+    match format {
+        ImageFormat::Png => PngDecoder::new(Cursor::new(bytes)).and_then(|d| d.is_apng()).unwrap_or(false),
+        ImageFormat::WebP => WebPDecoder::new(Cursor::new(bytes)).map(|d| d.has_animation()).unwrap_or(false),
+        // GIF says nothing up front: a second frame makes it an animation.
+        // Frames are decoded one at a time, so this costs one more frame.
+        ImageFormat::Gif => GifDecoder::new(Cursor::new(bytes)).map(|d| d.into_frames().take(2).count() > 1).unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// [`decode`], with what decoding did to the file's pixels.
+pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<Decoded, ImageError> {
+    let failed = |e: image::ImageError| ImageError::Decode(name.to_owned(), e.to_string());
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| ImageError::Decode(name.to_owned(), e.to_string()))?;
-    if reader.format().is_none() {
+    let Some(format) = reader.format() else {
         return Err(ImageError::Decode(name.to_owned(), "unknown or unsupported format".into()));
-    }
-    let decoder = reader.into_decoder().map_err(|e| ImageError::Decode(name.to_owned(), e.to_string()))?;
+    };
+    let mut decoder = reader.into_decoder().map_err(failed)?;
+    // Refused from the header alone, before the decoder allocates anything.
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(ImageError::TooLarge { name: name.to_owned(), width, height, max_pixels: limits.max_pixels });
     }
-    let dynamic = DynamicImage::from_decoder(decoder).map_err(|e| ImageError::Decode(name.to_owned(), e.to_string()))?;
-    Ok(from_dynamic(dynamic))
+    // A damaged EXIF block is no reason to refuse the pixels: they stay as stored.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut dynamic = DynamicImage::from_decoder(decoder).map_err(failed)?;
+    dynamic.apply_orientation(orientation);
+    let notes = DecodeNotes {
+        orientation: (orientation != Orientation::NoTransforms).then(|| orientation.to_exif()),
+        animated: is_animated(bytes, format),
+    };
+    Ok(Decoded { image: from_dynamic(dynamic), notes })
 }
 
 fn planes_from<T: Copy + Into<f32>>(samples: &[T], width: usize, height: usize, channels: usize) -> Vec<Plane> {
@@ -171,5 +259,21 @@ mod tests {
             let back = decode(&bytes, "t", DecodeLimits::default()).unwrap();
             assert_eq!((back.width, back.height, back.layout), (9, 6, Layout::Rgb), "{format:?}");
         }
+    }
+
+    #[test]
+    fn an_animated_gif_gives_its_first_frame_and_says_so() {
+        use image::codecs::gif::GifEncoder;
+        let frame = |value: u8| image::Frame::new(image::RgbaImage::from_pixel(5, 3, image::Rgba([value, value, value, 255])));
+        let mut animated = Vec::new();
+        GifEncoder::new(&mut animated).encode_frames([frame(40), frame(200)]).unwrap();
+        let decoded = decode_with_notes(&animated, "anim.gif", DecodeLimits::default()).unwrap();
+        assert_eq!((decoded.image.width, decoded.image.height), (5, 3));
+        assert!(decoded.image.planes[0].data.iter().all(|&v| (v - 40.0).abs() <= 2.0), "the first frame, not the second");
+        assert_eq!(decoded.notes.messages("anim.gif"), ["anim.gif: an animated image; only its first frame is used"]);
+
+        let mut still = Vec::new();
+        GifEncoder::new(&mut still).encode_frames([frame(90)]).unwrap();
+        assert_eq!(decode_with_notes(&still, "still.gif", DecodeLimits::default()).unwrap().notes, DecodeNotes::default());
     }
 }

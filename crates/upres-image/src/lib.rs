@@ -20,7 +20,7 @@ pub use color::{rgb_to_ycbcr, ycbcr_to_rgb, y_channel, YCBCR_OFFSET};
 pub use crop::{modcrop, modcrop_len, shave, shave_for_scale};
 pub use error::ImageError;
 pub use feature_grid::{feature_grid, robust_range};
-pub use io::{decode, encode_png, read_image, write_atomic, write_png_atomic, DecodeLimits};
+pub use io::{decodable_format, decode, decode_with_notes, encode_png, read_image, read_image_with_notes, write_atomic, write_png_atomic, DecodeLimits, DecodeNotes, Decoded};
 pub use metrics::{evaluate_y, evaluate_y_planes, luma, psnr, ssim, Quality};
 pub use planar::{BitDepth, Layout, PlanarImage, Plane};
 pub use resize::{imresize, imresize_plane, output_len, Contributions, Quantize, ResizeTarget};

@@ -193,8 +193,10 @@ pub fn network_planes(planes: &[Plane], layout: Layout, max: f32, color: ColorSp
 impl UpscaleJob {
     pub fn new(image: &PlanarImage, spec: &NetworkSpec, request: &UpscaleRequest) -> Result<Self, ImageError> {
         let (w, h) = (image.width, image.height);
-        if w < 2 || h < 2 {
-            return Err(ImageError::TooSmall { name: "input image".into(), width: w, height: h, min: 2 });
+        // One pixel is enough: MATLAB's imresize (symmetric padding) and a
+        // zero-padded convolution both handle a 300x1 strip.
+        if w < 1 || h < 1 {
+            return Err(ImageError::TooSmall { name: "input image".into(), width: w, height: h, min: 1 });
         }
         let (factor, target) = match request.size {
             OutputSize::Scale(s) => {

@@ -13,6 +13,9 @@ pub enum ModelError {
     WrongModel { expected: String, found: String },
     #[error("weights do not fit the {arch} architecture: {detail}")]
     ShapeMismatch { arch: String, detail: String },
+    /// NaN or infinite values in the weights: the model would run and give garbage.
+    #[error("weights of {arch} hold non-finite values: {detail}")]
+    NonFinite { arch: String, detail: String },
     #[error(transparent)]
     Image(#[from] upres_image::ImageError),
     #[error("cancelled")]

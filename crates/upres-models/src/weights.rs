@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use burn::module::{Module, ParamId};
 use burn::prelude::*;
@@ -193,7 +194,9 @@ pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, ModelError> {
     if version > FORMAT_VERSION {
         return Err(ModelError::NewerFormat { found: version, supported: FORMAT_VERSION });
     }
-    let config: ModelConfig = serde_json::from_value(parse("model_config", field("model_config")?)?)
+    let config_json = parse("model_config", field("model_config")?)?;
+    check_config_sizes(&config_json, "model_config")?;
+    let config: ModelConfig = serde_json::from_value(config_json)
         .map_err(|e| ModelError::NotWeights(format!("model_config does not describe a known model ({e})")))?;
     let scales: Vec<usize> = serde_json::from_value(parse("scales", field("scales")?)?)
         .map_err(|e| ModelError::NotWeights(format!("scales: {e}")))?;
@@ -218,6 +221,25 @@ pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, ModelError> {
     })
 }
 
+/// The largest count (layers, blocks, channels) and list a model config may
+/// hold. Parameters are made lazily, so a huge channel count costs nothing
+/// until the strict shape check refuses it; but every layer is a module made
+/// at once, and a header claiming a billion of them would abort the process
+/// on allocation before any check could speak.
+const MAX_CONFIG_COUNT: u64 = 65_536;
+const MAX_CONFIG_LIST: usize = 1_024;
+
+fn check_config_sizes(value: &serde_json::Value, path: &str) -> Result<(), ModelError> {
+    let refuse = |what: String| ModelError::NotWeights(format!("{path} is {what}, more than any network this build makes; a damaged or hostile file"));
+    match value {
+        serde_json::Value::Number(n) if n.as_u64().is_some_and(|v| v > MAX_CONFIG_COUNT) => Err(refuse(n.to_string())),
+        serde_json::Value::Array(items) if items.len() > MAX_CONFIG_LIST => Err(refuse(format!("a list of {} items", items.len()))),
+        serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| check_config_sizes(v, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().try_for_each(|(k, v)| check_config_sizes(v, &format!("{path}.{k}"))),
+        _ => Ok(()),
+    }
+}
+
 fn check_expectation(meta: &WeightsMeta, expect: &Expectation) -> Result<(), ModelError> {
     if let Some(arch) = &expect.arch {
         if !arch.eq_ignore_ascii_case(meta.config.arch()) {
@@ -233,22 +255,63 @@ fn check_expectation(meta: &WeightsMeta, expect: &Expectation) -> Result<(), Mod
 /// Reads what a file stores as the f32 that upres computes in (F16, BF16 and
 /// F64 are converted). Burn-store would otherwise make each parameter in the
 /// file's dtype, and half-precision tensors on the CPU backends.
-#[derive(Debug, Clone, Copy)]
-struct ReadAsF32;
+///
+/// It also counts, as each tensor is read, its NaN and infinite values: one
+/// NaN in a weight turns every output pixel it reaches into garbage with no
+/// error, so [`ReadAsF32::refuse_non_finite`] refuses such a file by tensor.
+#[derive(Debug, Clone, Default)]
+struct ReadAsF32 {
+    non_finite: Arc<Mutex<Vec<String>>>,
+}
 
 /// The dtypes weights are read from (as f32); anything else is refused.
 pub fn is_float(dtype: DType) -> bool {
     matches!(dtype, DType::F32 | DType::F16 | DType::BF16 | DType::F64)
 }
 
+/// "576 NaN values", "2 infinite values", "3 NaN and 1 infinite values", or
+/// None when every value is finite.
+fn non_finite_values(values: &[f32]) -> Option<String> {
+    let nan = values.iter().filter(|v| v.is_nan()).count();
+    let infinite = values.iter().filter(|v| v.is_infinite()).count();
+    match (nan, infinite) {
+        (0, 0) => None,
+        (n, 0) => Some(format!("{n} NaN value{}", if n == 1 { "" } else { "s" })),
+        (0, i) => Some(format!("{i} infinite value{}", if i == 1 { "" } else { "s" })),
+        (n, i) => Some(format!("{n} NaN and {i} infinite values")),
+    }
+}
+
+impl ReadAsF32 {
+    fn refuse_non_finite(&self, arch: &str) -> Result<(), ModelError> {
+        let mut found = self.non_finite.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        found.sort();
+        found.dedup();
+        if found.is_empty() {
+            return Ok(());
+        }
+        Err(ModelError::NonFinite { arch: arch.to_string(), detail: list(&found) })
+    }
+}
+
 impl ModuleAdapter for ReadAsF32 {
     fn adapt(&self, snapshot: &TensorSnapshot) -> TensorSnapshot {
-        if snapshot.dtype == DType::F32 || !is_float(snapshot.dtype) {
-            return snapshot.clone();
+        if !is_float(snapshot.dtype) {
+            return snapshot.clone(); // refused by name before anything is applied
         }
         let stored = snapshot.clone_data_fn();
+        let path = snapshot.full_path();
+        let non_finite = Arc::clone(&self.non_finite);
         TensorSnapshot::from_closure(
-            Rc::new(move || Ok(stored()?.convert_dtype(DType::F32))),
+            Rc::new(move || {
+                let data = stored()?;
+                let data = if data.dtype == DType::F32 { data } else { data.convert_dtype(DType::F32) };
+                let counted = data.as_slice::<f32>().ok().and_then(non_finite_values);
+                if let Some(counted) = counted {
+                    non_finite.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(format!("{path} holds {counted}"));
+                }
+                Ok(data)
+            }),
             DType::F32,
             snapshot.shape.clone(),
             snapshot.path_stack.clone().unwrap_or_default(),
@@ -258,7 +321,7 @@ impl ModuleAdapter for ReadAsF32 {
     }
 
     fn clone_box(&self) -> Box<dyn ModuleAdapter> {
-        Box::new(*self)
+        Box::new(self.clone())
     }
 }
 
@@ -322,12 +385,12 @@ fn list(items: &[String]) -> String {
 
 /// A store over the bytes of a safetensors file, reading floats as f32 and
 /// leaving completeness to [`strict_report`].
-fn reading_store(bytes: &[u8]) -> SafetensorsStore {
+fn reading_store(bytes: &[u8], reader: &ReadAsF32) -> SafetensorsStore {
     SafetensorsStore::from_bytes(Some(bytes.to_vec()))
         .skip_enum_variants(true)
         .validate(false)
         .allow_partial(true)
-        .with_from_adapter(ReadAsF32)
+        .with_from_adapter(reader.clone())
 }
 
 fn corrupt(e: SafetensorsStoreError) -> ModelError {
@@ -340,12 +403,14 @@ pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expec
     let meta = read_meta(bytes)?;
     check_expectation(&meta, expect)?;
     let mut model = meta.config.init::<B>(device)?;
-    let mut store = reading_store(bytes);
+    let reader = ReadAsF32::default();
+    let mut store = reading_store(bytes, &reader);
     refuse_non_float(&meta.describe(), store.get_all_snapshots().map_err(corrupt)?.values())?;
     let result = model.load_from(&mut store).map_err(corrupt)?;
     if let Some(detail) = strict_report(&result, Coverage::Whole) {
         return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail });
     }
+    reader.refuse_non_finite(&meta.describe())?;
     Ok(WeightsFile { model, meta })
 }
 
@@ -353,7 +418,8 @@ pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expec
 /// (EDSR x3 from x2: everything but the upsampler). Returns the model and
 /// how many of its tensors were taken over; no shared tensor is an error.
 pub fn load_shared_tensors<B: Backend, M: Module<B>>(model: M, arch: &str, bytes: &[u8]) -> Result<(M, usize), ModelError> {
-    let mut store = reading_store(bytes);
+    let reader = ReadAsF32::default();
+    let mut store = reading_store(bytes, &reader);
     let stored = store.get_all_snapshots().map_err(corrupt)?;
     let shared: Vec<String> = expected_tensors(&model)
         .into_iter()
@@ -370,6 +436,7 @@ pub fn load_shared_tensors<B: Backend, M: Module<B>>(model: M, arch: &str, bytes
     if let Some(detail) = strict_report(&result, Coverage::Part) {
         return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail });
     }
+    reader.refuse_non_finite(arch)?;
     Ok((model, result.applied.len()))
 }
 
@@ -382,11 +449,13 @@ pub fn expected_tensors<B: Backend, M: Module<B>>(model: &M) -> Vec<(String, Vec
 fn apply_snapshots<B: Backend, M: Module<B>>(model: M, arch: &str, snapshots: Vec<TensorSnapshot>, coverage: Coverage) -> Result<M, ModelError> {
     refuse_non_float(arch, snapshots.iter())?;
     let mut model = model;
-    let result = model.apply(snapshots, None, Some(Box::new(ReadAsF32)), true);
-    match strict_report(&result, coverage) {
-        Some(detail) => Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail }),
-        None => Ok(model),
+    let reader = ReadAsF32::default();
+    let result = model.apply(snapshots, None, Some(Box::new(reader.clone())), true);
+    if let Some(detail) = strict_report(&result, coverage) {
+        return Err(ModelError::ShapeMismatch { arch: arch.to_string(), detail });
     }
+    reader.refuse_non_finite(arch)?;
+    Ok(model)
 }
 
 /// Replace every tensor of a model by the snapshots given (outside weights

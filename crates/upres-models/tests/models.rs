@@ -233,6 +233,67 @@ fn rewritten(bytes: &[u8], edit: impl FnOnce(&mut Vec<(String, safetensors::Dtyp
 }
 
 #[test]
+fn weights_holding_nan_or_infinity_are_refused_naming_each_tensor() {
+    let device = Default::default();
+    let config = preset("srcnn", 2);
+    let model = config.init::<B>(&device).unwrap();
+    let meta = WeightsMeta::new(config, vec![2], Provenance::default());
+    let load = |bytes: &[u8]| load_weights::<B>(bytes, &device, &Expectation::default()).err().map(|e| e.to_string());
+    // Overwrite the first `count` values of `name` with `value`'s bytes.
+    let poisoned = |bytes: &[u8], edits: &[(&str, usize, &[u8])]| {
+        rewritten(bytes, |tensors| {
+            for (name, count, value) in edits {
+                let (.., data) = tensors.iter_mut().find(|(n, ..)| n == name).unwrap();
+                for chunk in data.chunks_mut(value.len()).take(*count) {
+                    chunk.copy_from_slice(value);
+                }
+            }
+        })
+    };
+
+    let f32_file = save_weights(&model, &meta, WeightsDtype::F32).unwrap();
+    assert_eq!(load(&f32_file), None, "the clean file loads");
+    let bad = poisoned(&f32_file, &[("tail.weight", 576, &f32::NAN.to_le_bytes()), ("tail.bias", 1, &f32::INFINITY.to_le_bytes())]);
+    assert_eq!(
+        load(&bad).as_deref(),
+        Some("weights of srcnn (x2) hold non-finite values: tail.bias holds 1 infinite value, tail.weight holds 576 NaN values"),
+    );
+
+    // The same in an f16 file, where NaN has its own bit pattern.
+    let f16_file = save_weights(&model, &meta, WeightsDtype::F16).unwrap();
+    let nan16 = half::f16::NAN.to_le_bytes();
+    let inf16 = half::f16::NEG_INFINITY.to_le_bytes();
+    let bad = poisoned(&f16_file, &[("head.weight", 3, &nan16)]);
+    let bad = poisoned(&bad, &[("head.bias", 2, &inf16)]);
+    let message = load(&bad).expect("refused");
+    assert!(message.ends_with("head.bias holds 2 infinite values, head.weight holds 3 NaN values"), "{message}");
+}
+
+#[test]
+fn a_header_claiming_a_billion_layers_is_refused_before_anything_is_allocated() {
+    // Found by hand: `layers: 1000000000` aborted the process on a 752 GB allocation.
+    let device = Default::default();
+    let config = preset("vdsr", 2);
+    let model = config.init::<B>(&device).unwrap();
+    let bytes = save_weights(&model, &WeightsMeta::new(config, vec![2], Provenance::default()), WeightsDtype::F16).unwrap();
+    let lie = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let mut metadata = header.metadata().clone().unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&metadata["model_config"]).unwrap();
+        edit(&mut config);
+        metadata.insert("model_config".into(), config.to_string());
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        safetensors::serialize(file.tensors(), Some(metadata)).unwrap()
+    };
+    let load = |bytes: &[u8]| load_weights::<B>(bytes, &device, &Expectation::default()).err().expect("refused").to_string();
+    let layers = lie(&|c| c["layers"] = 1_000_000_000.into());
+    assert_eq!(load(&layers), "not an upres weights file: model_config.layers is 1000000000, more than any network this build makes; a damaged or hostile file");
+    // Wide layers are made lazily: refused by the shape check, without allocating them.
+    let wide = lie(&|c| c["features"] = 60_000.into());
+    assert!(load(&wide).contains("body.0.weight is [64, 64, 3, 3], expected [60000, 60000, 3, 3]"), "{}", load(&wide));
+}
+
+#[test]
 fn extra_missing_and_integer_tensors_are_refused_by_name() {
     let device = Default::default();
     let config = preset("srcnn", 2);

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::prelude::Backend;
-use upres_image::{read_image, write_png_atomic, DecodeLimits, OutputSize, UpscaleRequest};
+use upres_image::{read_image_with_notes, write_png_atomic, DecodeLimits, Decoded, OutputSize, UpscaleRequest};
 use upres_models::{Expectation, WeightsFile};
 
 use crate::backend::{dispatch, OnBackend};
@@ -22,7 +22,10 @@ fn output_size(args: &UpscaleArgs, weights_default: f64) -> OutputSize {
 
 fn upscale_one<B: Backend>(weights: &WeightsFile<B>, input: &Path, output: &Path, args: &UpscaleArgs, device: &B::Device) -> Result<()> {
     let default_scale = weights.meta.scales.first().copied().unwrap_or(2) as f64;
-    let image = read_image(input, DecodeLimits::default())?;
+    let Decoded { image, notes } = read_image_with_notes(input, DecodeLimits::default())?;
+    for line in notes.messages(&input.display().to_string()) {
+        eprintln!("note: {line}");
+    }
     let request = UpscaleRequest { size: output_size(args, default_scale), tile: args.tiles.tile, overlap: args.tiles.overlap };
     let bar = super::progress_bar(0, "tiles");
     let out = upres_models::run::upscale(&weights.model, &weights.meta.config, &image, &request, device, |done, total| {

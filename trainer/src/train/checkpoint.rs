@@ -4,6 +4,9 @@
 //! function of (seed, iteration). One file, written to a temporary name,
 //! synced, then renamed over the old one: a crash or a kill at any moment
 //! leaves either the previous checkpoint or the new one, never a torn file.
+//! A CRC-32 of everything before it ends the file, so a copy damaged later
+//! (a flipped bit, a truncated transfer between machines) is refused by
+//! name on `--resume` instead of resuming from garbage.
 
 use std::path::Path;
 
@@ -12,7 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 
-const MAGIC: &[u8; 8] = b"UPRESCK2";
+/// Version 3 ends with the checksum; version 2 (no checksum) still reads.
+const MAGIC: &[u8; 8] = b"UPRESCK3";
+const MAGIC_V2: &[u8; 8] = b"UPRESCK2";
+const CHECKSUM_LEN: usize = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoopState {
@@ -49,22 +55,42 @@ impl Checkpoint {
             bytes.extend_from_slice(&(blob.len() as u64).to_le_bytes());
             bytes.extend_from_slice(blob);
         }
-        crate::files::write_atomic(path, &bytes).context("writing the checkpoint")
+        let checksum = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&checksum.to_le_bytes());
+        crate::files::write_atomic(path, &bytes).with_context(|| {
+            format!("writing the checkpoint of iteration {}; the one before it stays in place for --resume", self.state.iteration)
+        })
     }
 
     pub fn read(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read checkpoint", path.display()))?;
-        let bad = || anyhow::anyhow!("{}: not an upres checkpoint, or a damaged one", path.display());
-        if bytes.len() < 8 || &bytes[..8] != MAGIC {
-            return Err(bad());
-        }
+        let damaged = |why: String| anyhow::anyhow!("{}: damaged checkpoint ({why}); nothing was changed", path.display());
+        let body = match bytes.get(..8) {
+            Some(magic) if magic == MAGIC => {
+                let Some(split) = bytes.len().checked_sub(CHECKSUM_LEN).filter(|&at| at >= 8) else {
+                    return Err(damaged(format!("{} bytes, too short", bytes.len())));
+                };
+                let (body, stored) = bytes.split_at(split);
+                let stored = u32::from_le_bytes(stored.try_into().expect("4 bytes"));
+                let computed = crc32fast::hash(body);
+                if stored != computed {
+                    return Err(damaged(format!("checksum {computed:08x}, stored {stored:08x}: changed or truncated since it was written")));
+                }
+                body
+            }
+            Some(magic) if magic == MAGIC_V2 => &bytes[..],
+            None => return Err(damaged(format!("{} bytes, too short", bytes.len()))),
+            Some(_) => anyhow::bail!("{}: not an upres checkpoint", path.display()),
+        };
         let mut blobs = Vec::new();
         let mut at = 8;
-        for _ in 0..5 {
-            let len_bytes: [u8; 8] = bytes.get(at..at + 8).ok_or_else(bad)?.try_into().expect("8 bytes");
-            let len = u64::from_le_bytes(len_bytes) as usize;
+        for part in ["state", "model", "optimiser", "discriminator", "discriminator optimiser"] {
+            let start = at;
+            let truncated = || damaged(format!("truncated in the {part}, at byte {start} of {}", body.len()));
+            let len_bytes: [u8; 8] = body.get(at..at + 8).ok_or_else(truncated)?.try_into().expect("8 bytes");
+            let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| truncated())?;
             at += 8;
-            blobs.push(bytes.get(at..at + len).ok_or_else(bad)?.to_vec());
+            blobs.push(body.get(at..at.checked_add(len).ok_or_else(truncated)?).ok_or_else(truncated)?.to_vec());
             at += len;
         }
         let state = serde_json::from_slice(&blobs[0]).with_context(|| format!("{}: damaged state", path.display()))?;
