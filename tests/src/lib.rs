@@ -1,6 +1,7 @@
 //! Helpers for the cross-part tests: find the `trainer` binary and the shared data.
 
 pub mod corpus;
+pub mod fuzz_checks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

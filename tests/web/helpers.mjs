@@ -68,3 +68,23 @@ export async function dropFile(page, selector, bytes, name, type) {
     { selector, data: [...bytes], name, type },
   );
 }
+
+/**
+ * A copy of a weights file with the first `count` values of its first tensor
+ * (by name) set to NaN, as a damaged or hostile file would hold them.
+ */
+export function weightsWithNaN(bytes, count) {
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(out.subarray(8, 8 + headerLength)));
+  const tensor = Object.keys(header).filter((k) => k !== "__metadata__").sort()[0];
+  const { dtype, data_offsets: [start] } = header[tensor];
+  const at = 8 + headerLength + start;
+  for (let i = 0; i < count; i++) {
+    if (dtype === "F16") view.setUint16(at + 2 * i, 0x7e00, true);
+    else if (dtype === "F32") view.setFloat32(at + 4 * i, NaN, true);
+    else throw new Error(`weightsWithNaN: ${tensor} is ${dtype}`);
+  }
+  return { bytes: out, tensor };
+}

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Upscaler, decodeImage } from "../../pkg/index.js";
-import { launch, startServer, trainer, weights } from "./helpers.mjs";
+import { launch, startServer, trainer, weights, weightsWithNaN } from "./helpers.mjs";
 
 const MODEL = "sesr-m5-x2.f16.safetensors";
 const dir = mkdtempSync(join(tmpdir(), "upres-corpus-"));
@@ -110,4 +110,19 @@ describe("Chromium (the package on the page's CPU backend)", () => {
       check(file, result);
     });
   }
+
+  test("weights holding NaN are a WeightsError naming the tensor", async () => {
+    const { bytes, tensor } = weightsWithNaN(readFileSync(weights(MODEL)), 3);
+    const error = await page.evaluate(async (bytes) => {
+      const { Upscaler } = await import("/pkg/index.js");
+      try {
+        await Upscaler.create({ weights: new Uint8Array(bytes), backend: "cpu" });
+        return null;
+      } catch (e) {
+        return { name: e.name, message: e.message };
+      }
+    }, [...bytes]);
+    assert.equal(error?.name, "WeightsError");
+    assert.ok(error.message.includes(`${tensor} holds 3 NaN values`), error.message);
+  });
 });

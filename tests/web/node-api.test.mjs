@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Upscaler, decodeImage, encodePng, readWeightsInfo, resizeBicubic } from "../../pkg/index.js";
-import { runTrainer, set5, weights } from "./helpers.mjs";
+import { runTrainer, set5, weights, weightsWithNaN } from "./helpers.mjs";
 
 const SMALL_VDSR = weights("vdsr-small-x2.f16.safetensors");
 const REFERENCE_VDSR = weights("vdsr-reference-x234.f16.safetensors");
@@ -137,6 +137,11 @@ test("encodePng writes a PNG of the image, alpha kept", async () => {
   const png = await encodePng(image);
   const back = await decodeImage(png);
   assert.deepEqual([...back.data], [...image.data]);
+});
+
+test("weights holding NaN are a WeightsError naming the tensor, not a garbage image", async () => {
+  const { bytes, tensor } = weightsWithNaN(readFileSync(SMALL_VDSR), 7);
+  await assert.rejects(Upscaler.create({ weights: bytes, backend: "cpu" }), (e) => e.name === "WeightsError" && e.message.includes(`${tensor} holds 7 NaN values`));
 });
 
 test("bad inputs are Errors with readable messages, never panics", async () => {

@@ -214,6 +214,15 @@ export async function toPixels(input) {
   throw new TypeError("input must be ImageData, an ImageBitmap, an HTMLImageElement, a canvas, a Blob or encoded image bytes");
 }
 
+/** The bytes and name of an encoded image in a format this library decodes, else undefined. */
+async function encodedFile(input) {
+  let bytes, name = "image";
+  if (input instanceof ArrayBuffer || input instanceof Uint8Array) bytes = new Uint8Array(input);
+  else if (typeof Blob !== "undefined" && input instanceof Blob) [bytes, name] = [new Uint8Array(await input.arrayBuffer()), input.name || "image"];
+  else return undefined;
+  return coreDecodableFormat(bytes) === undefined ? undefined : { bytes, name };
+}
+
 async function decodeBytes(bytes, name, blob) {
   try {
     return coreDecodeImage(bytes, name);
@@ -358,8 +367,12 @@ export class Upscaler {
     return this.#exclusive(() =>
       guard(signal, async () => {
         if (signal?.aborted) throw abortError(signal);
-        const pixels = await toPixels(input);
         if (onPageMainThread && rest.tileSize === undefined) rest.tileSize = mainThreadTile(this.#alive().info, rest.overlap);
+        // A file of a format we decode goes in as it is: decoded once, at its
+        // own bit depth (16-bit PNGs as natively), with its EXIF orientation.
+        const file = await encodedFile(input);
+        if (file !== undefined) return toImageData(await this.#alive().upscaleEncoded(file.bytes, file.name, rest, tileCallback(onProgress, signal)));
+        const pixels = await toPixels(input);
         const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, rest, tileCallback(onProgress, signal));
         return toImageData(out, pixels.notes);
       }),

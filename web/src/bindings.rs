@@ -260,24 +260,20 @@ impl UpscalerCore {
 
     /// Upscale RGBA pixels; resolves to `{ data, width, height }`.
     pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>) -> Promise {
-        let mut session = self.session_copy();
-        let shared = self.session.clone();
-        let request = request_from(options, width, height);
-        future_to_promise(async move {
-            let request = request.map_err(js_error)?;
-            let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
-            drop(rgba);
-            let result = session.upscale(&image, &request, |done, total| call_on_tile(&on_tile, done, total)).await;
-            let low_res_input = session.meta.input == upres_image::InputKind::LowRes;
-            store_back(&shared, session);
-            let result = result.map_err(js_error)?;
-            let out = image_to_js(&result.image)?;
-            // Which scale the network ran (x2 then bicubic for x3 on an x2-only model).
-            if low_res_input {
-                Reflect::set(&out, &"modelScale".into(), &(result.network_scale as f64).into())?;
-            }
-            Ok(out)
-        })
+        let image = planar_from_rgba(&rgba, width, height);
+        drop(rgba);
+        upscale_planar(self, image.map(|image| (image, Vec::new())), options, on_tile)
+    }
+
+    /// Upscale an encoded image file (the bytes of a PNG, JPEG, WebP, BMP or
+    /// GIF), decoded here once at its own bit depth: a 16-bit PNG is upscaled
+    /// from its 16-bit samples, as `trainer upscale` does, not from 8-bit
+    /// RGBA. Resolves to `{ data, width, height, notes }` (RGBA8).
+    #[wasm_bindgen(js_name = upscaleEncoded)]
+    pub fn upscale_encoded(&self, bytes: Vec<u8>, name: String, options: JsValue, on_tile: Option<Function>) -> Promise {
+        let decoded = decode_with_notes(&bytes, &name, DecodeLimits::default()).map_err(WebError::from);
+        drop(bytes);
+        upscale_planar(self, decoded.map(|Decoded { image, notes }| (image, notes.messages(&name))), options, on_tile)
     }
 
     /// Ground-truth mode: treat the pixels as HR, make the LR with MATLAB's
@@ -337,6 +333,30 @@ fn store_back(shared: &Rc<RefCell<Session>>, session: Session) {
     if session.engine.kind() != current.engine.kind() || session.fallback_reason != current.fallback_reason {
         *current = session;
     }
+}
+
+/// One upscale of decoded pixels, with the notes of their decoding.
+fn upscale_planar(core: &UpscalerCore, image: Result<(PlanarImage, Vec<String>), WebError>, options: JsValue, on_tile: Option<Function>) -> Promise {
+    let mut session = core.session_copy();
+    let shared = core.session.clone();
+    future_to_promise(async move {
+        let (image, notes) = image.map_err(js_error)?;
+        let request = request_from(options, image.width, image.height).map_err(js_error)?;
+        let result = session.upscale(&image, &request, |done, total| call_on_tile(&on_tile, done, total)).await;
+        drop(image);
+        let low_res_input = session.meta.input == upres_image::InputKind::LowRes;
+        store_back(&shared, session);
+        let result = result.map_err(js_error)?;
+        let out = image_to_js(&result.image)?;
+        // Which scale the network ran (x2 then bicubic for x3 on an x2-only model).
+        if low_res_input {
+            Reflect::set(&out, &"modelScale".into(), &(result.network_scale as f64).into())?;
+        }
+        if !notes.is_empty() {
+            Reflect::set(&out, &"notes".into(), &notes.into_iter().map(JsValue::from).collect::<js_sys::Array>())?;
+        }
+        Ok(out)
+    })
 }
 
 /// What a weights file says about itself, without loading the model.

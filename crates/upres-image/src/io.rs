@@ -110,18 +110,33 @@ fn is_animated(bytes: &[u8], format: ImageFormat) -> bool {
 /// [`decode`], with what decoding did to the file's pixels.
 pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<Decoded, ImageError> {
     let failed = |e: image::ImageError| ImageError::Decode(name.to_owned(), e.to_string());
-    let reader = ImageReader::new(Cursor::new(bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| ImageError::Decode(name.to_owned(), e.to_string()))?;
     let Some(format) = reader.format() else {
         return Err(ImageError::Decode(name.to_owned(), "unknown or unsupported format".into()));
     };
+    // Refused from the header alone, before any decoder is made: on wasm32
+    // the PNG codec's own set-up already fails on a huge header, with a
+    // vaguer "Memory limit exceeded" than ours.
+    if let Ok(size) = imagesize::blob_size(bytes) {
+        let (width, height) = (u32::try_from(size.width).unwrap_or(u32::MAX), u32::try_from(size.height).unwrap_or(u32::MAX));
+        if u64::from(width) * u64::from(height) > limits.max_pixels {
+            return Err(ImageError::TooLarge { name: name.to_owned(), width, height, max_pixels: limits.max_pixels });
+        }
+    }
+    // Our limit is checked again below on what the codec reports; its own
+    // limits follow from the size it may allocate.
+    reader.no_limits();
     let mut decoder = reader.into_decoder().map_err(failed)?;
-    // Refused from the header alone, before the decoder allocates anything.
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(ImageError::TooLarge { name: name.to_owned(), width, height, max_pixels: limits.max_pixels });
     }
+    // Then the codec may allocate what the accepted image needs, and its working memory.
+    let mut codec_limits = image::Limits::default();
+    codec_limits.max_alloc = Some(decoder.total_bytes().saturating_add(256 << 20));
+    decoder.set_limits(codec_limits).map_err(failed)?;
     // A damaged EXIF block is no reason to refuse the pixels: they stay as stored.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut dynamic = DynamicImage::from_decoder(decoder).map_err(failed)?;

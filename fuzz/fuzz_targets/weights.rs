@@ -1,0 +1,4 @@
+#![no_main]
+//! See upres_tests::fuzz_checks::weights for what holds for every input.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| upres_tests::fuzz_checks::weights(data));
