@@ -66,6 +66,8 @@ fn run_job(image: &PlanarImage, spec: &NetworkSpec, request: &UpscaleRequest, pa
     Ok(job.finish()?.image)
 }
 
+const MAX_RUN_TILES: usize = 256;
+
 /// Arbitrary image sizes, tile sizes and overlaps: planning never panics,
 /// and where the overlap covers four times the network's receptive radius
 /// (the blend gives no weight to the outer quarter of an overlap) the tiled
@@ -87,7 +89,13 @@ pub fn tiling(bytes: &[u8]) {
     let image = PlanarImage::new(layout, upres_image::BitDepth::Eight, planes);
     let spec = NetworkSpec { input, color, scales };
     let size = OutputSize::Scale(if input == InputKind::Bicubic { 2.0 } else { 1.0 + (kind % 3) as f64 });
-    let tiled = run_job(&image, &spec, &UpscaleRequest { size, tile, overlap }, passes);
+    let request = UpscaleRequest { size, tile, overlap };
+    // Planning is checked for every input; running is left out where a
+    // stride of a pixel or two makes thousands of tiles (slow, not wrong).
+    if UpscaleJob::new(&image, &spec, &request).is_ok_and(|job| job.tile_count() > MAX_RUN_TILES) {
+        return;
+    }
+    let tiled = run_job(&image, &spec, &request, passes);
     let Ok(tiled) = tiled else {
         assert!(tile == 0 || overlap >= tile, "only a tile no larger than its overlap is refused: {tiled:?}");
         return;

@@ -97,3 +97,25 @@ pub fn imported_reference_vdsr(dir: &Path) -> PathBuf {
     run_ok(trainer().args(["import", "--arch", "vdsr", "--scale", "2", "3", "4", "--author", "twtygqyy/pytorch-vdsr"]).arg("--from").arg(reference_vdsr()).arg("--out").arg(&out));
     out
 }
+
+/// A one-image validation set (a `size` x `size` crop of Set5's bird), so
+/// that short training runs validate in a blink.
+pub fn tiny_validation(dir: &Path, size: usize) -> PathBuf {
+    let val = dir.join("val");
+    std::fs::create_dir_all(&val).expect("validation folder");
+    let bird = upres_image::read_image(&set5().join("bird.png"), upres_image::DecodeLimits::default()).expect("Set5 bird");
+    upres_image::write_png_atomic(&bird.crop(100, 100, size, size), &val.join("bird_crop.png")).expect("validation image");
+    val
+}
+
+/// The loop state stored in a checkpoint (JSON after the magic and a length).
+pub fn checkpoint_state(path: &Path) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(path).ok()?;
+    let len = u64::from_le_bytes(bytes.get(8..16)?.try_into().ok()?) as usize;
+    serde_json::from_slice(bytes.get(16..16 + len)?).ok()
+}
+
+/// The iteration a checkpoint was written at.
+pub fn checkpoint_iteration(path: &Path) -> Option<u64> {
+    checkpoint_state(path)?["iteration"].as_u64()
+}

@@ -7,37 +7,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use safetensors::SafeTensors;
-use upres_image::{read_image, write_png_atomic, DecodeLimits};
-use upres_tests::{data_dir, json, run_err, run_ok, set5, trainer};
+use upres_tests::{checkpoint_iteration, checkpoint_state, data_dir, json, run_err, run_ok, set5, tiny_validation, trainer};
 
 fn configs_dir() -> PathBuf {
     upres_tests::manifest_dir().join("../trainer/configs")
-}
-
-/// A one-image validation set (a crop of Set5's bird), so that short runs validate in a blink.
-fn tiny_validation(dir: &Path) -> PathBuf {
-    let val = dir.join("val");
-    std::fs::create_dir_all(&val).unwrap();
-    let bird = read_image(&set5().join("bird.png"), DecodeLimits::default()).unwrap();
-    write_png_atomic(&bird.crop(100, 100, 72, 72), &val.join("bird_crop.png")).unwrap();
-    val
 }
 
 fn train_cmd(config: &str, out: &Path) -> Command {
     let mut cmd = trainer();
     cmd.args(["train", "--quiet", "--config"]).arg(configs_dir().join(config)).arg("--out").arg(out).arg("--data-root").arg(data_dir());
     cmd
-}
-
-/// The loop state stored in a checkpoint (JSON after the magic and a length).
-fn checkpoint_state(path: &Path) -> Option<serde_json::Value> {
-    let bytes = std::fs::read(path).ok()?;
-    let len = u64::from_le_bytes(bytes.get(8..16)?.try_into().ok()?) as usize;
-    serde_json::from_slice(bytes.get(16..16 + len)?).ok()
-}
-
-fn checkpoint_iteration(path: &Path) -> Option<u64> {
-    checkpoint_state(path)?["iteration"].as_u64()
 }
 
 fn tensors(path: &Path) -> Vec<(String, Vec<u8>)> {
@@ -84,7 +63,7 @@ fn quick_x2_beats_bicubic_on_set5_by_half_a_db() {
 #[test]
 fn every_config_loads_builds_and_runs_two_iterations() {
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let mut names: Vec<PathBuf> = std::fs::read_dir(configs_dir()).unwrap().map(|e| e.unwrap().path()).collect();
     names.sort();
     assert!(names.len() >= 20, "expected the papers' recipes, found {names:?}");
@@ -113,7 +92,7 @@ fn resume_config(cmd: &mut Command, val: &Path, iters: u64, checkpoint_every: u6
 #[test]
 fn a_run_killed_with_sigkill_resumes_to_the_same_weights() {
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let straight = tmp.path().join("straight");
     let mut cmd = train_cmd("quick-x2.json", &straight);
     resume_config(&mut cmd, &val, 24, 8);
@@ -146,7 +125,7 @@ fn killing_during_checkpoint_writes_never_leaves_a_torn_checkpoint() {
     // A checkpoint every iteration, killed at several moments: each time the
     // checkpoint on disk must load, and the run must resume from it.
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let run = tmp.path().join("run");
     let mut last = 0;
     for (round, delay_ms) in [130u64, 370, 610].into_iter().enumerate() {
@@ -172,7 +151,7 @@ fn killing_during_checkpoint_writes_never_leaves_a_torn_checkpoint() {
 #[test]
 fn sigterm_saves_a_checkpoint_and_exits_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let run = tmp.path().join("run");
     let mut cmd = train_cmd("quick-x2.json", &run);
     resume_config(&mut cmd, &val, 1000, 1000);
@@ -210,7 +189,7 @@ fn bad_setups_are_refused_before_training() {
         std::fs::copy(set5().join(name), data.join(name)).unwrap();
     }
     std::fs::write(data.join("broken.png"), b"not an image").unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let out = train_cmd("quick-x2.json", &tmp.path().join("d"))
         .args(["--max-iters", "2", "--set"])
         .arg(format!("data.dirs=[\"{}\"]", data.display()))
@@ -235,7 +214,7 @@ fn an_adversarial_run_resumes_with_its_discriminator() {
     // SRGAN-MSE: the discriminator and its optimiser live in the checkpoint too,
     // so a resumed adversarial run ends with the same generator.
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let common = |cmd: &mut Command, iters: u64| {
         cmd.args(["--set", "data.batch=2", "--set", "data.patch=16", "--set", r#"data.dirs=["train/T91"]"#]);
         resume_config(cmd, &val, iters, 3);
@@ -269,7 +248,7 @@ fn cuda_without_cuda_is_a_clear_error() {
 #[test]
 fn edsr_x3_starts_from_the_x2_weights_but_its_upsampler() {
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let small = |cmd: &mut Command| {
         cmd.args(["--max-iters", "1", "--set", "data.batch=1", "--set", "data.patch=12", "--set", r#"data.dirs=["train/T91"]"#, "--set"])
             .arg(format!("validation.dir={}", val.display()));
@@ -318,7 +297,7 @@ fn two_devices_train_to_the_weights_of_one() {
     // exercises the same path. VDSR's SGD step is proportional to the
     // gradient, so a share counted twice, or lost, shows up in the weights.
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let run = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut cmd = train_cmd("vdsr-train-x2.json", &out);
@@ -355,7 +334,7 @@ fn mixed_precision_runs_train_validate_export_and_resume() {
     // master weights (f16 with a dynamic loss scale). A few steps land where
     // f32's do, give f32 weights files, and resume in the run's precision.
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 72);
     let psnr_after = |out: &Path| -> f64 {
         let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
         metrics.lines().filter_map(|l| l.split(',').nth(4)?.parse::<f64>().ok()).last().unwrap_or(f64::NAN)

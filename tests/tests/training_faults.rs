@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use upres_image::{read_image, write_png_atomic, DecodeLimits};
-use upres_tests::{data_dir, run_err, run_ok, set5, trainer};
+use upres_tests::{checkpoint_iteration, data_dir, run_err, run_ok, tiny_validation, trainer};
 
 fn quick_run(out: &Path, val: &Path, iters: u64, checkpoint_every: u64) -> Command {
     let mut cmd = trainer();
@@ -27,14 +26,6 @@ fn resume(out: &Path, iters: u64) -> Command {
     cmd
 }
 
-fn tiny_validation(dir: &Path) -> PathBuf {
-    let val = dir.join("val");
-    std::fs::create_dir_all(&val).unwrap();
-    let bird = read_image(&set5().join("bird.png"), DecodeLimits::default()).unwrap();
-    write_png_atomic(&bird.crop(100, 100, 48, 48), &val.join("bird_crop.png")).unwrap();
-    val
-}
-
 /// Every file of a run folder with its bytes, to show that nothing changed.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -47,17 +38,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-fn checkpoint_iteration(path: &Path) -> Option<u64> {
-    let bytes = std::fs::read(path).ok()?;
-    let len = u64::from_le_bytes(bytes.get(8..16)?.try_into().ok()?) as usize;
-    let state: serde_json::Value = serde_json::from_slice(bytes.get(16..16 + len)?).ok()?;
-    state["iteration"].as_u64()
-}
-
 #[test]
 fn a_bit_flipped_or_truncated_checkpoint_is_refused_by_name_and_nothing_is_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 48);
     let run = tmp.path().join("run");
     run_ok(&mut quick_run(&run, &val, 2, 1));
     let checkpoint = run.join("checkpoint.bin");
@@ -109,7 +93,7 @@ impl Drop for SmallDisk {
 #[test]
 fn a_disk_that_fills_up_during_a_checkpoint_keeps_the_one_before_and_resume_continues() {
     let tmp = tempfile::tempdir().unwrap();
-    let val = tiny_validation(tmp.path());
+    let val = tiny_validation(tmp.path(), 48);
     // How large this run's files are, on a disk with room.
     let sizing = tmp.path().join("sizing");
     run_ok(&mut quick_run(&sizing, &val, 1, 1));
