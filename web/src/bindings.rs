@@ -335,6 +335,11 @@ fn store_back(shared: &Rc<RefCell<Session>>, session: Session) {
     }
 }
 
+/// Decoding notes (or any lines) as a JS array of strings.
+fn lines_to_js(lines: Vec<String>) -> js_sys::Array {
+    lines.into_iter().map(JsValue::from).collect()
+}
+
 /// One upscale of decoded pixels, with the notes of their decoding.
 fn upscale_planar(core: &UpscalerCore, image: Result<(PlanarImage, Vec<String>), WebError>, options: JsValue, on_tile: Option<Function>) -> Promise {
     let mut session = core.session_copy();
@@ -353,7 +358,7 @@ fn upscale_planar(core: &UpscalerCore, image: Result<(PlanarImage, Vec<String>),
             Reflect::set(&out, &"modelScale".into(), &(result.network_scale as f64).into())?;
         }
         if !notes.is_empty() {
-            Reflect::set(&out, &"notes".into(), &notes.into_iter().map(JsValue::from).collect::<js_sys::Array>())?;
+            Reflect::set(&out, &"notes".into(), &lines_to_js(notes))?;
         }
         Ok(out)
     })
@@ -374,11 +379,7 @@ pub fn read_weights_info(weights: &[u8]) -> Result<JsValue, JsValue> {
 pub fn decode_image(bytes: &[u8], name: &str) -> Result<JsValue, JsValue> {
     let Decoded { image, notes } = decode_with_notes(bytes, name, DecodeLimits::default()).map_err(|e| js_error(e.into()))?;
     let obj = image_to_js(&image)?;
-    let lines = js_sys::Array::new();
-    for line in notes.messages(name) {
-        lines.push(&line.into());
-    }
-    Reflect::set(&obj, &"notes".into(), &lines)?;
+    Reflect::set(&obj, &"notes".into(), &lines_to_js(notes.messages(name)))?;
     Ok(obj)
 }
 

@@ -107,6 +107,13 @@ fn is_animated(bytes: &[u8], format: ImageFormat) -> bool {
     }
 }
 
+fn check_pixel_limit(name: &str, width: u32, height: u32, limits: DecodeLimits) -> Result<(), ImageError> {
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ImageError::TooLarge { name: name.to_owned(), width, height, max_pixels: limits.max_pixels });
+    }
+    Ok(())
+}
+
 /// [`decode`], with what decoding did to the file's pixels.
 pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<Decoded, ImageError> {
     let failed = |e: image::ImageError| ImageError::Decode(name.to_owned(), e.to_string());
@@ -120,19 +127,15 @@ pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Resu
     // the PNG codec's own set-up already fails on a huge header, with a
     // vaguer "Memory limit exceeded" than ours.
     if let Ok(size) = imagesize::blob_size(bytes) {
-        let (width, height) = (u32::try_from(size.width).unwrap_or(u32::MAX), u32::try_from(size.height).unwrap_or(u32::MAX));
-        if u64::from(width) * u64::from(height) > limits.max_pixels {
-            return Err(ImageError::TooLarge { name: name.to_owned(), width, height, max_pixels: limits.max_pixels });
-        }
+        let side = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        check_pixel_limit(name, side(size.width), side(size.height), limits)?;
     }
     // Our limit is checked again below on what the codec reports; its own
     // limits follow from the size it may allocate.
     reader.no_limits();
     let mut decoder = reader.into_decoder().map_err(failed)?;
     let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(ImageError::TooLarge { name: name.to_owned(), width, height, max_pixels: limits.max_pixels });
-    }
+    check_pixel_limit(name, width, height, limits)?;
     // Then the codec may allocate what the accepted image needs, and its working memory.
     let mut codec_limits = image::Limits::default();
     codec_limits.max_alloc = Some(decoder.total_bytes().saturating_add(256 << 20));

@@ -272,8 +272,7 @@ pub fn is_float(dtype: DType) -> bool {
 /// "576 NaN values", "2 infinite values", "3 NaN and 1 infinite values", or
 /// None when every value is finite.
 fn non_finite_values(values: &[f32]) -> Option<String> {
-    let nan = values.iter().filter(|v| v.is_nan()).count();
-    let infinite = values.iter().filter(|v| v.is_infinite()).count();
+    let (nan, infinite) = values.iter().filter(|v| !v.is_finite()).fold((0, 0), |(n, i), v| if v.is_nan() { (n + 1, i) } else { (n, i + 1) });
     match (nan, infinite) {
         (0, 0) => None,
         (n, 0) => Some(format!("{n} NaN value{}", if n == 1 { "" } else { "s" })),
