@@ -1,7 +1,7 @@
 // The demo page. All model work runs in the upres worker (createWorkerUpscaler);
 // this file only handles input, display and the comparison viewer.
 
-import { createWorkerUpscaler } from "./pkg/index.js";
+import { createWorkerUpscaler, ImageTooLargeError } from "./pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -256,13 +256,11 @@ async function run() {
       showMetrics(r, scale, label);
       decodeNotes = r.notes;
     } else {
-      const upscaleStarted = performance.now();
-      const out = await up.upscale(state.input.blob, { scale, onProgress, signal: controller.signal });
+      const { before, after, out, seconds } = await upscaleIntoCanvas(up, scale, onProgress, controller.signal);
       // The upscale alone (not the worker's start or the weights' download).
-      noteTiming(currentModel(), (performance.now() - upscaleStarted) / 1000, out.width * out.height);
+      noteTiming(currentModel(), seconds, out.width * out.height);
       decodeNotes = out.notes;
-      const before = await up.bicubic(state.input.blob, { width: out.width, height: out.height });
-      showResult(before, out, label);
+      showResult(before, after, label);
       $("metrics").hidden = true;
     }
     showBackend(up.info);
@@ -287,8 +285,51 @@ async function run() {
   }
 }
 
+// Chromium's canvas limits: a side of 32767 pixels, an area of 2^28 pixels.
+const CANVAS_MAX_SIDE = 32767;
+const CANVAS_MAX_PIXELS = 268435456;
+// Up to this output size the "before" is MATLAB's bicubic, computed in the
+// worker; past it (a photo of many megapixels) the input itself, scaled by
+// the browser as it is drawn: a bicubic of 96 megapixels would hold another
+// gigabyte or two for a comparison image.
+const BICUBIC_BEFORE_MAX_PIXELS = 16e6;
+
+/**
+ * Upscale the current input into a canvas, drawn band by band as the worker
+ * finishes them: neither the worker nor this page holds the output in any
+ * other form, so a 24-megapixel photo at x2 (96 megapixels) fits.
+ */
+async function upscaleIntoCanvas(up, scale, onProgress, signal) {
+  const { bitmap, name } = state.input;
+  const [width, height] = [bitmap.width * scale, bitmap.height * scale];
+  if (width > CANVAS_MAX_SIDE || height > CANVAS_MAX_SIDE || width * height > CANVAS_MAX_PIXELS) {
+    throw new ImageTooLargeError(`image too large: the ${width}x${height} result of ${name} is more than a browser canvas can hold (${CANVAS_MAX_SIDE} pixels a side, ${Math.round(CANVAS_MAX_PIXELS / 1e6)} megapixels), so it could not be shown`);
+  }
+  const after = document.createElement("canvas");
+  [after.width, after.height] = [width, height];
+  const ctx = after.getContext("2d");
+  if (ctx === null) throw new ImageTooLargeError(`image too large: this browser cannot make a ${width}x${height} canvas for the result`);
+  const started = performance.now();
+  const out = await up.upscale(state.input.blob, { scale, onProgress, signal, onRows: (rows, top) => ctx.putImageData(rows, 0, top) });
+  const seconds = (performance.now() - started) / 1000;
+  const before = width * height <= BICUBIC_BEFORE_MAX_PIXELS ? imageDataCanvas(await up.bicubic(state.input.blob, { width, height })) : bitmap;
+  return { before, after, out, seconds };
+}
+
+/** What the left of the comparison shows: MATLAB's bicubic, or the input as the browser scales it. */
+function nameBefore(before) {
+  const text = before instanceof ImageBitmap ? "Input (browser-scaled)" : "Bicubic";
+  $("before-tag").textContent = text;
+  $("side-left-caption").textContent = text;
+  $("view").setAttribute("aria-label", `${text} on the left, the model on the right; drag to pan, wheel to zoom`);
+}
+
+/** `before` and `after`: anything drawImage draws (the before may be smaller: it is drawn at the after's size). */
 function showResult(before, after, label) {
-  state.result = { before: imageDataCanvas(before), after: imageDataCanvas(after), image: after, label };
+  if (!(before instanceof HTMLCanvasElement || before instanceof ImageBitmap)) before = imageDataCanvas(before);
+  if (!(after instanceof HTMLCanvasElement)) after = imageDataCanvas(after);
+  nameBefore(before);
+  state.result = { before, after, label };
   $("result").hidden = false;
   $("result-size").textContent = `${after.width}×${after.height}`;
   $("result-size").dataset.width = after.width;
@@ -296,13 +337,30 @@ function showResult(before, after, label) {
   $("model-tag").textContent = label;
   $("side-right-caption").textContent = label;
   state.view = { zoom: 1, cx: 0.5, cy: 0.5, fitted: true };
-  state.result.after.toBlob((blob) => {
-    const a = $("download");
-    if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
-    a.href = URL.createObjectURL(blob);
-    a.download = `${state.input?.name.replace(/\.[^.]+$/, "") ?? "image"}-${label}-x${$("scale").value}.png`;
-  }, "image/png");
+  // The PNG is made when the link is first clicked: encoding tens of megapixels takes a while.
+  const a = $("download");
+  if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
+  a.href = "#";
+  a.download = `${state.input?.name.replace(/\.[^.]+$/, "") ?? "image"}-${label}-x${$("scale").value}.png`;
   draw();
+}
+
+/** The first click on the link makes the PNG, then follows the link. */
+function download(e) {
+  const a = $("download");
+  if (a.href.startsWith("blob:") || !state.result) return;
+  e.preventDefault();
+  if (a.dataset.encoding) return;
+  a.dataset.encoding = "yes";
+  const canvas = state.result.after;
+  showMessage(`Encoding the ${canvas.width}×${canvas.height} PNG…`, "info");
+  canvas.toBlob((blob) => {
+    delete a.dataset.encoding;
+    if (blob === null || state.result?.after !== canvas) return showMessage(blob === null ? "This browser could not encode the result as a PNG." : "");
+    a.href = URL.createObjectURL(blob);
+    showMessage(`The PNG is ${humanBytes(blob.size)}.`, "info");
+    a.click();
+  }, "image/png");
 }
 
 function showMetrics(r, scale, label) {
@@ -486,6 +544,7 @@ function wire() {
     $("samples").append(b);
   }
   $("run").addEventListener("click", run);
+  $("download").addEventListener("click", download);
   $("cancel").addEventListener("click", () => state.controller?.abort());
   $("features").addEventListener("click", showFeatures);
   $("model").addEventListener("change", describeModel);

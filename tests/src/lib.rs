@@ -1,5 +1,6 @@
 //! Helpers for the cross-part tests: find the `trainer` binary and the shared data.
 
+pub mod big_photo;
 pub mod corpus;
 pub mod fuzz_checks;
 

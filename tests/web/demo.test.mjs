@@ -146,12 +146,12 @@ describe("the demo without WebGPU (CPU backend)", () => {
 
   test("an image too large for the browser gets a message with a suggestion, and the page stays usable", async () => {
     await chooseModel(page, shipped.find((m) => m.file.startsWith("vdsr-reference"))?.file ?? shipped[0].file);
-    // 4000x3000 at x4 is a 16000x12000 output: past what wasm's memory allows.
+    // 8000x6000 at x4 is a 32000x24000 output, at x3 24000x18000: past what a canvas holds.
     await page.evaluate(async () => {
-      const c = new OffscreenCanvas(4000, 3000);
+      const c = new OffscreenCanvas(8000, 6000);
       const ctx = c.getContext("2d");
       ctx.fillStyle = "#3a6";
-      ctx.fillRect(0, 0, 4000, 3000);
+      ctx.fillRect(0, 0, 8000, 6000);
       const blob = await c.convertToBlob({ type: "image/png" });
       const dt = new DataTransfer();
       dt.items.add(new File([blob], "huge.png", { type: "image/png" }));
@@ -159,19 +159,19 @@ describe("the demo without WebGPU (CPU backend)", () => {
     });
     // What broke in CI: Run was still enabled for the last image while this one
     // was being decoded, so the click ran the 1500x1500 image instead.
-    await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("huge.png: 4000×3000"), null, { timeout: 60000 });
+    await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("huge.png: 8000×6000"), null, { timeout: 60000 });
     assert.equal(await page.isDisabled("#run"), false);
     await page.selectOption("#scale", "4");
     await page.click("#run");
     await page.waitForFunction(() => /too large/.test(document.getElementById("message").textContent), null, { timeout: 120000 });
     const message = await page.textContent("#message");
-    assert.match(message, /16000x12000 output needs about \d+ MB/);
+    assert.match(message, /32000x24000 result of huge.png is more than a browser canvas can hold/);
     assert.match(message, /Try ×2 instead of ×4, or crop the image first/);
     assert.equal(await page.textContent("#progress-text"), "", "no run is left looking as if it were starting");
     // The suggestion names the scale that was asked for.
     await page.selectOption("#scale", "3");
     await page.click("#run");
-    await page.waitForFunction(() => /12000x9000 output/.test(document.getElementById("message").textContent), null, { timeout: 120000 });
+    await page.waitForFunction(() => /24000x18000 result/.test(document.getElementById("message").textContent), null, { timeout: 120000 });
     assert.match(await page.textContent("#message"), /Try ×2 instead of ×3, or crop the image first/);
     await page.screenshot({ path: join(artifacts, "demo-too-large.png") });
     assert.equal(await page.isDisabled("#run"), false, "the page is usable again");

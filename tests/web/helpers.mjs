@@ -3,6 +3,7 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { inflateSync } from "node:zlib";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -87,4 +88,45 @@ export function weightsWithNaN(bytes, count) {
     else throw new Error(`weightsWithNaN: ${tensor} is ${dtype}`);
   }
   return { bytes: out, tensor };
+}
+
+/**
+ * The RGBA pixels of a `width` x `height` region at (x, y) of an 8-bit,
+ * non-interlaced RGB or RGBA PNG (what browsers' canvas.toBlob writes),
+ * unfiltered here row by row: a 96-megapixel download is checked without
+ * decoding all of it into one more image.
+ */
+export function pngRegion(bytes, x, y, width, height) {
+  const { width: w, height: h, colorType } = pngSize(bytes);
+  const channels = { 2: 3, 6: 4 }[colorType];
+  if (!channels || bytes[24] !== 8 || bytes[28] !== 0) throw new Error(`pngRegion reads 8-bit RGB(A) non-interlaced PNGs, not colour type ${colorType}, depth ${bytes[24]}`);
+  const idat = [];
+  for (let at = 8; at < bytes.length; ) {
+    const length = bytes.readUInt32BE(at);
+    const type = bytes.toString("latin1", at + 4, at + 8);
+    if (type === "IDAT") idat.push(bytes.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = w * channels;
+  let previous = new Uint8Array(stride);
+  let row = new Uint8Array(stride);
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let r = 0; r < Math.min(h, y + height); r++) {
+    const filter = raw[r * (stride + 1)];
+    const line = raw.subarray(r * (stride + 1) + 1, (r + 1) * (stride + 1));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? row[i - channels] : 0, b = previous[i], c = i >= channels ? previous[i - channels] : 0;
+      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter];
+      row[i] = (line[i] + predictor) & 255;
+    }
+    if (r >= y) {
+      for (let i = 0; i < width; i++) {
+        for (let ch = 0; ch < 4; ch++) out[((r - y) * width + i) * 4 + ch] = ch < channels ? row[(x + i) * channels + ch] : 255;
+      }
+    }
+    [previous, row] = [row, previous];
+  }
+  return { data: out, width, height };
 }

@@ -2,12 +2,13 @@
 // trainer, alpha, gray, progress, abort, tiling, sizes, and every bad input.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { Upscaler, decodeImage, encodePng, readWeightsInfo, resizeBicubic } from "../../pkg/index.js";
-import { runTrainer, set5, weights, weightsWithNaN } from "./helpers.mjs";
+import { runTrainer, set5, trainer, weights, weightsWithNaN } from "./helpers.mjs";
 
 const SMALL_VDSR = weights("vdsr-small-x2.f16.safetensors");
 const REFERENCE_VDSR = weights("vdsr-reference-x234.f16.safetensors");
@@ -157,8 +158,9 @@ test("bad inputs are Errors with readable messages, never panics", async () => {
   await assert.rejects(up.upscale(readFileSync(set5("bird")).subarray(0, 300)), { name: "ImageError" });
   await assert.rejects(up.upscale({ data: new Uint8ClampedArray(10), width: 2, height: 2 }), { name: "ImageError", message: /needs 16 bytes/ });
   const small = { data: new Uint8ClampedArray(64 * 64 * 4).fill(9), width: 64, height: 64 };
-  const big = { data: new Uint8ClampedArray(4000 * 3000 * 4).fill(9), width: 4000, height: 3000 };
-  await assert.rejects(up.upscale(big, { scale: 4 }), { name: "ImageTooLargeError", message: /16000x12000 output needs about \d+ MB/ });
+  // Band by band, only the RGBA result grows with the output: 32000x24000 is 3 GB of it.
+  const big = { data: new Uint8ClampedArray(8000 * 6000 * 4).fill(9), width: 8000, height: 6000 };
+  await assert.rejects(up.upscale(big, { scale: 4 }), { name: "ImageTooLargeError", message: /32000x24000 output needs about \d+ MB/ });
   await assert.rejects(up.upscale(small, { scale: 0.5 }), { name: "TypeError", message: /at least 1/ });
   await assert.rejects(up.upscale(small, { scale: 40 }), { name: "ScaleError" });
   await assert.rejects(up.upscale(small, { tileSize: 4 }), { name: "TypeError", message: /tileSize/ });
@@ -176,5 +178,57 @@ test("EDSR weights refuse a scale they would mostly leave to bicubic", { skip: E
   assert.equal(out.width, 96);
   // Ground-truth mode measures the network's own scale only.
   await assert.rejects(up.evaluate(small, { scale: 3 }), { name: "ScaleError", message: /x3 is not supported by this edsr model \(it supports x2\)/ });
+  up.dispose();
+});
+
+/** `image` tiled (mirrored) to `width` x `height`: a large image with real content. */
+function mirroredTo(image, width, height) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  const mirror = (v, n) => { const p = v % (2 * n); return p < n ? p : 2 * n - 1 - p; };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = (mirror(y, image.height) * image.width + mirror(x, image.width)) * 4;
+      data.set(image.data.subarray(from, from + 4), (y * width + x) * 4);
+    }
+  }
+  return { data, width, height };
+}
+
+test("onRows hands the output over band by band, top to bottom, and the bands are the whole result's pixels", async () => {
+  const up = await Upscaler.create({ weights: weights("sesr-m5-x2.f16.safetensors"), backend: "cpu" });
+  // 1600x800 at x2 is 5.1 megapixels out: more than one band of about 4.
+  const butterfly = await decodeImage(readFileSync(set5("butterfly")));
+  const image = mirroredTo(butterfly, 1600, 800);
+  const whole = await up.upscale(image, { scale: 2 });
+  const rows = [];
+  const summary = await up.upscale(image, { scale: 2, onRows: (band, top) => rows.push({ band, top }) });
+  assert.deepEqual(summary, { width: 3200, height: 1600, modelScale: 2 });
+  assert.ok(rows.length >= 2, `${rows.length} bands`);
+  let next = 0;
+  for (const { band, top } of rows) {
+    assert.equal(top, next);
+    assert.equal(band.width, 3200);
+    const start = top * 3200 * 4;
+    assert.deepEqual(band.data, whole.data.subarray(start, start + band.data.length), `band at row ${top}`);
+    next += band.height;
+  }
+  assert.equal(next, 1600);
+  await assert.rejects(up.upscale(image, { onRows: "draw" }), { name: "TypeError", message: /onRows must be a function/ });
+  up.dispose();
+});
+
+test("a 24-megapixel photo at x4 is refused from its JPEG header, before it is decoded", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "upres-big-"));
+  const photo = join(dir, "photo.jpg");
+  execFileSync(join(dirname(trainer), "make-big-photo"), [photo, "6000", "4000"]);
+  const up = await Upscaler.create({ weights: weights("sesr-m5-x4.f16.safetensors"), backend: "cpu" });
+  const bytes = readFileSync(photo);
+  const started = performance.now();
+  await assert.rejects(up.upscale(bytes, { scale: 4 }), {
+    name: "ImageTooLargeError",
+    message: /^image too large: the 24000x16000 output needs about \d+ MB, more than the 2048 MB this library allows itself in the browser; use a smaller scale, or split or shrink the image first$/,
+  });
+  // From the header: decoding 24 megapixels alone takes longer than this.
+  assert.ok(performance.now() - started < 500, `${(performance.now() - started).toFixed(0)} ms`);
   up.dispose();
 });

@@ -29,7 +29,8 @@ const expected = {
   "README.md#1": [/^128 128$/],
   "web/js/README.md#1": [/^edsr cpu /, /^1\/1 tiles$/],
   "web/js/README.md#2": [/^192 2 the network upscales x2 itself/, /^true invalid option: tileSize must be between 16 and 4096 pixels, got 8$/, /^true$/],
-  "web/js/README.md#3": [/^128x128 on the cpu$/],
+  "web/js/README.md#3": [/^128x128 drawn band by band$/],
+  "web/js/README.md#4": [/^128x128 on the cpu$/],
 };
 
 let photo;

@@ -103,6 +103,25 @@ export interface UpscaleOptions {
   transfer?: boolean;
 }
 
+/**
+ * `upscale` with `onRows`: the output goes to `onRows` band by band, top to
+ * bottom, as each band is finished (a band is a row of tiles or more), and is
+ * never held whole: for outputs too large to keep in memory (a 24-megapixel
+ * photo at x4 is 384 megapixels), drawn into a canvas or encoded piece by piece.
+ */
+export interface UpscaleRowsOptions extends UpscaleOptions {
+  /** `rows`: RGBA of the full output width; `top`: the output row it starts at. */
+  onRows: (rows: ImageData, top: number) => void;
+}
+
+/** What `upscale` with `onRows` resolves to: the output's size, no pixels. */
+export interface UpscaledRows {
+  readonly width: number;
+  readonly height: number;
+  readonly modelScale?: number;
+  readonly notes?: string[];
+}
+
 /** An upscaled image: `ImageData` in browsers, the same shape in Node. */
 export interface UpscaledImage extends ImageData {
   /**
@@ -192,6 +211,7 @@ export type UpresErrorName =
 
 export interface UpscalerApi {
   readonly info: UpscalerInfo;
+  upscale(input: ImageInput, options: UpscaleRowsOptions): Promise<UpscaledRows>;
   upscale(input: ImageInput, options?: UpscaleOptions): Promise<UpscaledImage>;
   evaluate(input: ImageInput, options?: EvaluateOptions): Promise<Evaluation>;
   features(input: ImageInput, options?: FeaturesOptions): Promise<FeatureMap[]>;

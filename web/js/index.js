@@ -257,6 +257,15 @@ function toImageData(out, notes = out.notes) {
   return image;
 }
 
+// An upscale's result: ImageData, or without pixels (they went to onRows) its size and notes.
+function finished(out, notes = out.notes) {
+  if (out.data !== undefined) return toImageData(out, notes);
+  const summary = { width: out.width, height: out.height };
+  if (out.modelScale !== undefined) summary.modelScale = out.modelScale;
+  if (notes?.length) summary.notes = notes;
+  return summary;
+}
+
 /** Decode an encoded image (PNG, JPEG, WebP, BMP, GIF) to RGBA pixels, upright as its EXIF orientation asks. */
 export async function decodeImage(bytes) {
   await init();
@@ -360,21 +369,31 @@ export class Upscaler {
     return next;
   }
 
-  /** Upscale an image; resolves to ImageData (in Node, `{ data, width, height }`). */
+  /**
+   * Upscale an image; resolves to ImageData (in Node, `{ data, width, height }`).
+   * With `onRows(rows, top)`, the output is handed over band by band as it is
+   * finished (`rows`: ImageData of the full width, `top`: its first row) and
+   * the promise resolves to `{ width, height, modelScale?, notes? }` without
+   * pixels, so that an output too large to hold (a 24-megapixel photo at x4)
+   * can be drawn or encoded piece by piece.
+   */
   upscale(input, options = {}) {
     // The rest goes to the core, which refuses unknown options (a typo is an error, not ignored).
-    const { onProgress, signal, transfer, ...rest } = options;
+    const { onProgress, onRows, signal, transfer, ...rest } = options;
+    if (onRows !== undefined && typeof onRows !== "function") return Promise.reject(new TypeError("onRows must be a function (rows: ImageData, top: number) => void"));
+    const rowsCallback = onRows && ((data, top, width) => onRows(toImageData({ data, width, height: data.length / (4 * width) }, undefined), top));
     return this.#exclusive(() =>
       guard(signal, async () => {
         if (signal?.aborted) throw abortError(signal);
         if (onPageMainThread && rest.tileSize === undefined) rest.tileSize = mainThreadTile(this.#alive().info, rest.overlap);
         // A file of a format we decode goes in as it is: decoded once, at its
-        // own bit depth (16-bit PNGs as natively), with its EXIF orientation.
+        // own bit depth (16-bit PNGs as natively), with its EXIF orientation,
+        // and refused from its header if its upscale would not fit in memory.
         const file = await encodedFile(input);
-        if (file !== undefined) return toImageData(await this.#alive().upscaleEncoded(file.bytes, file.name, rest, tileCallback(onProgress, signal)));
+        if (file !== undefined) return finished(await this.#alive().upscaleEncoded(file.bytes, file.name, rest, tileCallback(onProgress, signal), rowsCallback));
         const pixels = await toPixels(input);
-        const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, rest, tileCallback(onProgress, signal));
-        return toImageData(out, pixels.notes);
+        const out = await this.#alive().upscale(rgbaBytes(pixels), pixels.width, pixels.height, rest, tileCallback(onProgress, signal), rowsCallback);
+        return finished(out, pixels.notes);
       }),
     );
   }

@@ -49,6 +49,7 @@ class WorkerConnection {
       const p = this.pending.get(data.id);
       if (!p) return;
       if (data.type === "progress") p.onProgress?.(data.done, data.total);
+      else if (data.type === "rows") p.onRows?.(wrapImage({ data: data.data, width: data.width, height: data.height }), data.top);
       else if (data.type === "download") p.onDownload?.(data.loaded, data.total);
       else {
         this.pending.delete(data.id);
@@ -63,12 +64,12 @@ class WorkerConnection {
     });
   }
 
-  call(message, { transfer = [], onProgress, onDownload } = {}) {
+  call(message, { transfer = [], onProgress, onDownload, onRows } = {}) {
     const id = nextId++;
     return {
       id,
       promise: new Promise((resolve, reject) => {
-        this.pending.set(id, { resolve, reject, onProgress, onDownload });
+        this.pending.set(id, { resolve, reject, onProgress, onDownload, onRows });
         this.worker.postMessage({ ...message, id }, transfer);
       }),
     };
@@ -115,10 +116,12 @@ class WorkerUpscaler {
   }
 
   async #run(type, input, options = {}) {
-    const { signal, onProgress, transfer: transferInput, ...rest } = options;
+    const { signal, onProgress, onRows, transfer: transferInput, ...rest } = options;
     if (signal?.aborted) throw new DOMException("The upscale was aborted", "AbortError");
+    if (onRows !== undefined && typeof onRows !== "function") throw new TypeError("onRows must be a function (rows: ImageData, top: number) => void");
     const prepared = await prepareInput(input, transferInput);
-    const { id, promise } = this.#connection.call({ type, upscaler: this.#id, input: prepared.input, options: rest }, { transfer: prepared.transfer, onProgress });
+    const message = { type, upscaler: this.#id, input: prepared.input, options: rest, rows: onRows !== undefined };
+    const { id, promise } = this.#connection.call(message, { transfer: prepared.transfer, onProgress, onRows });
     const onAbort = () => this.#connection.worker.postMessage({ type: "abort", run: id });
     signal?.addEventListener("abort", onAbort, { once: true });
     try {

@@ -62,6 +62,8 @@ self.onmessage = async ({ data: msg }) => {
         runs.set(id, controller);
         try {
           const options = { ...msg.options, signal: controller.signal, onProgress: (done, total) => reply({ type: "progress", done, total }) };
+          // Rows go to the page as they are finished, transferred: the worker keeps none.
+          if (msg.rows) options.onRows = (rows, top) => reply({ type: "rows", data: rows.data, width: rows.width, height: rows.height, top }, [rows.data.buffer]);
           const value = plainResult(await up[msg.type](msg.input, options));
           reply({ type: "done", value, info: up.info }, transferablesOf(value));
         } finally {

@@ -6,11 +6,12 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8ClampedArray};
 use serde::Serialize;
-use upres_image::{decode_with_notes, encode_png, Decoded, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, UpscaleRequest};
+use upres_image::{decode_with_notes, encode_png, BandPlan, Decoded, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, UpscaleRequest};
 use upres_models::{read_meta, WeightsMeta};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
+use crate::bands::{output_size, BAND_OUTPUT_PIXELS};
 use crate::engine::{BackendKind, Engine, FeatureMap, Session};
 use crate::pixels::{planar_from_rgba, rgba_from_planar};
 use crate::WebError;
@@ -258,22 +259,26 @@ impl UpscalerCore {
         info_of(&s.meta, s.engine.kind(), s.fallback_reason.as_deref())
     }
 
-    /// Upscale RGBA pixels; resolves to `{ data, width, height }`.
-    pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>) -> Promise {
+    /// Upscale RGBA pixels; resolves to `{ data, width, height }`, or with
+    /// `on_rows` to `{ width, height }` (see [`upscale_planar`]).
+    pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
         let image = planar_from_rgba(&rgba, width, height);
         drop(rgba);
-        upscale_planar(self, image.map(|image| (image, Vec::new())), options, on_tile)
+        upscale_planar(self, image.map(|image| (image, Vec::new())), options, on_tile, on_rows)
     }
 
     /// Upscale an encoded image file (the bytes of a PNG, JPEG, WebP, BMP or
     /// GIF), decoded here once at its own bit depth: a 16-bit PNG is upscaled
     /// from its 16-bit samples, as `trainer upscale` does, not from 8-bit
-    /// RGBA. Resolves to `{ data, width, height, notes }` (RGBA8).
+    /// RGBA. Resolves to `{ data, width, height, notes }` (RGBA8), or with
+    /// `on_rows` to `{ width, height, notes }`. A file whose upscale would not
+    /// fit in memory is refused from its header, before it is decoded.
     #[wasm_bindgen(js_name = upscaleEncoded)]
-    pub fn upscale_encoded(&self, bytes: Vec<u8>, name: String, options: JsValue, on_tile: Option<Function>) -> Promise {
-        let decoded = decode_with_notes(&bytes, &name, DecodeLimits::default()).map_err(WebError::from);
+    pub fn upscale_encoded(&self, bytes: Vec<u8>, name: String, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
+        let decoded = check_before_decoding(&self.session.borrow(), &bytes, &options, on_rows.is_some())
+            .and_then(|()| decode_with_notes(&bytes, &name, DecodeLimits::default()).map_err(WebError::from));
         drop(bytes);
-        upscale_planar(self, decoded.map(|Decoded { image, notes }| (image, notes.messages(&name))), options, on_tile)
+        upscale_planar(self, decoded.map(|Decoded { image, notes }| (image, notes.messages(&name))), options, on_tile, on_rows)
     }
 
     /// Ground-truth mode: treat the pixels as HR, make the LR with MATLAB's
@@ -340,19 +345,76 @@ fn lines_to_js(lines: Vec<String>) -> js_sys::Array {
     lines.into_iter().map(JsValue::from).collect()
 }
 
-/// One upscale of decoded pixels, with the notes of their decoding.
-fn upscale_planar(core: &UpscalerCore, image: Result<(PlanarImage, Vec<String>), WebError>, options: JsValue, on_tile: Option<Function>) -> Promise {
+/// What the bands hold of the whole output per pixel: its RGBA8 when the
+/// result is assembled (in a JS array, but counted all the same), nothing
+/// when the rows are handed on.
+fn held_bytes(streamed: bool) -> u64 {
+    if streamed { 0 } else { 4 }
+}
+
+/// The memory check of [`upscale_in_bands`](Session::upscale_in_bands) made
+/// from a file's header, before any decoder allocates its pixels: the
+/// decoder's samples and four f32 planes per input pixel at most.
+fn check_before_decoding(session: &Session, bytes: &[u8], options: &JsValue, streamed: bool) -> Result<(), WebError> {
+    let Some((width, height)) = upres_image::header_size(bytes) else { return Ok(()) };
+    if width == 0 || height == 0 || width.saturating_mul(height) > crate::pixels::MAX_INPUT_PIXELS {
+        // The decoder refuses these with its own message.
+        return Ok(());
+    }
+    let request = request_from(options.clone(), width, height)?;
+    let plan = BandPlan::new(width, height, &session.meta.config.network_spec(), &request, BAND_OUTPUT_PIXELS);
+    // Four f32 planes (RGBA) and the decoder's samples (up to 8 bytes) per pixel: five planes' worth.
+    crate::pixels::check_band_memory(width, height, 5, &plan, 3, held_bytes(streamed))
+}
+
+/// One upscale of decoded pixels, with the notes of their decoding, band by
+/// band. Without `on_rows` the bands fill one JS array and the promise
+/// resolves to `{ data, width, height, modelScale?, notes? }`; with it,
+/// `on_rows(rgba, top, width)` gets each band's RGBA rows as they are
+/// finished, top to bottom, and the promise resolves to `{ width, height,
+/// modelScale?, notes? }`: wasm then never holds more than one band.
+fn upscale_planar(
+    core: &UpscalerCore,
+    image: Result<(PlanarImage, Vec<String>), WebError>,
+    options: JsValue,
+    on_tile: Option<Function>,
+    on_rows: Option<Function>,
+) -> Promise {
     let mut session = core.session_copy();
     let shared = core.session.clone();
     future_to_promise(async move {
         let (image, notes) = image.map_err(js_error)?;
         let request = request_from(options, image.width, image.height).map_err(js_error)?;
-        let result = session.upscale(&image, &request, |done, total| call_on_tile(&on_tile, done, total)).await;
+        let (out_width, out_height) = output_size(image.width, image.height, &request);
+        let mut whole: Option<Uint8ClampedArray> = None;
+        let result = session
+            .upscale_in_bands(&image, &request, held_bytes(on_rows.is_some()), |done, total| call_on_tile(&on_tile, done, total), |rows| {
+                match &on_rows {
+                    Some(f) => {
+                        let data = Uint8ClampedArray::from(&rows.rgba[..]);
+                        f.call3(&JsValue::NULL, &data, &(rows.top as f64).into(), &(rows.width as f64).into())
+                            .map_err(|e| WebError::Backend(format!("onRows threw: {}", String::from(js_sys::Error::from(e).message()))))?;
+                    }
+                    None => {
+                        // Allocated once the memory check has passed, in JS memory.
+                        let all = whole.get_or_insert_with(|| Uint8ClampedArray::new_with_length((out_width * out_height * 4) as u32));
+                        let start = (rows.top * rows.width * 4) as u32;
+                        all.subarray(start, start + rows.rgba.len() as u32).copy_from(&rows.rgba);
+                    }
+                }
+                Ok(())
+            })
+            .await;
         drop(image);
         let low_res_input = session.meta.input == upres_image::InputKind::LowRes;
         store_back(&shared, session);
         let result = result.map_err(js_error)?;
-        let out = image_to_js(&result.image)?;
+        let out = js_sys::Object::new();
+        if let Some(data) = whole {
+            Reflect::set(&out, &"data".into(), &data)?;
+        }
+        Reflect::set(&out, &"width".into(), &(result.width as f64).into())?;
+        Reflect::set(&out, &"height".into(), &(result.height as f64).into())?;
         // Which scale the network ran (x2 then bicubic for x3 on an x2-only model).
         if low_res_input {
             Reflect::set(&out, &"modelScale".into(), &(result.network_scale as f64).into())?;
@@ -360,7 +422,7 @@ fn upscale_planar(core: &UpscalerCore, image: Result<(PlanarImage, Vec<String>),
         if !notes.is_empty() {
             Reflect::set(&out, &"notes".into(), &lines_to_js(notes))?;
         }
-        Ok(out)
+        Ok(out.into())
     })
 }
 

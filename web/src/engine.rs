@@ -278,7 +278,7 @@ impl Session {
 
 /// Any factor from 1 up is accepted (the nearest network scale runs, then
 /// bicubic), but not one where bicubic would do most of the work.
-fn check_requested_scale(meta: &WeightsMeta, image: &PlanarImage, request: &UpscaleRequest) -> Result<(), WebError> {
+pub(crate) fn check_requested_scale(meta: &WeightsMeta, image: &PlanarImage, request: &UpscaleRequest) -> Result<(), WebError> {
     let factor = match request.size {
         OutputSize::Scale(s) => s,
         OutputSize::Exact { width, height } => (width as f64 / image.width as f64).max(height as f64 / image.height as f64),
@@ -321,14 +321,7 @@ mod tests {
     use upres_image::{BitDepth, Layout, Plane};
     use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype};
 
-    /// On the CPU every future is ready at once: poll it once.
-    fn ready<T>(f: impl Future<Output = T>) -> T {
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-            std::task::Poll::Ready(v) => v,
-            std::task::Poll::Pending => panic!("a CPU future was not ready"),
-        }
-    }
+    use crate::ready;
 
     fn small_vdsr_weights() -> Vec<u8> {
         let config: ModelConfig = serde_json::from_str(r#"{"arch":"vdsr","layers":4,"features":8}"#).unwrap();

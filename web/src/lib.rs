@@ -5,9 +5,12 @@
 //! * `pixels`: RGBA from canvases and Node buffers to planar images and back.
 //! * `engine`: a model on a backend and the async tile drivers; no JS here,
 //!   so it is tested natively too.
+//! * `bands`: the upscale band by band, so memory is bounded by a band and
+//!   by the RGBA output, never the whole output in f32 planes.
 //! * `bindings` (wasm only): the `wasm_bindgen` classes the npm package's
 //!   JavaScript wraps (`web/js/`), and the one place errors become JS `Error`s.
 
+pub mod bands;
 pub mod engine;
 pub mod error;
 pub mod pixels;
@@ -17,3 +20,13 @@ pub mod bindings;
 
 pub use engine::{BackendKind, Engine, Session};
 pub use error::WebError;
+
+/// Tests: on the CPU every future of the drivers is ready at once; poll it once.
+#[cfg(test)]
+pub(crate) fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("a CPU future was not ready"),
+    }
+}

@@ -1,7 +1,7 @@
 //! RGBA pixels (what canvases, ImageData and Node buffers hold) to and from
 //! upres-image's planar images, keeping gray as gray and alpha as alpha.
 
-use upres_image::{BitDepth, Layout, PlanarImage, Plane};
+use upres_image::{BandPlan, BitDepth, Layout, PlanarImage, Plane};
 
 use crate::WebError;
 
@@ -93,6 +93,40 @@ pub fn check_memory(out_width: usize, out_height: usize, network_channels: usize
     Ok(())
 }
 
+/// Working bytes per output pixel of one band's job: the blended output
+/// planes with their weights, the bicubic chroma and alpha, the output
+/// planes (4) and the band's RGBA8.
+fn band_bytes_per_pixel(network_channels: usize) -> u64 {
+    network_channels as u64 * 8 + 3 * 4 + 4 * 4 + 4
+}
+
+/// What an upscale in bands holds at its peak, in bytes: the input planes
+/// (f32), one band's job, and `held_bytes_per_pixel` of the whole output
+/// (4 when the RGBA result is assembled, 0 when its rows are streamed on).
+pub fn band_memory_estimate(input_pixels: u64, input_planes: usize, plan: &BandPlan, network_channels: usize, held_bytes_per_pixel: u64) -> u64 {
+    let (ow, oh) = plan.output;
+    input_pixels * input_planes as u64 * 4
+        + plan.largest_band_output() as u64 * band_bytes_per_pixel(network_channels)
+        + ow as u64 * oh as u64 * held_bytes_per_pixel
+}
+
+/// Refuse an upscale in bands whose peak would pass [`MEMORY_BUDGET_BYTES`].
+pub fn check_band_memory(
+    in_width: usize,
+    in_height: usize,
+    input_planes: usize,
+    plan: &BandPlan,
+    network_channels: usize,
+    held_bytes_per_pixel: u64,
+) -> Result<(), WebError> {
+    let needed = band_memory_estimate((in_width * in_height) as u64, input_planes, plan, network_channels, held_bytes_per_pixel);
+    if needed > MEMORY_BUDGET_BYTES {
+        let (out_width, out_height) = plan.output;
+        return Err(WebError::TooLarge { out_width, out_height, needed_mb: needed >> 20, limit_mb: MEMORY_BUDGET_BYTES >> 20 });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +167,27 @@ mod tests {
         let err = check_memory(20000, 20000, 3).unwrap_err();
         assert_eq!(err.js_name(), "ImageTooLargeError");
         assert!(err.to_string().contains("20000x20000"), "{err}");
+    }
+
+    fn sesr_plan(width: usize, height: usize, scale: f64) -> BandPlan {
+        use upres_image::{ColorSpace, InputKind, NetworkSpec, OutputSize, UpscaleRequest};
+        let spec = NetworkSpec { input: InputKind::LowRes, color: ColorSpace::Y, scales: vec![2, 3, 4] };
+        let request = UpscaleRequest { size: OutputSize::Scale(scale), tile: 192, overlap: 32 };
+        BandPlan::new(width, height, &spec, &request, crate::bands::BAND_OUTPUT_PIXELS)
+    }
+
+    #[test]
+    fn a_24_megapixel_photo_fits_at_x2_and_is_refused_at_x4_unless_streamed() {
+        // An RGB photo's three f32 planes, one band, and the 12000x8000 RGBA result.
+        let x2 = sesr_plan(6000, 4000, 2.0);
+        let needed = band_memory_estimate(24_000_000, 3, &x2, 3, 4);
+        assert!(needed < 1 << 30, "{} MB", needed >> 20);
+        assert!(check_band_memory(6000, 4000, 3, &x2, 3, 4).is_ok());
+        let x4 = sesr_plan(6000, 4000, 4.0);
+        let err = check_band_memory(6000, 4000, 3, &x4, 3, 4).unwrap_err();
+        assert_eq!(err.js_name(), "ImageTooLargeError");
+        assert!(err.to_string().contains("24000x16000") && err.to_string().contains("use a smaller scale"), "{err}");
+        // Streamed on, nothing of the whole output is held.
+        assert!(check_band_memory(6000, 4000, 3, &x4, 3, 0).is_ok());
     }
 }

@@ -58,7 +58,7 @@ fn options(pairs: &[(&str, f64)]) -> JsValue {
 }
 
 async fn upscale(core: &UpscalerCore, rgba: Vec<u8>, w: usize, h: usize, opts: JsValue, on_tile: Option<Function>) -> Result<JsValue, JsValue> {
-    JsFuture::from(core.upscale(rgba, w, h, opts, on_tile)).await
+    JsFuture::from(core.upscale(rgba, w, h, opts, on_tile, None)).await
 }
 
 fn error_name(e: &JsValue) -> String {

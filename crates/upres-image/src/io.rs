@@ -93,6 +93,13 @@ pub fn decodable_format(bytes: &[u8]) -> Option<&'static str> {
     format.reading_enabled().then(|| format.extensions_str().first().copied().unwrap_or("image"))
 }
 
+/// The stored width and height of encoded bytes, from the header alone (no
+/// decoder is made): what a caller checks its memory against before decoding.
+/// The EXIF orientation may still swap them.
+pub fn header_size(bytes: &[u8]) -> Option<(usize, usize)> {
+    imagesize::blob_size(bytes).ok().map(|size| (size.width, size.height))
+}
+
 /// Whether the file holds an animation; its first frame is what a decoder gives.
 fn is_animated(bytes: &[u8], format: ImageFormat) -> bool {
     use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};

@@ -6,6 +6,7 @@
 //! PSNR/SSIM on Y with `scale` pixels shaved at each border. The tiling plan
 //! lets inference run on images of any size with bounded memory.
 
+mod bands;
 mod feature_grid;
 mod color;
 mod crop;
@@ -16,11 +17,12 @@ mod planar;
 mod resize;
 mod tiling;
 
+pub use bands::{Band, BandPlan};
 pub use color::{rgb_to_ycbcr, ycbcr_to_rgb, y_channel, YCBCR_OFFSET};
 pub use crop::{modcrop, modcrop_len, shave, shave_for_scale};
 pub use error::ImageError;
 pub use feature_grid::{feature_grid, robust_range};
-pub use io::{decodable_format, decode, decode_with_notes, encode_png, read_image, read_image_with_notes, write_atomic, write_png_atomic, DecodeLimits, DecodeNotes, Decoded};
+pub use io::{decodable_format, decode, header_size, decode_with_notes, encode_png, read_image, read_image_with_notes, write_atomic, write_png_atomic, DecodeLimits, DecodeNotes, Decoded};
 pub use metrics::{evaluate_y, evaluate_y_planes, luma, psnr, ssim, Quality};
 pub use planar::{BitDepth, Layout, PlanarImage, Plane};
 pub use resize::{imresize, imresize_plane, output_len, Contributions, Quantize, ResizeTarget};
