@@ -6,7 +6,7 @@
 import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
 import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
-import { isModelName, weightsOrDefault } from "./worker-client.js";
+import { isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
 
 export { UpresError, WeightsError, ScaleError, ImageError, ImageTooLargeError, BackendError, InvalidStateError } from "./errors.js";
 
@@ -380,8 +380,9 @@ export class Upscaler {
   upscale(input, options = {}) {
     // The rest goes to the core, which refuses unknown options (a typo is an error, not ignored).
     const { onProgress, onRows, signal, transfer, ...rest } = options;
-    if (onRows !== undefined && typeof onRows !== "function") return Promise.reject(new TypeError("onRows must be a function (rows: ImageData, top: number) => void"));
-    const rowsCallback = onRows && ((data, top, width) => onRows(toImageData({ data, width, height: data.length / (4 * width) }, undefined), top));
+    const badRows = onRowsError(onRows);
+    if (badRows) return Promise.reject(badRows);
+    const rowsCallback = onRows && ((data, top, width) => onRows(toImageData({ data, width, height: data.length / (4 * width) }), top));
     return this.#exclusive(() =>
       guard(signal, async () => {
         if (signal?.aborted) throw abortError(signal);

@@ -22,6 +22,12 @@ export function weightsOrDefault(options, who) {
   return name;
 }
 
+/** The TypeError for an `onRows` option that is not a function, else undefined. */
+export function onRowsError(onRows) {
+  if (onRows === undefined || typeof onRows === "function") return undefined;
+  return new TypeError("onRows must be a function (rows: ImageData, top: number) => void");
+}
+
 // Message ids are unique across connections, so several upscalers can share
 // one worker: each connection only answers the calls it made.
 let nextId = 1;
@@ -118,7 +124,8 @@ class WorkerUpscaler {
   async #run(type, input, options = {}) {
     const { signal, onProgress, onRows, transfer: transferInput, ...rest } = options;
     if (signal?.aborted) throw new DOMException("The upscale was aborted", "AbortError");
-    if (onRows !== undefined && typeof onRows !== "function") throw new TypeError("onRows must be a function (rows: ImageData, top: number) => void");
+    const badRows = onRowsError(onRows);
+    if (badRows) throw badRows;
     const prepared = await prepareInput(input, transferInput);
     const message = { type, upscaler: this.#id, input: prepared.input, options: rest, rows: onRows !== undefined };
     const { id, promise } = this.#connection.call(message, { transfer: prepared.transfer, onProgress, onRows });

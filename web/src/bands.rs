@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 
-use upres_image::{BandPlan, OutputSize, PlanarImage, UpscaleJob, UpscaleRequest};
+use upres_image::{BandPlan, PlanarImage, UpscaleJob, UpscaleRequest};
 
 use crate::engine::Session;
 use crate::pixels::{check_band_memory, rgba_from_planar};
@@ -31,17 +31,6 @@ pub struct BandedOutput {
     pub width: usize,
     pub height: usize,
     pub network_scale: usize,
-}
-
-/// The output size of `request` on a `width` x `height` input.
-pub fn output_size(width: usize, height: usize, request: &UpscaleRequest) -> (usize, usize) {
-    match request.size {
-        OutputSize::Scale(s) => (
-            upres_image::output_len(width, s),
-            upres_image::output_len(height, s),
-        ),
-        OutputSize::Exact { width, height } => (width, height),
-    }
 }
 
 impl Session {
@@ -106,17 +95,16 @@ impl Session {
             image.layout.channels().max(3),
             held_bytes_per_pixel,
         )?;
-        let band_request = plan.band_request(request);
         let total = plan.tiles;
         let mut done = 0;
         let mut network_scale = 1;
-        for (index, band) in plan.bands.iter().enumerate() {
-            let strip = if plan.bands.len() == 1 {
+        for band in &plan.bands {
+            let strip = if band.rows == image.height {
                 Cow::Borrowed(image)
             } else {
                 Cow::Owned(image.crop(0, band.top, image.width, band.rows))
             };
-            let mut job = UpscaleJob::new(&strip, &spec, &band_request)?;
+            let mut job = UpscaleJob::new(&strip, &spec, &plan.request)?;
             drop(strip);
             network_scale = job.network_scale();
             for tile in 0..job.tile_count() {
@@ -129,18 +117,8 @@ impl Session {
                 }
             }
             let out = job.finish()?.image;
-            let (first, rows) = plan.kept_output_rows(index);
-            let kept = if (first, rows) == (0, out.height) {
-                out
-            } else {
-                out.crop(0, first, out.width, rows)
-            };
-            on_rows(Rows {
-                rgba: rgba_from_planar(&kept),
-                width,
-                top: plan.output_top(index),
-                rows,
-            })?;
+            let kept = if band.output_skip == 0 && band.output_rows == out.height { out } else { out.crop(0, band.output_skip, out.width, band.output_rows) };
+            on_rows(Rows { rgba: rgba_from_planar(&kept), width, top: band.output_top, rows: band.output_rows })?;
         }
         Ok(BandedOutput {
             width,
@@ -154,6 +132,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::engine::Cpu;
+    use upres_image::OutputSize;
     use upres_image::{BitDepth, Layout, Plane};
     use upres_models::{
         load_weights, save_weights, Expectation, ModelConfig, Provenance, WeightsDtype, WeightsMeta,

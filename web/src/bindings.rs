@@ -11,7 +11,7 @@ use upres_models::{read_meta, WeightsMeta};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::bands::{output_size, BAND_OUTPUT_PIXELS};
+use crate::bands::BAND_OUTPUT_PIXELS;
 use crate::engine::{BackendKind, Engine, FeatureMap, Session};
 use crate::pixels::{planar_from_rgba, rgba_from_planar};
 use crate::WebError;
@@ -385,7 +385,7 @@ fn upscale_planar(
     future_to_promise(async move {
         let (image, notes) = image.map_err(js_error)?;
         let request = request_from(options, image.width, image.height).map_err(js_error)?;
-        let (out_width, out_height) = output_size(image.width, image.height, &request);
+        let (out_width, out_height) = request.size.resolve(image.width, image.height);
         let mut whole: Option<Uint8ClampedArray> = None;
         let result = session
             .upscale_in_bands(&image, &request, held_bytes(on_rows.is_some()), |done, total| call_on_tile(&on_tile, done, total), |rows| {
@@ -466,10 +466,7 @@ pub fn encode_png_js(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 pub fn resize_bicubic(rgba: &[u8], width: usize, height: usize, options: JsValue) -> Result<JsValue, JsValue> {
     let image = planar_from_rgba(rgba, width, height).map_err(js_error)?;
     let request = request_from(options, width, height).map_err(js_error)?;
-    let (ow, oh) = match request.size {
-        OutputSize::Scale(s) => (upres_image::output_len(width, s), upres_image::output_len(height, s)),
-        OutputSize::Exact { width, height } => (width, height),
-    };
+    let (ow, oh) = request.size.resolve(width, height);
     crate::pixels::check_memory(ow, oh, 0).map_err(js_error)?;
     let target = match request.size {
         OutputSize::Scale(s) => upres_image::ResizeTarget::Scale(s),

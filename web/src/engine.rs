@@ -207,10 +207,7 @@ impl Session {
     {
         check_requested_scale(&self.meta, image, request)?;
         // Before UpscaleJob::new, which allocates planes of the output size.
-        let (ow, oh) = match request.size {
-            OutputSize::Scale(s) => (upres_image::output_len(image.width, s), upres_image::output_len(image.height, s)),
-            OutputSize::Exact { width, height } => (width, height),
-        };
+        let (ow, oh) = request.size.resolve(image.width, image.height);
         check_memory(ow, oh, image.layout.channels().max(3))?;
         let mut job = UpscaleJob::new(image, &self.meta.config.network_spec(), request)?;
         let total = job.tile_count();

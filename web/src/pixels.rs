@@ -75,9 +75,8 @@ pub fn rgba_from_planar(image: &PlanarImage) -> Vec<u8> {
 /// and alpha, the output image and its RGBA copy.
 pub fn upscale_memory_estimate(out_width: usize, out_height: usize, network_channels: usize) -> u64 {
     let pixels = (out_width as u64) * (out_height as u64);
-    // f32 accumulators and weights per network channel, f32 chroma + alpha,
-    // f32 output planes (4), u8 RGBA twice (result and the copy handed to JS).
-    pixels * (network_channels as u64 * 8 + 3 * 4 + 4 * 4 + 2 * 4)
+    // One band of the whole image, and the RGBA copy handed to JS.
+    pixels * (band_bytes_per_pixel(network_channels) + 4)
 }
 
 pub fn check_memory(out_width: usize, out_height: usize, network_channels: usize) -> Result<(), WebError> {

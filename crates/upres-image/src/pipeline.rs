@@ -86,6 +86,16 @@ pub enum OutputSize {
     Exact { width: usize, height: usize },
 }
 
+impl OutputSize {
+    /// The output's width and height for a `width` x `height` input.
+    pub fn resolve(self, width: usize, height: usize) -> (usize, usize) {
+        match self {
+            OutputSize::Scale(s) => (output_len(width, s), output_len(height, s)),
+            OutputSize::Exact { width, height } => (width, height),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UpscaleRequest {
     pub size: OutputSize,
