@@ -173,9 +173,10 @@ async fn bad_inputs_are_named_errors_with_readable_messages() {
     let core = UpscalerCore::create(small_vdsr(), "cpu".into()).await.unwrap();
     let e = upscale(&core, vec![0; 10], 2, 2, JsValue::UNDEFINED, None).await.unwrap_err();
     assert_eq!(error_name(&e), "ImageError");
-    let e = upscale(&core, pattern(4000, 3000, |_, _| 255, false), 4000, 3000, options(&[("scale", 4.0)]), None).await.unwrap_err();
+    // Band by band only the RGBA result grows with the output, so the refusal needs a 32000x24000 output (3 GB of RGBA).
+    let e = upscale(&core, pattern(8000, 6000, |_, _| 255, false), 8000, 6000, options(&[("scale", 4.0)]), None).await.unwrap_err();
     assert_eq!(error_name(&e), "ImageTooLargeError");
-    assert!(get(&e, "message").as_string().unwrap().contains("16000x12000"));
+    assert!(get(&e, "message").as_string().unwrap().contains("32000x24000"));
     let e = upscale(&core, pattern(8, 8, |_, _| 255, false), 8, 8, options(&[("sclae", 2.0)]), None).await.unwrap_err();
     assert_eq!(error_name(&e), "TypeError");
     assert!(get(&e, "message").as_string().unwrap().contains("unknown option `sclae`"));
