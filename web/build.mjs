@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -41,7 +42,7 @@ if (wasmOpt && !dev) {
   console.error("wasm-opt not found (npm install binaryen): the .wasm is not optimised further");
 }
 
-for (const f of ["index.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
+for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
 writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
 
 const shipped = [];
@@ -58,7 +59,7 @@ if (existsSync(weightsDir)) {
 // (readWeightsInfo, in the wasm just built), so the facts derived from a
 // model's config (its input, its multiply-adds per pixel) come from the Rust
 // side, also for files written before the metadata carried them.
-const { readWeightsInfo } = await import(pathToFileURL(join(pkg, "index.js")).href);
+const { readWeightsInfo } = await import(pathToFileURL(join(pkg, "node.js")).href);
 async function weightsMetadata(file) {
   const bytes = readFileSync(file);
   const info = await readWeightsInfo(new Uint8Array(bytes));
@@ -74,6 +75,8 @@ async function weightsMetadata(file) {
     macsPerLrPixel: info.macsPerLrPixel,
     dtype: info.dtype,
     provenance: info.provenance,
+    // Subresource Integrity of the file: a browser that cached it loads it again with no request.
+    integrity: `sha256-${createHash("sha256").update(bytes).digest("base64")}`,
   };
 }
 if (shipped.length > 0) {
@@ -93,14 +96,16 @@ const manifest = {
   module: "./index.js",
   types: "./index.d.ts",
   exports: {
-    ".": { types: "./index.d.ts", default: "./index.js" },
+    // Node gets node.js (index.js with Node's file system); browsers and
+    // bundlers get index.js, which imports no Node module.
+    ".": { types: "./index.d.ts", node: "./node.js", default: "./index.js" },
     "./worker": { types: "./worker.d.ts", default: "./worker.js" },
     "./upres_core_bg.wasm": "./upres_core_bg.wasm",
     "./weights/*": "./weights/*",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
-  sideEffects: ["./worker.js"],
+  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
+  sideEffects: ["./worker.js", "./node.js"],
   engines: { node: ">=20" },
   keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn", "fsrcnn", "sesr"],
 };

@@ -25,6 +25,7 @@ const state = {
   models: [],
   upscaler: null,
   upscalerKey: null,
+  worker: null, // the one upres worker: its wasm instance serves every model
   input: null, // { blob, name, bitmap }
   inputGeneration: 0, // counts dropped files, so that only the latest one's decode lands
   readingInput: false, // a dropped file is being decoded: Run waits for it
@@ -142,11 +143,25 @@ async function getUpscaler() {
   state.upscaler?.dispose();
   state.upscaler = null;
   $("backend").textContent = `Loading ${m.file}…`;
-  const up = await createWorkerUpscaler({
-    weights: `pkg/weights/${m.file}`,
-    backend,
-    onDownloadProgress: (loaded, total) => setProgress(loaded, total, `Downloading weights: ${humanBytes(loaded)}${total ? " of " + humanBytes(total) : ""}`),
-  });
+  // One worker for the page: another model or backend loads into the same
+  // wasm instance. The weights come from the browser's cache after the first
+  // download (their hash is in weights/index.json).
+  state.worker ??= new Worker(new URL("./pkg/worker.js", import.meta.url), { type: "module", name: "upres" });
+  let up;
+  try {
+    up = await createWorkerUpscaler({
+      weights: `pkg/weights/${m.file}`,
+      integrity: m.integrity,
+      worker: state.worker,
+      backend,
+      onDownloadProgress: (loaded, total) => setProgress(loaded, total, `Downloading weights: ${humanBytes(loaded)}${total ? " of " + humanBytes(total) : ""}`),
+    });
+  } catch (e) {
+    // The next attempt starts from a new worker, in case this one is what failed.
+    state.worker.terminate();
+    state.worker = null;
+    throw e;
+  }
   state.upscaler = up;
   state.upscalerKey = key;
   showBackend(up.info);
@@ -567,7 +582,23 @@ function wire() {
   if (backend) $("backend-choice").value = backend;
 }
 
+/** After the first visit the page works offline (sw.js stores it, the package and its wasm); say so once it is stored. */
+async function offerOffline() {
+  if (!("serviceWorker" in navigator)) {
+    $("offline").textContent = "This browser cannot keep the page for offline use.";
+    return;
+  }
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    await navigator.serviceWorker.ready;
+    $("offline").textContent = "Works offline: this page, upres and the models you have used are stored in your browser.";
+  } catch (e) {
+    $("offline").textContent = `Offline use is not available here: ${e.message}`;
+  }
+}
+
 wire();
+offerOffline();
 loadModels()
   .then(async () => {
     // Load the default model now, so the page says which backend runs.

@@ -10,17 +10,41 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 const port = Number(option("--port", process.env.PORT ?? 8080));
 const host = option("--host", "127.0.0.1");
 
-export function serve(dir = root, listenPort = port, listenHost = host) {
-  const handler = sirv(dir, { dev: true, etag: true });
-  const server = createServer((req, res) => handler(req, res, () => {
-    res.statusCode = 404;
-    res.end("not found");
-  }));
+// The demo runs only its own scripts and wasm: no inline script, no eval, no
+// other origin. 'wasm-unsafe-eval' lets the worker compile the .wasm; blob:
+// and data: images are the dropped file's preview and the results. Sent with
+// every response, so the worker (whose policy comes with its script) has it too.
+export const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' blob: data:",
+  "style-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/**
+ * Serve `dir`'s static files. `csp`, where given, is the Content-Security-Policy
+ * sent with each; `onRequest(req, res)` sees every request (the tests count them).
+ */
+export function serve(dir = root, listenPort = port, listenHost = host, { csp, onRequest } = {}) {
+  const handler = sirv(dir, { dev: true, etag: true, setHeaders: csp === undefined ? undefined : (res) => res.setHeader("Content-Security-Policy", csp) });
+  const server = createServer((req, res) => {
+    onRequest?.(req, res);
+    handler(req, res, () => {
+      res.statusCode = 404;
+      res.end("not found");
+    });
+  });
   return new Promise((resolve) => server.listen(listenPort, listenHost, () => resolve(server)));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const server = await serve();
+  const server = await serve(root, port, host, { csp: DEMO_CSP });
   const { port: p } = server.address();
   console.log(`upres demo: http://${host}:${p}/`);
 }

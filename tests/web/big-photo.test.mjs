@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { decodeImage } from "../../pkg/index.js";
+import { decodeImage } from "../../pkg/node.js";
 import { artifacts, launch, openPage, pngRegion, pngSize, set5, startServer, trainer, weights } from "./helpers.mjs";
 
 const [WIDTH, HEIGHT] = [6000, 4000];

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { decodeImage, encodePng } from "../../pkg/index.js";
+import { decodeImage, encodePng } from "../../pkg/node.js";
 import { launch, runTrainer, set5, startServer, weights } from "./helpers.mjs";
 
 const SMALL = "vdsr-small-x2.f16.safetensors";

@@ -50,6 +50,13 @@ describe("the demo without WebGPU (CPU backend)", () => {
     assert.equal(await page.textContent("#backend"), "Backend: CPU (WebAssembly SIMD) because no WebGPU adapter is available (the GPU may be blocklisted or WebGPU disabled)");
   });
 
+  test("the page is served under a Content-Security-Policy of its own scripts and wasm only (a violation is a console error, which fails this suite)", async () => {
+    const policy = (await page.request.get(url)).headers()["content-security-policy"];
+    assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
+    assert.match(policy, /connect-src 'self'(;|$)/);
+    assert.equal(await page.evaluate(() => document.querySelectorAll("script:not([src])").length), 0, "no inline script, which the policy would block");
+  });
+
   test("choosing a scale the current model does not do switches to the fast model shipped for it", async () => {
     for (const scale of [2, 3, 4]) {
       const fast = shipped.find((m) => (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale));

@@ -1,42 +1,101 @@
-// A fresh web app, outside the workspace, installs the packed package with
-// npm, bundles it with Vite and upscales an image in headless Chromium.
+// Fresh web apps, outside the workspace, install the packed package with npm
+// and follow the package README's recipe for Vite, esbuild, webpack 5 or no
+// bundler, as written; each page then upscales an image in headless Chromium,
+// on the main thread and in the worker.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { before, test } from "node:test";
 import { serve } from "../../www/serve.mjs";
 import { launch, root } from "./helpers.mjs";
 
-test("npm pack of pkg/ installs into a new Vite app, type-checks with tsc, and upscales in Chromium (in a worker too)", { timeout: 600000 }, async () => {
-  const app = mkdtempSync(join(tmpdir(), "upres-fresh-app-"));
-  const tarball = execFileSync("npm", ["pack", join(root, "pkg"), "--pack-destination", app, "--silent"], { encoding: "utf8" }).trim().split("\n").pop();
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "fresh-app", private: true, type: "module", scripts: { build: "vite build" } }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", join(app, tarball), "vite@^7", "typescript@^5"], { cwd: app, stdio: "inherit" });
-  // The weights are served as static files of the app.
-  mkdirSync(join(app, "public"));
-  cpSync(join(app, "node_modules", "upres", "weights", "vdsr-small-x2.f16.safetensors"), join(app, "public", "model.safetensors"));
-  writeFileSync(join(app, "index.html"), '<!doctype html><title>fresh</title><script type="module" src="/main.js"></script>');
-  writeFileSync(
-    join(app, "main.js"),
-    `import { Upscaler, createWorkerUpscaler } from "upres";
+const readme = readFileSync(join(root, "web", "js", "README.md"), "utf8");
+
+/** The shell commands of the README's recipe for one bundler. */
+function recipe(name) {
+  const found = new RegExp(`<!-- recipe: ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  assert.ok(found, `web/js/README.md has no recipe for ${name}`);
+  return found[1];
+}
+
+// The app's code: the same calls for every bundler; only where the weights come from differs.
+const mainJs = (weights) => `import { Upscaler, createWorkerUpscaler } from "upres";
 window.runUpscale = async () => {
   const image = new ImageData(40, 30);
   image.data.fill(180);
-  const up = await Upscaler.create({ weights: "/model.safetensors" });
+  const up = await Upscaler.create({ weights: ${JSON.stringify(weights)} });
   const out = await up.upscale(image, { scale: 2 });
-  const worker = await createWorkerUpscaler({ weights: "/model.safetensors", backend: "cpu" });
-  const outWorker = await worker.upscale(image, { scale: 3 });
+  const worker = await createWorkerUpscaler({ weights: ${JSON.stringify(weights)}, backend: "cpu" });
+  const outWorker = await worker.upscale(image, { scale: 2 });
   worker.dispose();
-  return [out.width, out.height, outWorker.width, outWorker.height, up.info.arch];
+  return [out.width, out.height, outWorker.width, outWorker.height, up.info.arch, worker.info.arch];
 };
-`,
-  );
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: app, stdio: "inherit" });
+`;
+
+let tarball;
+before(() => {
+  const dir = mkdtempSync(join(tmpdir(), "upres-pack-"));
+  tarball = join(dir, execFileSync("npm", ["pack", join(root, "pkg"), "--pack-destination", dir, "--silent"], { encoding: "utf8" }).trim().split("\n").pop());
+});
+
+/** A new app folder with `src/main.js`, `index.html` where the recipe expects it, then the recipe run as written ("upres" installed from the packed tarball). */
+function appFollowing(name, { weights, indexHtml }) {
+  const app = mkdtempSync(join(tmpdir(), `upres-${name.replace(/\W+/g, "-")}-app-`));
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "fresh-app", private: true, type: "module" }));
+  mkdirSync(join(app, "src"));
+  writeFileSync(join(app, "src", "main.js"), mainJs(weights));
+  for (const [path, html] of Object.entries(indexHtml)) {
+    mkdirSync(join(app, path, ".."), { recursive: true });
+    writeFileSync(join(app, path), `<!doctype html><title>fresh</title>${html}`);
+  }
+  const script = recipe(name).replace(/^npm install upres\b/m, `npm install --no-audit --no-fund --silent ${tarball}`);
+  execFileSync("bash", ["-euo", "pipefail", "-c", script], { cwd: app, stdio: "inherit" });
+  return app;
+}
+
+/** Serve `dir`, open it in Chromium, run the app, and return what it returned. */
+async function runInChromium(dir) {
+  const server = await serve(dir, 0, "127.0.0.1");
+  const browser = await launch({ webgpu: false });
+  const errors = [];
+  try {
+    const page = await browser.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    // The browser's own report of a missing file (the favicon every page is asked for) is not the app's error.
+    page.on("console", (m) => m.type() === "error" && !/^Failed to load resource/.test(m.text()) && errors.push(m.text()));
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForFunction(() => typeof window.runUpscale === "function");
+    const result = await page.evaluate(() => window.runUpscale());
+    assert.deepEqual(errors, []);
+    return result;
+  } catch (e) {
+    throw errors.length > 0 ? new Error(`${e.message}\npage errors: ${errors.join("\n")}`) : e;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+/** Every JavaScript file a bundler wrote: none may name a Node module. */
+function assertNoNodeImports(dist) {
+  const files = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith(".js"));
+  assert.ok(files.length > 0, `no JavaScript in ${dist}`);
+  for (const f of files) assert.doesNotMatch(readFileSync(join(dist, f), "utf8"), /["']node:/, `${f} names a Node module`);
+}
+
+const SESR = "./sesr-m5-x2.f16.safetensors";
+const expected = [80, 60, 80, 60, "sesr", "sesr"];
+
+test("Vite: the README's recipe builds an app that upscales in Chromium (in a worker too), and its types check with tsc", { timeout: 600000 }, async () => {
+  const app = appFollowing("vite", { weights: SESR, indexHtml: { "index.html": '<script type="module" src="/src/main.js"></script>' } });
+  assert.ok(readdirSync(join(app, "dist", "assets")).some((f) => f.endsWith(".wasm")), "Vite emitted the .wasm as an asset");
+  assertNoNodeImports(join(app, "dist"));
 
   // The package's types, used as a TypeScript app would (strict, DOM lib).
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", "typescript@^5"], { cwd: app, stdio: "inherit" });
   writeFileSync(
     join(app, "check.ts"),
     `import init, { Upscaler, createWorkerUpscaler, WeightsError, UpresError, type UpscalerInfo, type Evaluation, type UpscaledImage } from "upres";
@@ -57,20 +116,24 @@ export async function typed(): Promise<number> {
 `,
   );
   execFileSync("npx", ["tsc", "--noEmit", "--strict", "--lib", "es2022,dom", "--module", "es2022", "--moduleResolution", "bundler", "check.ts"], { cwd: app, stdio: "inherit" });
-  assert.ok(readdirSync(join(app, "dist", "assets")).some((f) => f.endsWith(".wasm")), "Vite emitted the .wasm as an asset");
 
-  const server = await serve(join(app, "dist"), 0, "127.0.0.1");
-  const browser = await launch({ webgpu: false });
-  const errors = [];
-  try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    const result = await page.evaluate(() => window.runUpscale());
-    assert.deepEqual(result, [80, 60, 120, 90, "vdsr"]);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-  assert.deepEqual(errors, []);
+  assert.deepEqual(await runInChromium(join(app, "dist")), expected);
+});
+
+test("esbuild: the README's recipe bundles without marking Node modules external, and the app finds its wasm and worker", { timeout: 600000 }, async () => {
+  const app = appFollowing("esbuild", { weights: SESR, indexHtml: { "dist/index.html": '<script type="module" src="main.js"></script>' } });
+  assertNoNodeImports(join(app, "dist"));
+  assert.deepEqual(await runInChromium(join(app, "dist")), expected);
+});
+
+test("webpack 5: the README's recipe bundles the worker and the wasm, and the app upscales", { timeout: 600000 }, async () => {
+  const app = appFollowing("webpack", { weights: SESR, indexHtml: { "dist/index.html": '<script src="main.js"></script>' } });
+  assert.ok(readdirSync(join(app, "dist")).some((f) => f.endsWith(".wasm")), "webpack emitted the .wasm as an asset");
+  assertNoNodeImports(join(app, "dist"));
+  assert.deepEqual(await runInChromium(join(app, "dist")), expected);
+});
+
+test("no bundler: the package served as installed, mapped by an import map, with a shipped model by name", { timeout: 600000 }, async () => {
+  const app = appFollowing("no bundler", { weights: "sesr-m5-x2", indexHtml: {} });
+  assert.deepEqual(await runInChromium(app), expected);
 });

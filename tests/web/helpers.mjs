@@ -7,7 +7,7 @@ import { inflateSync } from "node:zlib";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { serve } from "../../www/serve.mjs";
+import { DEMO_CSP, serve } from "../../www/serve.mjs";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const data = resolve(process.env.UPRES_DATA ?? join(root, "..", "shared", "data"));
@@ -19,8 +19,9 @@ export const set5 = (name) => join(data, "benchmark", "Set5", "HR", `${name}.png
 export const weights = (file) => join(root, "www", "pkg", "weights", file);
 
 /** The www/ folder on a free localhost port. */
-export async function startServer() {
-  const server = await serve(join(root, "www"), 0, "127.0.0.1");
+export async function startServer({ onRequest } = {}) {
+  // With the demo's Content-Security-Policy, as `make demo` serves it.
+  const server = await serve(join(root, "www"), 0, "127.0.0.1", { csp: DEMO_CSP, onRequest });
   return { server, url: `http://127.0.0.1:${server.address().port}/` };
 }
 

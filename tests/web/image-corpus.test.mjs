@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Upscaler, decodeImage } from "../../pkg/index.js";
+import { Upscaler, decodeImage } from "../../pkg/node.js";
 import { launch, startServer, trainer, weights, weightsWithNaN } from "./helpers.mjs";
 
 const MODEL = "sesr-m5-x2.f16.safetensors";

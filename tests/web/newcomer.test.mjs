@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import * as upres from "../../pkg/index.js";
+import * as upres from "../../pkg/node.js";
 import { launch, set5, startServer } from "./helpers.mjs";
 
 const { Upscaler, WeightsError, ScaleError, ImageError, BackendError, UpresError, InvalidStateError, createWorkerUpscaler } = upres;

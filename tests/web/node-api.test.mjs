@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { Upscaler, decodeImage, encodePng, readWeightsInfo, resizeBicubic } from "../../pkg/index.js";
+import { Upscaler, decodeImage, encodePng, readWeightsInfo, resizeBicubic } from "../../pkg/node.js";
 import { runTrainer, set5, trainer, weights, weightsWithNaN } from "./helpers.mjs";
 
 const SMALL_VDSR = weights("vdsr-small-x2.f16.safetensors");

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { decodeImage, encodePng } from "../../pkg/index.js";
+import { decodeImage, encodePng } from "../../pkg/node.js";
 import { launch, pngSize, root, set5, startServer } from "./helpers.mjs";
 
 function snippets(file) {

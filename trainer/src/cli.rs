@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use upres_image::UpscaleRequest;
 
 pub use crate::train::precision::Precision;
 
@@ -175,10 +176,10 @@ pub struct BackendArgs {
 #[derive(Args, Debug, Clone)]
 pub struct TileArgs {
     /// Tile side in network-input pixels (memory is bounded by it).
-    #[arg(long, default_value_t = 192)]
+    #[arg(long, default_value_t = UpscaleRequest::DEFAULT_TILE)]
     pub tile: usize,
     /// Overlap between tiles, blended away.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = UpscaleRequest::DEFAULT_OVERLAP)]
     pub overlap: usize,
 }
 

@@ -38,6 +38,15 @@ export interface UpscalerOptions {
   onDownloadProgress?: (loaded: number, total: number) => void;
   /** Stops the weights download. */
   signal?: AbortSignal;
+  /**
+   * The weights file's expected content, as Subresource Integrity writes it:
+   * `"sha256-"` and the base64 SHA-256 of the file (`weights/index.json`
+   * gives it for the shipped models, which use it by themselves). Browsers
+   * keep downloaded weights in the Cache API; with `integrity` a cached copy
+   * is used without any request, and a download of other bytes is a
+   * `WeightsError`. Without it, a cached copy is revalidated with the server.
+   */
+  integrity?: string;
   /** Where to load the .wasm from, if not beside this file. */
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
 }

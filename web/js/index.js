@@ -3,10 +3,12 @@
 // WebAssembly (upres_core.js); this file turns JS inputs into RGBA pixels,
 // fetches weights with progress, and adds AbortSignal and progress events.
 
-import wasmInit, { UpscalerCore, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
+import wasmInit, { UpscalerCore, defaultTileSize, defaultOverlap, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
 import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
 import { isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
+import { readFile } from "./platform.js";
+import { downloadWeights } from "./weights-download.js";
 
 export { UpresError, WeightsError, ScaleError, ImageError, ImageTooLargeError, BackendError, InvalidStateError } from "./errors.js";
 
@@ -16,13 +18,6 @@ const onPageMainThread = typeof window !== "undefined" && typeof document !== "u
 
 let ready = null;
 
-// Node's file system, for Node only. The specifier is a variable so that
-// bundlers leave the import alone: resolved, it became a chunk of its own,
-// and Vite refuses a worker split into chunks in its default (iife) format.
-const NODE_FS = "node:fs/promises";
-function nodeFs() {
-  return import(/* @vite-ignore */ /* webpackIgnore: true */ NODE_FS);
-}
 
 /**
  * Load the WebAssembly module. Called by everything that needs it; call it
@@ -43,7 +38,6 @@ async function initWasm(wasm) {
   if (wasm !== undefined) return wasmInit({ module_or_path: wasm });
   if (isNode) {
     // Node's fetch does not read file: URLs.
-    const { readFile } = await nodeFs();
     return wasmInit({ module_or_path: await readFile(new URL("./upres_core_bg.wasm", import.meta.url)) });
   }
   return wasmInit();
@@ -89,28 +83,34 @@ export function shippedWeightsUrl(name) {
   return new URL(`weights/${name}.f16.safetensors`, packageUrl);
 }
 
-async function shippedModelNames() {
+/** The package's weights/index.json by model name (empty where it cannot be read). */
+async function shippedModels() {
   try {
     const url = new URL("weights/index.json", packageUrl);
-    const index = isNode ? JSON.parse(await (await nodeFs()).readFile(url, "utf8")) : await (await fetch(url)).json();
-    return index.map((m) => m.file.replace(/\.f16\.safetensors$|\.safetensors$/, ""));
+    const index = isNode ? JSON.parse(await readFile(url, "utf8")) : await (await fetch(url)).json();
+    return new Map(index.map((m) => [m.file.replace(/\.f16\.safetensors$|\.safetensors$/, ""), m]));
   } catch {
-    return [];
+    return new Map();
   }
 }
 
 /**
- * Read weights from bytes, a URL (streamed, with progress), the name of a
- * model this package ships ("edsr-small-x2") or, in Node, a file path.
+ * Read weights from bytes, a URL (streamed, with progress, cached by the
+ * browser: see weights-download.js), the name of a model this package ships
+ * ("edsr-small-x2") or, in Node, a file path. `integrity` ("sha256-...")
+ * names the expected content: a cached copy is then used without a request.
  */
-export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
+export async function loadWeightsBytes(weights, { onProgress, signal, integrity } = {}) {
   if (isModelName(weights)) {
+    // In a browser the index gives the file's hash, so a cached copy needs no request.
+    const shipped = isNode ? undefined : (await shippedModels()).get(weights);
     try {
-      return await loadWeightsBytes(shippedWeightsUrl(weights), { onProgress, signal });
+      return await loadWeightsBytes(shippedWeightsUrl(weights), { onProgress, signal, integrity: integrity ?? shipped?.integrity });
     } catch (e) {
-      if (!(e instanceof WeightsError)) throw e;
-      const names = await shippedModelNames();
-      throw new WeightsError(`no model named "${weights}" is shipped with upres (shipped: ${names.join(", ") || "none"}); give a URL, a path or the bytes of a weights file`);
+      if (!(e instanceof WeightsError) || shipped !== undefined) throw e;
+      const names = [...(await shippedModels()).keys()];
+      const where = names.length > 0 ? `shipped: ${names.join(", ")}` : "and the package's weights/ folder is not beside its code here: a bundled app serves the weights file itself";
+      throw new WeightsError(`no model named "${weights}" is shipped with upres (${where}); give a URL, a path or the bytes of a weights file`);
     }
   }
   if (weights instanceof Uint8Array) return weights;
@@ -123,7 +123,6 @@ export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
   if (isNode) {
     const asString = String(weights);
     if (weights instanceof URL ? weights.protocol === "file:" : !/^https?:/i.test(asString)) {
-      const { readFile } = await nodeFs();
       // `import.meta.resolve("upres/weights/...")` gives a file: URL string.
       if (typeof weights === "string" && weights.startsWith("file:")) weights = new URL(weights);
       try {
@@ -135,37 +134,7 @@ export async function loadWeightsBytes(weights, { onProgress, signal } = {}) {
       }
     }
   }
-  let response;
-  try {
-    response = await fetch(weights, { signal });
-  } catch (e) {
-    if (e?.name === "AbortError") throw e;
-    throw new WeightsError(`cannot download weights from ${weights}: ${e.message}`);
-  }
-  if (!response.ok) throw new WeightsError(`cannot download weights from ${weights}: HTTP ${response.status} ${response.statusText}`);
-  const total = Number(response.headers.get("content-length")) || 0;
-  if (!response.body) {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    onProgress?.(bytes.length, bytes.length);
-    return bytes;
-  }
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onProgress?.(loaded, Math.max(total, loaded));
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
+  return downloadWeights(weights, { onProgress, signal, integrity });
 }
 
 function isRgbaImage(x) {
@@ -315,16 +284,15 @@ async function guard(signal, run) {
 // never smaller than the overlap plus 64 pixels, so that the overlap does
 // not dominate: a fast model keeps the 192-pixel tile, the 20-layer VDSR gets
 // 96-pixel ones (a quarter of the time per tile, 1.6x the pixels computed
-// in all). Workers and Node keep 192. Pass `tileSize` to choose.
+// in all). Workers and Node keep the default (192, from the Rust side).
+// Pass `tileSize` to choose.
 const MAIN_THREAD_TILE_MACS = 1e9;
-const DEFAULT_TILE = 192;
-const DEFAULT_OVERLAP = 32;
 
-function mainThreadTile(info, overlap = DEFAULT_OVERLAP) {
+function mainThreadTile(info, overlap = defaultOverlap()) {
   const perPixel = Object.entries(info.macsPerLrPixel ?? {}).map(([scale, macs]) => (info.input === "bicubic" ? macs / Number(scale.slice(1)) ** 2 : macs));
-  if (perPixel.length === 0) return DEFAULT_TILE;
+  if (perPixel.length === 0) return defaultTileSize();
   const side = Math.floor(Math.sqrt(MAIN_THREAD_TILE_MACS / Math.max(...perPixel)) / 16) * 16;
-  return Math.max(overlap + 64, Math.min(DEFAULT_TILE, side));
+  return Math.max(overlap + 64, Math.min(defaultTileSize(), side));
 }
 
 /** A super-resolution model loaded on WebGPU or the CPU. */
@@ -342,9 +310,9 @@ export class Upscaler {
    */
   static async create(options) {
     const weights = weightsOrDefault(options, "Upscaler.create");
-    const { backend = "auto", onDownloadProgress, signal } = options;
+    const { backend = "auto", onDownloadProgress, signal, integrity } = options;
     await init(options.wasm);
-    const bytes = await loadWeightsBytes(weights, { onProgress: onDownloadProgress, signal });
+    const bytes = await loadWeightsBytes(weights, { onProgress: onDownloadProgress, signal, integrity });
     try {
       return new Upscaler(await UpscalerCore.create(bytes, backend));
     } catch (e) {

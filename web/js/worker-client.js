@@ -170,7 +170,7 @@ class WorkerUpscaler {
  */
 export async function createWorkerUpscaler(options) {
   const weights = weightsOrDefault(options, "createWorkerUpscaler");
-  const { backend = "auto", onDownloadProgress, worker, workerUrl, wasm } = options;
+  const { backend = "auto", onDownloadProgress, worker, workerUrl, wasm, integrity } = options;
   if (typeof Worker === "undefined") {
     throw new BackendError("createWorkerUpscaler needs Web Workers, which this runtime lacks (Node.js has no Web Worker): use `Upscaler.create` here, or run it inside a worker_threads Worker");
   }
@@ -190,6 +190,7 @@ export async function createWorkerUpscaler(options) {
   const message = { type: "create", upscaler: upscalerId, backend, weights: isModelName(weights) ? weights : resolved(weights) };
   // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), as for `init(wasm)`.
   if (wasm !== undefined) message.wasm = resolved(wasm);
+  if (integrity !== undefined) message.integrity = integrity;
   try {
     const reply = await connection.call(message, { onDownload: onDownloadProgress }).promise;
     return new WorkerUpscaler(connection, upscalerId, reply.value, ownsWorker);

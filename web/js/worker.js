@@ -46,6 +46,7 @@ self.onmessage = async ({ data: msg }) => {
         const up = await Upscaler.create({
           weights: msg.weights,
           backend: msg.backend,
+          integrity: msg.integrity,
           onDownloadProgress: (loaded, total) => reply({ type: "download", loaded, total }),
         });
         upscalers.set(msg.upscaler, up);

@@ -186,8 +186,8 @@ fn request_from(options: JsValue, in_w: usize, in_h: usize) -> Result<UpscaleReq
         (_, None, Some(h)) => OutputSize::Exact { width: (h as f64 * in_w as f64 / in_h as f64).round() as usize, height: h },
         (s, None, None) => OutputSize::Scale(s.unwrap_or(2.0)),
     };
-    let tile = o.tile_size.unwrap_or(192);
-    let overlap = o.overlap.unwrap_or(32);
+    let tile = o.tile_size.unwrap_or(UpscaleRequest::DEFAULT_TILE);
+    let overlap = o.overlap.unwrap_or(UpscaleRequest::DEFAULT_OVERLAP);
     if !(16..=4096).contains(&tile) {
         return Err(WebError::Options(format!("tileSize must be between 16 and 4096 pixels, got {tile}")));
     }
@@ -427,6 +427,19 @@ fn upscale_planar(
 }
 
 /// What a weights file says about itself, without loading the model.
+/// The default tile side in network-input pixels (`tileSize`), from the one
+/// place the CLI reads it too.
+#[wasm_bindgen(js_name = defaultTileSize)]
+pub fn default_tile_size() -> usize {
+    UpscaleRequest::DEFAULT_TILE
+}
+
+/// The default overlap between tiles, in network-input pixels (`overlap`).
+#[wasm_bindgen(js_name = defaultOverlap)]
+pub fn default_overlap() -> usize {
+    UpscaleRequest::DEFAULT_OVERLAP
+}
+
 #[wasm_bindgen(js_name = readWeightsInfo)]
 pub fn read_weights_info(weights: &[u8]) -> Result<JsValue, JsValue> {
     let meta = read_meta(weights).map_err(|e| js_error(e.into()))?;

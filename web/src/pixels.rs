@@ -171,7 +171,7 @@ mod tests {
     fn sesr_plan(width: usize, height: usize, scale: f64) -> BandPlan {
         use upres_image::{ColorSpace, InputKind, NetworkSpec, OutputSize, UpscaleRequest};
         let spec = NetworkSpec { input: InputKind::LowRes, color: ColorSpace::Y, scales: vec![2, 3, 4] };
-        let request = UpscaleRequest { size: OutputSize::Scale(scale), tile: 192, overlap: 32 };
+        let request = UpscaleRequest::with_default_tiles(OutputSize::Scale(scale));
         BandPlan::new(width, height, &spec, &request, crate::bands::BAND_OUTPUT_PIXELS)
     }
 

@@ -152,7 +152,7 @@ mod tests {
     use crate::pipeline::ColorSpace;
 
     fn request_of(size: OutputSize) -> UpscaleRequest {
-        UpscaleRequest { size, tile: 192, overlap: 32 }
+        UpscaleRequest::with_default_tiles(size)
     }
 
     fn sesr() -> NetworkSpec {

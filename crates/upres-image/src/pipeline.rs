@@ -106,8 +106,18 @@ pub struct UpscaleRequest {
 }
 
 impl UpscaleRequest {
-    pub fn scale(scale: f64) -> Self {
-        Self { size: OutputSize::Scale(scale), tile: 256, overlap: 32 }
+    /// The default tile side, in network-input pixels: small enough that a
+    /// tile's activations stay in a CPU's cache (64 channels of a 192 tile
+    /// are 9 MB), large enough that the overlap costs little. The one source
+    /// of this default for the CLI, the wasm bindings and the JS wrapper.
+    pub const DEFAULT_TILE: usize = 192;
+    /// The default overlap: more than the receptive radius of the shipped
+    /// networks (SESR-M5's is 6 LR pixels, the 20-layer VDSR's 20).
+    pub const DEFAULT_OVERLAP: usize = 32;
+
+    /// A request for `size` with the default tiles.
+    pub fn with_default_tiles(size: OutputSize) -> Self {
+        Self { size, tile: Self::DEFAULT_TILE, overlap: Self::DEFAULT_OVERLAP }
     }
 }
 
