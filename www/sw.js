@@ -7,8 +7,9 @@
 // at once; the stored copy answers only when the network does not.
 
 const CACHE = "upres-demo-v1";
-const PAGE = ["./", "app.js", "style.css", "pkg/weights/index.json", "pkg/package.json"];
+const PAGE = ["./", "app.js", "style.css", "pkg/weights/index.json"];
 
+// The package's code and wasm, as its package.json lists them (read here, not stored: the page never loads it).
 async function packageFiles() {
   const manifest = await (await fetch("pkg/package.json", { cache: "no-cache" })).json();
   return manifest.files.filter((f) => f.endsWith(".js") || f.endsWith(".wasm")).map((f) => `pkg/${f}`);

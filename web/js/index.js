@@ -18,7 +18,6 @@ const onPageMainThread = typeof window !== "undefined" && typeof document !== "u
 
 let ready = null;
 
-
 /**
  * Load the WebAssembly module. Called by everything that needs it; call it
  * yourself to start the download early or to pass the .wasm from elsewhere
@@ -103,12 +102,13 @@ async function shippedModels() {
 export async function loadWeightsBytes(weights, { onProgress, signal, integrity } = {}) {
   if (isModelName(weights)) {
     // In a browser the index gives the file's hash, so a cached copy needs no request.
-    const shipped = isNode ? undefined : (await shippedModels()).get(weights);
+    const index = isNode ? undefined : await shippedModels();
+    const shipped = index?.get(weights);
     try {
       return await loadWeightsBytes(shippedWeightsUrl(weights), { onProgress, signal, integrity: integrity ?? shipped?.integrity });
     } catch (e) {
       if (!(e instanceof WeightsError) || shipped !== undefined) throw e;
-      const names = [...(await shippedModels()).keys()];
+      const names = [...(index ?? (await shippedModels())).keys()];
       const where = names.length > 0 ? `shipped: ${names.join(", ")}` : "and the package's weights/ folder is not beside its code here: a bundled app serves the weights file itself";
       throw new WeightsError(`no model named "${weights}" is shipped with upres (${where}); give a URL, a path or the bytes of a weights file`);
     }

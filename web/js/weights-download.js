@@ -42,7 +42,7 @@ function sameOrigin(url) {
   return globalThis.location !== undefined && new URL(url, globalThis.location.href).origin === globalThis.location.origin;
 }
 
-async function readCached(response, onProgress) {
+async function readWhole(response, onProgress) {
   const bytes = new Uint8Array(await response.arrayBuffer());
   onProgress?.(bytes.length, bytes.length);
   return bytes;
@@ -64,7 +64,7 @@ export async function downloadWeights(url, { onProgress, signal, integrity } = {
   const cached = cache === null ? undefined : await cache.match(href).catch(() => undefined);
   const headers = {};
   if (cached !== undefined) {
-    if (expected !== undefined && cached.headers.get(HASH_HEADER) === expected) return readCached(cached, onProgress);
+    if (expected !== undefined && cached.headers.get(HASH_HEADER) === expected) return readWhole(cached, onProgress);
     if (expected === undefined && sameOrigin(href)) {
       const etag = cached.headers.get("etag");
       const modified = cached.headers.get("last-modified");
@@ -79,10 +79,12 @@ export async function downloadWeights(url, { onProgress, signal, integrity } = {
     if (e?.name === "AbortError") throw e;
     throw new WeightsError(`cannot download weights from ${url}: ${e.message}`);
   }
-  if (response.status === 304 && cached !== undefined) return readCached(cached, onProgress);
+  if (response.status === 304 && cached !== undefined) return readWhole(cached, onProgress);
   if (!response.ok) throw new WeightsError(`cannot download weights from ${url}: HTTP ${response.status} ${response.statusText}`);
   const bytes = await readWithProgress(response, onProgress);
-  if (cache === null && (expected === undefined || globalThis.crypto?.subtle === undefined)) return bytes;
+  // Hashed to be checked against integrity or to be cached (a cache implies crypto.subtle: openCache).
+  const canHash = globalThis.crypto?.subtle !== undefined;
+  if (!canHash || (cache === null && expected === undefined)) return bytes;
   const hash = await sha256Base64(bytes);
   if (expected !== undefined && hash !== expected) {
     throw new WeightsError(`the weights at ${url} are not the expected file (their SHA-256 is ${hash}, integrity asks for ${expected}): it changed on the server or was damaged on the way`);
@@ -100,7 +102,7 @@ export async function downloadWeights(url, { onProgress, signal, integrity } = {
 
 async function readWithProgress(response, onProgress) {
   const total = Number(response.headers.get("content-length")) || 0;
-  if (!response.body) return readCached(response, onProgress);
+  if (!response.body) return readWhole(response, onProgress);
   const reader = response.body.getReader();
   const chunks = [];
   let loaded = 0;

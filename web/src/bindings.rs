@@ -426,7 +426,6 @@ fn upscale_planar(
     })
 }
 
-/// What a weights file says about itself, without loading the model.
 /// The default tile side in network-input pixels (`tileSize`), from the one
 /// place the CLI reads it too.
 #[wasm_bindgen(js_name = defaultTileSize)]
@@ -440,6 +439,7 @@ pub fn default_overlap() -> usize {
     UpscaleRequest::DEFAULT_OVERLAP
 }
 
+/// What a weights file says about itself, without loading the model.
 #[wasm_bindgen(js_name = readWeightsInfo)]
 pub fn read_weights_info(weights: &[u8]) -> Result<JsValue, JsValue> {
     let meta = read_meta(weights).map_err(|e| js_error(e.into()))?;
