@@ -25,6 +25,14 @@ function run(cmd, argv, env = {}) {
 rmSync(pkg, { recursive: true, force: true });
 run("wasm-pack", ["build", "web", dev ? "--dev" : "--release", "--target", "web", "--out-dir", "../pkg", "--out-name", "upres_core", "--no-pack"]);
 
+// wasm-bindgen keeps the compiled WebAssembly.Module in a variable of its
+// glue; exported, a worker pool's first worker hands it to the others, which
+// then neither fetch nor compile the .wasm again.
+const glue = join(pkg, "upres_core.js");
+const glueText = readFileSync(glue, "utf8");
+if (!/^let wasmModule, wasmInstance, wasm;$/m.test(glueText)) throw new Error("upres_core.js no longer keeps `wasmModule` as this build expects: update web/build.mjs for this wasm-bindgen");
+writeFileSync(glue, `${glueText}\n// Added by web/build.mjs: the compiled module, once init has run.\nexport { wasmModule as __upres_wasm_module };\n`);
+
 const wasmFile = join(pkg, "upres_core_bg.wasm");
 const rawSize = statSync(wasmFile).size;
 const wasmOpt = [join(root, "node_modules", ".bin", "wasm-opt"), "wasm-opt"].find((p) => {
@@ -42,7 +50,7 @@ if (wasmOpt && !dev) {
   console.error("wasm-opt not found (npm install binaryen): the .wasm is not optimised further");
 }
 
-for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
+for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "worker-pool.js", "node-worker.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
 writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
 
 const shipped = [];
@@ -104,8 +112,8 @@ const manifest = {
     "./weights/*": "./weights/*",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
-  sideEffects: ["./worker.js", "./node.js"],
+  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "worker-pool.js", "node-worker.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
+  sideEffects: ["./worker.js", "./node.js", "./node-worker.js"],
   engines: { node: ">=20" },
   keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn", "fsrcnn", "sesr"],
 };

@@ -1,7 +1,7 @@
 // The demo page. All model work runs in the upres worker (createWorkerUpscaler);
 // this file only handles input, display and the comparison viewer.
 
-import { createWorkerUpscaler, ImageTooLargeError } from "./pkg/index.js";
+import { createWorkerUpscaler, defaultWorkerCount, ImageTooLargeError } from "./pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -25,7 +25,7 @@ const state = {
   models: [],
   upscaler: null,
   upscalerKey: null,
-  worker: null, // the one upres worker: its wasm instance serves every model
+  workers: null, // the upres workers: their wasm instances serve every model
   input: null, // { blob, name, bitmap }
   inputGeneration: 0, // counts dropped files, so that only the latest one's decode lands
   readingInput: false, // a dropped file is being decoded: Run waits for it
@@ -60,28 +60,67 @@ async function loadModels() {
   const response = await fetch("pkg/weights/index.json");
   if (!response.ok) throw new Error("the list of shipped weights (pkg/weights/index.json) is missing: run `make demo`");
   state.models = await response.json();
-  const select = $("model");
-  for (const [i, m] of state.models.entries()) {
-    const published = PUBLISHED[family(m)] ?? {};
-    const measured = m.provenance?.set5_psnr ?? {};
-    const first = m.scales[0];
-    const score = measured[`x${first}`] ? `Set5 x${first} ${measured[`x${first}`].toFixed(2)} dB` : "";
-    const paper = published[first] ? `paper ${published[first]} dB` : "";
-    const name = m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
-    const macs = m.macsPerLrPixel?.[`x${first}`];
-    const cost = macs ? ` · ${humanCount(macs)} MACs/px` : "";
-    const slow = name.startsWith("vdsr-reference") ? " · slow reference" : "";
-    const option = new Option("", String(i));
-    option.dataset.file = m.file;
-    option.dataset.label = `${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`;
-    option.textContent = option.dataset.label;
-    select.append(option);
-  }
+  for (const [i, m] of state.models.entries()) addModelOption(m, i);
   // The default is the fast low-resolution network (SESR, FSRCNN) shipped for the scale asked for.
   const wanted = params.get("model");
   const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fastModelFor(Number($("scale").value));
-  if (i >= 0) select.value = String(i);
+  if (i >= 0) $("model").value = String(i);
   describeModel();
+}
+
+/** The model menu's entry for `state.models[i]`: name, size, cost, Set5 PSNR (measured, and the paper's). */
+function addModelOption(m, i) {
+  const published = PUBLISHED[family(m)] ?? {};
+  const measured = m.provenance?.set5_psnr ?? {};
+  const first = m.scales[0];
+  const score = measured[`x${first}`] ? `Set5 x${first} ${measured[`x${first}`].toFixed(2)} dB` : "";
+  const paper = published[first] ? `paper ${published[first]} dB` : "";
+  const name = m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
+  const macs = m.macsPerLrPixel?.[`x${first}`];
+  const cost = macs ? ` · ${humanCount(macs)} MACs/px` : "";
+  const slow = name.startsWith("vdsr-reference") ? " · slow reference" : "";
+  const option = new Option("", String(i));
+  option.dataset.file = m.file;
+  option.dataset.label = `${m.own ? "yours: " : ""}${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`;
+  option.textContent = option.dataset.label;
+  $("model").append(option);
+}
+
+/**
+ * A weights file of the visitor's own (from `trainer export` or `trainer
+ * import`): loaded in the page's workers, which check it as strictly as the
+ * trainer does, then added to the model menu and chosen. It never leaves the
+ * page: the bytes go to the workers, not to any server.
+ */
+async function addOwnWeights(file) {
+  if (state.busy) return;
+  setBusy(true);
+  showMessage(`Checking ${file.name}…`, "info");
+  try {
+    const weights = new Uint8Array(await file.arrayBuffer());
+    const backend = $("backend-choice").value;
+    let up;
+    try {
+      up = await createWorkerUpscaler({ weights, worker: pageWorkers(), backend });
+    } catch (e) {
+      showMessage(`${file.name} was not added: ${e.message}`);
+      return;
+    }
+    const m = { ...up.info, file: file.name, own: true, weights, bytes: weights.length };
+    state.models.push(m);
+    const i = state.models.length - 1;
+    addModelOption(m, i);
+    $("model").value = String(i);
+    state.upscaler?.dispose();
+    state.upscaler = up;
+    state.upscalerKey = upscalerKey(i, backend);
+    describeModel();
+    showBackend(up.info, up.workers);
+    const scales = m.scales.map((s) => `×${s}`).join(", ");
+    showMessage(`${file.name}: ${m.arch.toUpperCase()} for ${scales}, added to the models and chosen. It stays in this page: nothing was uploaded.`, "info");
+  } finally {
+    setBusy(false);
+  }
 }
 
 // index.json says what input each network takes (web/build.mjs reads it from the weights):
@@ -135,42 +174,55 @@ function describeModel() {
   $("features").disabled = !canRun();
 }
 
+function upscalerKey(modelIndex, backend) {
+  return `${modelIndex}|${backend}`;
+}
+
+/**
+ * One pool of workers for the page (one a core, up to 4): another model or
+ * backend loads into the same wasm instances.
+ */
+function pageWorkers() {
+  state.workers ??= Array.from({ length: defaultWorkerCount() }, () => new Worker(new URL("./pkg/worker.js", import.meta.url), { type: "module", name: "upres" }));
+  return state.workers;
+}
+
 async function getUpscaler() {
   const m = currentModel();
   const backend = $("backend-choice").value;
-  const key = `${m.file}|${backend}`;
+  const key = upscalerKey(Number($("model").value), backend);
   if (state.upscaler && state.upscalerKey === key) return state.upscaler;
   state.upscaler?.dispose();
   state.upscaler = null;
   $("backend").textContent = `Loading ${m.file}…`;
-  // One worker for the page: another model or backend loads into the same
-  // wasm instance. The weights come from the browser's cache after the first
-  // download (their hash is in weights/index.json).
-  state.worker ??= new Worker(new URL("./pkg/worker.js", import.meta.url), { type: "module", name: "upres" });
+  // Shipped weights come from the browser's cache after the first download
+  // (their hash is in weights/index.json); the first worker hands them to the others.
   let up;
   try {
     up = await createWorkerUpscaler({
-      weights: `pkg/weights/${m.file}`,
+      weights: m.own ? m.weights : `pkg/weights/${m.file}`,
       integrity: m.integrity,
-      worker: state.worker,
+      worker: pageWorkers(),
       backend,
       onDownloadProgress: (loaded, total) => setProgress(loaded, total, `Downloading weights: ${humanBytes(loaded)}${total ? " of " + humanBytes(total) : ""}`),
     });
   } catch (e) {
-    // The next attempt starts from a new worker, in case this one is what failed.
-    state.worker.terminate();
-    state.worker = null;
+    // The next attempt starts from new workers, in case these are what failed.
+    for (const w of state.workers) w.terminate();
+    state.workers = null;
     throw e;
   }
   state.upscaler = up;
   state.upscalerKey = key;
-  showBackend(up.info);
+  showBackend(up.info, up.workers);
   return up;
 }
 
-function showBackend(info) {
+function showBackend(info, workers = 1) {
   const b = $("backend");
   b.dataset.backend = info.backend;
+  b.dataset.workers = workers;
+  b.title = info.backend === "cpu" ? `${workers} worker${workers > 1 ? "s" : ""}, one a core` : "";
   b.classList.toggle("cpu", info.backend === "cpu");
   b.textContent = info.backend === "webgpu" ? "Backend: WebGPU (your GPU)" : `Backend: CPU (WebAssembly SIMD)${info.fallbackReason ? " because " + info.fallbackReason : ""}`;
 }
@@ -271,19 +323,23 @@ async function run() {
       showMetrics(r, scale, label);
       decodeNotes = r.notes;
     } else {
-      const { before, after, out, seconds } = await upscaleIntoCanvas(up, scale, onProgress, controller.signal);
+      const { before, out, seconds } = await upscaleIntoCanvas(up, scale, onProgress, controller.signal, label);
       // The upscale alone (not the worker's start or the weights' download).
       noteTiming(currentModel(), seconds, out.width * out.height);
       decodeNotes = out.notes;
-      showResult(before, after, label);
+      // The panel has shown the bands as they came: only the "before" changes, the view stays.
+      state.result.before = before;
+      nameBefore(before);
+      draw();
       $("metrics").hidden = true;
     }
-    showBackend(up.info);
+    showBackend(up.info, up.workers);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     $("elapsed").textContent = `${seconds} s`;
     // What decoding did to the file (an EXIF orientation applied, an animation's first frame taken).
     const notes = (decodeNotes ?? []).map((line) => ` Note: ${line.replace(/^[^:]*: /, "")}.`).join("");
-    showMessage(`Done in ${seconds} s on ${up.info.backend === "webgpu" ? "WebGPU" : "the CPU"}.${notes}`, "info");
+    const where = up.info.backend === "webgpu" ? "WebGPU" : up.workers > 1 ? `the CPU (${up.workers} workers)` : "the CPU";
+    showMessage(`Done in ${seconds} s on ${where}.${notes}`, "info");
   } catch (e) {
     if (e.name === "AbortError") {
       showMessage("Cancelled.", "info");
@@ -314,7 +370,7 @@ const BICUBIC_BEFORE_MAX_PIXELS = 16e6;
  * finishes them: neither the worker nor this page holds the output in any
  * other form, so a 24-megapixel photo at x2 (96 megapixels) fits.
  */
-async function upscaleIntoCanvas(up, scale, onProgress, signal) {
+async function upscaleIntoCanvas(up, scale, onProgress, signal, label) {
   const { bitmap, name } = state.input;
   const [width, height] = [bitmap.width * scale, bitmap.height * scale];
   if (width > CANVAS_MAX_SIDE || height > CANVAS_MAX_SIDE || width * height > CANVAS_MAX_PIXELS) {
@@ -324,10 +380,22 @@ async function upscaleIntoCanvas(up, scale, onProgress, signal) {
   [after.width, after.height] = [width, height];
   const ctx = after.getContext("2d");
   if (ctx === null) throw new ImageTooLargeError(`image too large: this browser cannot make a ${width}x${height} canvas for the result`);
+  // The result panel shows the bands as they come, beside the input.
+  showResult(bitmap, after, label);
+  let drawing = false;
+  const onRows = (rows, top) => {
+    ctx.putImageData(rows, 0, top);
+    if (!drawing) {
+      drawing = true;
+      requestAnimationFrame(() => ((drawing = false), draw()));
+    }
+  };
   const started = performance.now();
-  const out = await up.upscale(state.input.blob, { scale, onProgress, signal, onRows: (rows, top) => ctx.putImageData(rows, 0, top) });
+  // One job: the file is decoded once in the workers, and the bicubic "before" comes with the rows.
+  const bicubic = width * height <= BICUBIC_BEFORE_MAX_PIXELS;
+  const out = await up.upscale(state.input.blob, { scale, bicubic, onProgress, signal, onRows });
   const seconds = (performance.now() - started) / 1000;
-  const before = width * height <= BICUBIC_BEFORE_MAX_PIXELS ? imageDataCanvas(await up.bicubic(state.input.blob, { width, height })) : bitmap;
+  const before = out.bicubic ? imageDataCanvas(out.bicubic) : bitmap;
   return { before, after, out, seconds };
 }
 
@@ -506,7 +574,7 @@ async function showFeatures() {
     }
     $("feature-about").textContent = `${currentModel().arch.toUpperCase()}, ${side}×${side} centre crop at ×${scale}; each channel scaled to its own range`;
     $("feature-panel").hidden = false;
-    showBackend(up.info);
+    showBackend(up.info, up.workers);
   } catch (e) {
     showMessage(e.message || String(e));
   } finally {
@@ -515,6 +583,12 @@ async function showFeatures() {
 }
 
 // --- wiring
+
+/** A dropped or picked file: weights join the model menu, anything else is the input image. */
+function takeFile(file) {
+  if (/\.safetensors$/i.test(file.name)) addOwnWeights(file);
+  else setInput(file, file.name);
+}
 
 function wire() {
   const drop = $("drop");
@@ -536,11 +610,11 @@ function wire() {
     e.preventDefault();
     drop.classList.remove("over");
     const file = e.dataTransfer?.files?.[0];
-    if (file) setInput(file, file.name);
+    if (file) takeFile(file);
   });
   $("file").addEventListener("change", (e) => {
     const file = e.target.files?.[0];
-    if (file) setInput(file, file.name);
+    if (file) takeFile(file);
   });
   document.addEventListener("paste", (e) => {
     const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === "file");
@@ -563,6 +637,11 @@ function wire() {
   $("cancel").addEventListener("click", () => state.controller?.abort());
   $("features").addEventListener("click", showFeatures);
   $("model").addEventListener("change", describeModel);
+  $("weights-file").addEventListener("change", (e) => {
+    const file = e.target.files?.[0];
+    if (file) addOwnWeights(file);
+    e.target.value = "";
+  });
   $("scale").addEventListener("change", scaleChanged);
   for (const r of document.querySelectorAll("input[name=mode]")) {
     r.addEventListener("change", () => ($("run").textContent = mode() === "truth" ? "Measure" : "Upscale"));

@@ -2,7 +2,11 @@
 // 256x256 input, per backend, in headless Debian Chromium. Prints a table
 // (first call and warm mean separately) with the wasm and weights sizes.
 //
-//   node tests/web/bench-browser.mjs [--runs 3] [--webgpu-size 64] [--shipped]
+//   node tests/web/bench-browser.mjs [--runs 3] [--webgpu-size 64] [--shipped] [--workers 1,2]
+// --workers: the worker pool instead (createWorkerUpscaler({ workers })):
+// a 1024x1024 input at x2 on the CPU backend for the smallest shipped model
+// and the small VDSR, each pool size in the same Chromium, with the speed-up
+// over one worker.
 // --shipped: every model the package ships, at x2 on the CPU backend only
 // (with the default tile), and each one's GFLOP/s from its multiply-adds;
 // then, in the same Chromium, the peer a web developer would pick:
@@ -25,6 +29,7 @@ import { launch, root, runTrainer, startServer, weights } from "./helpers.mjs";
 const runs = Number(process.argv.includes("--runs") ? process.argv[process.argv.indexOf("--runs") + 1] : 3);
 const webgpuSize = Number(process.argv.includes("--webgpu-size") ? process.argv[process.argv.indexOf("--webgpu-size") + 1] : 64);
 const shippedOnly = process.argv.includes("--shipped");
+const poolSizes = process.argv.includes("--workers") ? process.argv[process.argv.indexOf("--workers") + 1].split(",").map(Number) : null;
 const work = mkdtempSync(join(tmpdir(), "upres-bench-"));
 
 function edsrBaseline(scale) {
@@ -36,6 +41,10 @@ function edsrBaseline(scale) {
 }
 
 const shipped = JSON.parse(readFileSync(weights("index.json"), "utf8"));
+if (poolSizes) {
+  await benchPool();
+  process.exit(0);
+}
 const cases = shippedOnly
   ? shipped.map((m) => {
       // Each at its own scale (the fast models ship one file a scale); bicubic-input networks at x2.
@@ -169,4 +178,45 @@ for (const r of rows) {
   const cpu = rows.find((x) => x.file === r.file && x.scale === r.scale && x.backend === "cpu");
   const perPixel = (x) => (x.warm * 1000) / (x.size * x.size);
   console.log(`| ${r.model} | x${r.scale} | ${r.backend} | ${r.size}x${r.size} | ${mb(r.weightsBytes)} MB | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${perPixel(r).toFixed(1)} | ${(perPixel(r) / perPixel(cpu)).toFixed(2)}x |`);
+}
+
+/** The worker pool's scaling: each model at each pool size, 1024x1024 at x2, warm mean. */
+async function benchPool() {
+  const smallest = shipped.filter((m) => m.macsPerLrPixel.x2).sort((a, b) => a.macsPerLrPixel.x2 - b.macsPerLrPixel.x2)[0];
+  const models = [smallest.file.replace(/\.f16\.safetensors$/, ""), "vdsr-small-x2"];
+  const { server, url } = await startServer();
+  const browser = await launch({ webgpu: false });
+  const page = await browser.newPage();
+  await page.route(`${url}bench.html`, (r) => r.fulfill({ contentType: "text/html", body: "<!doctype html><title>bench</title>" }));
+  await page.goto(`${url}bench.html`);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  console.log(`| model | workers | first call (ms) | warm mean of ${runs} (ms) | speed-up over 1 worker |`);
+  console.log("|---|---|---|---|---|");
+  for (const model of models) {
+    let one;
+    for (const workers of poolSizes) {
+      const r = await page.evaluate(async ({ model, workers, runs }) => {
+        const { createWorkerUpscaler } = await import("/pkg/index.js");
+        const up = await createWorkerUpscaler({ weights: model, backend: "cpu", workers });
+        const image = new ImageData(1024, 1024);
+        for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 31) % 253;
+        const time = async () => {
+          const t = performance.now();
+          await up.upscale(image, { scale: 2 });
+          return performance.now() - t;
+        };
+        const first = await time();
+        const warm = [];
+        for (let i = 0; i < runs; i++) warm.push(await time());
+        const used = up.workers;
+        up.dispose();
+        return { first, warm: warm.reduce((a, b) => a + b, 0) / warm.length, used };
+      }, { model, workers, runs });
+      one ??= r.warm;
+      console.log(`| ${model} | ${r.used} | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${(one / r.warm).toFixed(2)}x |`);
+    }
+  }
+  console.log(`\n1024x1024 at x2, CPU backend, navigator.hardwareConcurrency ${cores}; Chromium ${execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim()}`);
+  await browser.close();
+  server.close();
 }

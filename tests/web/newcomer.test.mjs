@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import * as upres from "../../pkg/node.js";
-import { launch, set5, startServer } from "./helpers.mjs";
+import { execFileSync } from "node:child_process";
+import { launch, root, set5, startServer } from "./helpers.mjs";
 
 const { Upscaler, WeightsError, ScaleError, ImageError, BackendError, UpresError, InvalidStateError, createWorkerUpscaler } = upres;
 
@@ -55,8 +56,25 @@ describe("in Node", () => {
     await assert.rejects(Upscaler.create({}), (e) => e instanceof TypeError && /needs \{ weights \}.* or \{ scale \}/.test(e.message));
   });
 
-  test("createWorkerUpscaler in Node says it needs Web Workers", async () => {
-    await assert.rejects(createWorkerUpscaler({ weights: "edsr-small-x2" }), (e) => e instanceof BackendError && /needs Web Workers/.test(e.message) && /Upscaler\.create/.test(e.message));
+  test("createWorkerUpscaler in Node runs on worker_threads: a pool equals Upscaler.create within 1/255, and dispose ends the threads", async () => {
+    const png = readFileSync(set5("bird"));
+    const here = await Upscaler.create({ weights: "sesr-m5-x2" });
+    const reference = await here.upscale(png, { scale: 2 });
+    here.dispose();
+    const pool = await createWorkerUpscaler({ weights: "sesr-m5-x2", workers: 2 });
+    assert.equal(pool.workers, 2);
+    const tiles = [];
+    const out = await pool.upscale(png, { scale: 2, onProgress: (done, total) => tiles.push([done, total]) });
+    pool.dispose();
+    assert.deepEqual([out.width, out.height], [reference.width, reference.height]);
+    let diff = 0;
+    for (let i = 0; i < out.data.length; i++) diff = Math.max(diff, Math.abs(out.data[i] - reference.data[i]));
+    assert.ok(diff <= 1, `${diff}/255`);
+    assert.equal(tiles.at(-1)[0], tiles.at(-1)[1]);
+    // The browser entry alone (no Node entry installed its threads) says what to import.
+    const script = 'import("./pkg/index.js").then((u) => u.createWorkerUpscaler({ weights: "edsr-small-x2" })).catch((e) => console.log(e.name, e.message))';
+    const said = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    assert.match(said, /^BackendError createWorkerUpscaler needs Web Workers.*import "upres".*Upscaler\.create/);
   });
 
   test("an x3 request of an x2-only network says the network made x2 (modelScale, info.scaleNote)", async () => {

@@ -110,6 +110,18 @@ export interface UpscaleOptions {
   signal?: AbortSignal;
   /** Worker upscalers only: transfer an ImageData's buffer instead of copying it (it is detached). */
   transfer?: boolean;
+  /**
+   * Run only part `index` of `of` (the bands i with i % of == index, with
+   * `onRows`): how a worker pool splits one upscale. The parts together give
+   * the whole upscale's rows; progress counts this part's tiles of all parts'.
+   */
+  part?: { index: number; of: number };
+  /**
+   * Also return MATLAB's bicubic of the same decoded pixels at the output
+   * size, as `result.bicubic` (the "before" of a comparison): the input is
+   * decoded once for both.
+   */
+  bicubic?: boolean;
 }
 
 /**
@@ -119,8 +131,8 @@ export interface UpscaleOptions {
  * photo at x4 is 384 megapixels), drawn into a canvas or encoded piece by piece.
  */
 export interface UpscaleRowsOptions extends UpscaleOptions {
-  /** `rows`: RGBA of the full output width; `top`: the output row it starts at. */
-  onRows: (rows: ImageData, top: number) => void;
+  /** `rows`: RGBA of the full output width; `top`: the output row it starts at; `height`: the whole output's. */
+  onRows: (rows: ImageData, top: number, height: number) => void;
 }
 
 /** What `upscale` with `onRows` resolves to: the output's size, no pixels. */
@@ -129,10 +141,14 @@ export interface UpscaledRows {
   readonly height: number;
   readonly modelScale?: number;
   readonly notes?: string[];
+  /** With `bicubic: true`: MATLAB's bicubic of the input at the output size. */
+  readonly bicubic?: ImageData;
 }
 
 /** An upscaled image: `ImageData` in browsers, the same shape in Node. */
 export interface UpscaledImage extends ImageData {
+  /** With `bicubic: true`: MATLAB's bicubic of the input at the output size. */
+  readonly bicubic?: ImageData;
   /**
    * The scale the network itself produced, for networks that take the
    * low-resolution image (EDSR, SESR, ...): 2 when x3 was asked of an
@@ -239,8 +255,18 @@ export declare class Upscaler {
 export interface Upscaler extends UpscalerApi {}
 
 export interface WorkerUpscalerOptions extends Omit<UpscalerOptions, "signal" | "wasm"> {
-  /** A worker made from `upres/worker` yourself; by default one is made. Several upscalers may share one. */
-  worker?: Worker;
+  /**
+   * How many workers share the upscales, each with its own copy of the model
+   * (default: one per core, at most 4, fewer where `navigator.deviceMemory`
+   * is short). Upscales by an integer factor are split among them band by
+   * band; the rest runs in the first. On WebGPU one worker drives the GPU.
+   */
+  workers?: number;
+  /**
+   * Workers made from `upres/worker` yourself (one, or an array: the pool);
+   * by default they are made. Several upscalers may share them.
+   */
+  worker?: Worker | Worker[];
   /** Where your app serves the package's `worker.js`, if not beside `index.js` (ignored with `worker`). */
   workerUrl?: string | URL;
   /** Where the worker loads the .wasm from (a URL, or a `WebAssembly.Module`), if not beside `index.js`. */
@@ -248,7 +274,19 @@ export interface WorkerUpscalerOptions extends Omit<UpscalerOptions, "signal" | 
 }
 
 /** The same API with the model in a Web Worker; pixels are transferred, not copied. Browsers only (a `BackendError` in Node). */
-export declare function createWorkerUpscaler(options: WorkerUpscalerOptions): Promise<UpscalerApi>;
+export declare function createWorkerUpscaler(options: WorkerUpscalerOptions): Promise<WorkerUpscaler>;
+
+/** The default pool size of createWorkerUpscaler: one worker a core, at most 4, fewer where `navigator.deviceMemory` is short. */
+export declare function defaultWorkerCount(): number;
+
+/** An upscaler in Web Workers. */
+export interface WorkerUpscaler extends UpscalerApi {
+  /** How many workers share its upscales (1 on WebGPU). */
+  readonly workers: number;
+}
+
+/** The compiled WebAssembly.Module once `init` has run (for handing to workers), else undefined. */
+export declare function wasmModule(): WebAssembly.Module | undefined;
 
 /** Load the WebAssembly module now (it loads by itself on first use). */
 export default function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;

@@ -3,7 +3,7 @@
 // WebAssembly (upres_core.js); this file turns JS inputs into RGBA pixels,
 // fetches weights with progress, and adds AbortSignal and progress events.
 
-import wasmInit, { UpscalerCore, defaultTileSize, defaultOverlap, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
+import wasmInit, { UpscalerCore, __upres_wasm_module, defaultTileSize, defaultOverlap, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
 import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
 import { isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
@@ -31,6 +31,14 @@ export default function init(wasm) {
     });
   }
   return ready;
+}
+
+/**
+ * The compiled WebAssembly.Module once `init` has run: a worker pool's first
+ * worker hands it to the others, which then neither fetch nor compile it.
+ */
+export function wasmModule() {
+  return __upres_wasm_module;
 }
 
 async function initWasm(wasm) {
@@ -226,12 +234,15 @@ function toImageData(out, notes = out.notes) {
   return image;
 }
 
-// An upscale's result: ImageData, or without pixels (they went to onRows) its size and notes.
+// An upscale's result: ImageData, or without pixels (they went to onRows) its
+// size and notes; with `bicubic: true`, the bicubic of the same pixels beside.
 function finished(out, notes = out.notes) {
-  if (out.data !== undefined) return toImageData(out, notes);
-  const summary = { width: out.width, height: out.height };
-  if (out.modelScale !== undefined) summary.modelScale = out.modelScale;
-  if (notes?.length) summary.notes = notes;
+  const summary = out.data !== undefined ? toImageData(out, notes) : { width: out.width, height: out.height };
+  if (out.data === undefined) {
+    if (out.modelScale !== undefined) summary.modelScale = out.modelScale;
+    if (notes?.length) summary.notes = notes;
+  }
+  if (out.bicubic !== undefined) summary.bicubic = toImageData(out.bicubic);
   return summary;
 }
 
@@ -350,7 +361,7 @@ export class Upscaler {
     const { onProgress, onRows, signal, transfer, ...rest } = options;
     const badRows = onRowsError(onRows);
     if (badRows) return Promise.reject(badRows);
-    const rowsCallback = onRows && ((data, top, width) => onRows(toImageData({ data, width, height: data.length / (4 * width) }), top));
+    const rowsCallback = onRows && ((data, top, width, outputHeight) => onRows(toImageData({ data, width, height: data.length / (4 * width) }), top, outputHeight));
     return this.#exclusive(() =>
       guard(signal, async () => {
         if (signal?.aborted) throw abortError(signal);
@@ -416,3 +427,4 @@ export class Upscaler {
 }
 
 export { createWorkerUpscaler } from "./worker-client.js";
+export { defaultWorkerCount } from "./worker-pool.js";

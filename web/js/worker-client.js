@@ -2,6 +2,8 @@
 // the page never freezes.
 
 import { BackendError, ScaleError, errorFrom } from "./errors.js";
+import { PooledUpscaler, workerCount } from "./worker-pool.js";
+import { platformThreads } from "./platform.js";
 
 /** A bare name of a model shipped in the package ("edsr-small-x2"): no slash, no dot, no scheme. */
 export function isModelName(weights) {
@@ -32,11 +34,13 @@ export function onRowsError(onRows) {
 // one worker: each connection only answers the calls it made.
 let nextId = 1;
 
-function wrapImage(image) {
+/** Images from a worker as ImageData (in browsers), with what they carry. */
+export function wrapImage(image) {
   if (image && ArrayBuffer.isView(image.data) && typeof image.width === "number" && typeof ImageData !== "undefined") {
     const out = new ImageData(image.data, image.width, image.height);
     if (image.modelScale !== undefined) out.modelScale = image.modelScale;
     if (image.notes !== undefined) out.notes = image.notes;
+    if (image.bicubic !== undefined) out.bicubic = wrapImage(image.bicubic);
     return out;
   }
   if (Array.isArray(image)) return image.map(wrapImage);
@@ -55,7 +59,7 @@ class WorkerConnection {
       const p = this.pending.get(data.id);
       if (!p) return;
       if (data.type === "progress") p.onProgress?.(data.done, data.total);
-      else if (data.type === "rows") p.onRows?.(wrapImage({ data: data.data, width: data.width, height: data.height }), data.top);
+      else if (data.type === "rows") p.onRows?.(wrapImage({ data: data.data, width: data.width, height: data.height }), data.top, data.outputHeight);
       else if (data.type === "download") p.onDownload?.(data.loaded, data.total);
       else {
         this.pending.delete(data.id);
@@ -121,6 +125,11 @@ class WorkerUpscaler {
     return Object.freeze(this.#info);
   }
 
+  /** How many workers share the upscales: this one. */
+  get workers() {
+    return 1;
+  }
+
   async #run(type, input, options = {}) {
     const { signal, onProgress, onRows, transfer: transferInput, ...rest } = options;
     if (signal?.aborted) throw new DOMException("The upscale was aborted", "AbortError");
@@ -165,37 +174,76 @@ class WorkerUpscaler {
 }
 
 /**
- * Like `Upscaler.create`, but the model lives in a Web Worker: same options,
- * same methods (all asynchronous), and the page stays responsive.
+ * Like `Upscaler.create`, but the model lives in Web Workers: same options,
+ * same methods (all asynchronous), and the page stays responsive. With
+ * `workers` above 1 (the default: one per core, up to 4) each worker holds
+ * its own copy of the model and an upscale is split among them.
  */
 export async function createWorkerUpscaler(options) {
   const weights = weightsOrDefault(options, "createWorkerUpscaler");
-  const { backend = "auto", onDownloadProgress, worker, workerUrl, wasm, integrity } = options;
-  if (typeof Worker === "undefined") {
-    throw new BackendError("createWorkerUpscaler needs Web Workers, which this runtime lacks (Node.js has no Web Worker): use `Upscaler.create` here, or run it inside a worker_threads Worker");
+  const { backend = "auto", onDownloadProgress, worker, workerUrl, wasm, integrity, workers } = options;
+  // In Node (through node.js) worker_threads stand in for Web Workers.
+  const threads = platformThreads();
+  if (typeof Worker === "undefined" && threads === null) {
+    throw new BackendError("createWorkerUpscaler needs Web Workers, which this runtime lacks (in Node.js import \"upres\", whose Node entry runs it on worker_threads): use `Upscaler.create` here");
   }
-  const ownsWorker = worker === undefined;
+  const given = worker === undefined ? undefined : Array.isArray(worker) ? worker : [worker];
+  if (given !== undefined && (given.length === 0 || given.some((w) => typeof w?.postMessage !== "function"))) {
+    throw new TypeError("worker must be a Worker made from upres's worker.js, or an array of them");
+  }
+  const count = workerCount(workers, given?.length, threads?.cores);
   // `workerUrl`: where the app serves upres's worker.js. The default stays the
   // literal `new Worker(new URL("./worker.js", import.meta.url))`: the form
   // bundlers (Vite, webpack 5) recognise and bundle the worker from.
-  const w =
-    worker ??
-    (workerUrl !== undefined
+  const makeWorker = () =>
+    threads !== null
+      ? threads.start(workerUrl)
+      : workerUrl !== undefined
       ? new Worker(workerUrl, { type: "module", name: "upres" })
-      : new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "upres" }));
-  const connection = new WorkerConnection(w);
-  const upscalerId = nextId++;
+      : new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "upres" });
+  const owned = [];
+  const workerAt = (i) => {
+    if (given !== undefined) return given[i];
+    const w = makeWorker();
+    owned.push(w);
+    return w;
+  };
   const resolved = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
-  // Bare model names ("edsr-small-x2") are resolved in the worker, against the package.
-  const message = { type: "create", upscaler: upscalerId, backend, weights: isModelName(weights) ? weights : resolved(weights) };
-  // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), as for `init(wasm)`.
-  if (wasm !== undefined) message.wasm = resolved(wasm);
-  if (integrity !== undefined) message.integrity = integrity;
+  const create = async (connection, message, onDownload) => {
+    const upscaler = nextId++;
+    // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), as for `init(wasm)`.
+    const full = { type: "create", upscaler, ...(wasm !== undefined ? { wasm: resolved(wasm) } : {}), ...message };
+    const reply = await connection.call(full, { onDownload }).promise;
+    return { connection, id: upscaler, reply };
+  };
   try {
-    const reply = await connection.call(message, { onDownload: onDownloadProgress }).promise;
-    return new WorkerUpscaler(connection, upscalerId, reply.value, ownsWorker);
+    // The first worker downloads the weights (or reads them from the cache)
+    // and the wasm, and hands both to the others: a pool fetches each once.
+    const first = await create(
+      new WorkerConnection(workerAt(0)),
+      {
+        backend,
+        // Bare model names ("edsr-small-x2") are resolved in the worker, against the package.
+        weights: isModelName(weights) ? weights : resolved(weights),
+        ...(integrity !== undefined ? { integrity } : {}),
+        share: count > 1,
+      },
+      onDownloadProgress,
+    );
+    const info = first.reply.value;
+    // Workers share the CPU's cores; a GPU is one device, which one worker drives.
+    const poolSize = info.backend === "cpu" ? count : 1;
+    const single = new WorkerUpscaler(first.connection, first.id, info, poolSize === 1 && given === undefined);
+    if (poolSize === 1) {
+      for (const w of owned.slice(1)) w.terminate();
+      return single;
+    }
+    const others = await Promise.all(
+      Array.from({ length: poolSize - 1 }, (_, i) => create(new WorkerConnection(workerAt(i + 1)), { backend: "cpu", weights: first.reply.weights, ...(first.reply.wasm ? { wasm: first.reply.wasm } : {}) })),
+    );
+    return new PooledUpscaler(single, [first, ...others], owned);
   } catch (e) {
-    if (ownsWorker) w.terminate();
+    for (const w of owned) w.terminate();
     throw e;
   }
 }

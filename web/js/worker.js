@@ -2,7 +2,7 @@
 // worker-client.js (createWorkerUpscaler); pixels travel as transferred
 // ArrayBuffers, never copied.
 
-import init, { Upscaler } from "./index.js";
+import init, { Upscaler, loadWeightsBytes, wasmModule } from "./index.js";
 
 const upscalers = new Map();
 const runs = new Map();
@@ -15,6 +15,7 @@ function transferablesOf(value, list = []) {
   if (value == null || typeof value !== "object") return list;
   if (ArrayBuffer.isView(value.data) && typeof value.width === "number") {
     list.push(value.data.buffer);
+    if (value.bicubic !== undefined) transferablesOf(value.bicubic, list);
     return list;
   }
   if (Array.isArray(value)) value.forEach((v) => transferablesOf(v, list));
@@ -26,6 +27,7 @@ function plain(image) {
   const out = { data: image.data, width: image.width, height: image.height };
   if (image.modelScale !== undefined) out.modelScale = image.modelScale;
   if (image.notes !== undefined) out.notes = image.notes;
+  if (image.bicubic !== undefined) out.bicubic = plain(image.bicubic);
   return out;
 }
 
@@ -43,14 +45,15 @@ self.onmessage = async ({ data: msg }) => {
     switch (msg.type) {
       case "create": {
         await init(msg.wasm);
-        const up = await Upscaler.create({
-          weights: msg.weights,
-          backend: msg.backend,
+        const weights = await loadWeightsBytes(msg.weights, {
           integrity: msg.integrity,
-          onDownloadProgress: (loaded, total) => reply({ type: "download", loaded, total }),
+          onProgress: (loaded, total) => reply({ type: "download", loaded, total }),
         });
+        const up = await Upscaler.create({ weights, backend: msg.backend });
         upscalers.set(msg.upscaler, up);
-        reply({ type: "done", value: up.info });
+        // A pool's first worker hands the weights (a copy) and the compiled wasm on to the others.
+        const share = msg.share ? { weights, wasm: wasmModule() } : {};
+        reply({ type: "done", value: up.info, ...share });
         break;
       }
       case "upscale":
@@ -64,7 +67,7 @@ self.onmessage = async ({ data: msg }) => {
         try {
           const options = { ...msg.options, signal: controller.signal, onProgress: (done, total) => reply({ type: "progress", done, total }) };
           // Rows go to the page as they are finished, transferred: the worker keeps none.
-          if (msg.rows) options.onRows = (rows, top) => reply({ type: "rows", data: rows.data, width: rows.width, height: rows.height, top }, [rows.data.buffer]);
+          if (msg.rows) options.onRows = (rows, top, outputHeight) => reply({ type: "rows", data: rows.data, width: rows.width, height: rows.height, top, outputHeight }, [rows.data.buffer]);
           const value = plainResult(await up[msg.type](msg.input, options));
           reply({ type: "done", value, info: up.info }, transferablesOf(value));
         } finally {

@@ -11,7 +11,7 @@ use upres_models::{read_meta, WeightsMeta};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::bands::BAND_OUTPUT_PIXELS;
+use crate::bands::{Part, BAND_OUTPUT_PIXELS};
 use crate::engine::{BackendKind, Engine, FeatureMap, Session};
 use crate::pixels::{planar_from_rgba, rgba_from_planar};
 use crate::WebError;
@@ -162,22 +162,54 @@ struct UpscaleOptions {
     height: Option<usize>,
     tile_size: Option<usize>,
     overlap: Option<usize>,
+    /// `{ index, of }`: run only that part of the bands (a worker pool's share).
+    part: Option<PartOption>,
+    /// Also return MATLAB's bicubic of the same decoded pixels at the output
+    /// size (`bicubic`), for a before/after comparison without decoding twice.
+    bicubic: Option<bool>,
 }
 
-fn request_from(options: JsValue, in_w: usize, in_h: usize) -> Result<UpscaleRequest, WebError> {
-    let o: UpscaleOptions = if options.is_undefined() || options.is_null() {
-        UpscaleOptions::default()
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartOption {
+    index: usize,
+    of: usize,
+}
+
+/// The `part` option, checked: the whole upscale without it.
+fn part_from(options: &JsValue, streamed: bool) -> Result<Part, WebError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(Part::WHOLE);
+    }
+    let o = parse_options(options.clone())?;
+    let Some(PartOption { index, of }) = o.part else { return Ok(Part::WHOLE) };
+    if of == 0 || of > Part::MAX_PARTS || index >= of {
+        return Err(WebError::Options(format!("part must be {{ index, of }} with 0 <= index < of <= {}, got {{ index: {index}, of: {of} }}", Part::MAX_PARTS)));
+    }
+    if of > 1 && !streamed {
+        return Err(WebError::Options("part needs onRows: a part's rows are not the whole image".into()));
+    }
+    Ok(Part { index, of })
+}
+
+fn parse_options(options: JsValue) -> Result<UpscaleOptions, WebError> {
+    if options.is_undefined() || options.is_null() {
+        Ok(UpscaleOptions::default())
     } else {
         // serde-wasm-bindgen reads only the fields it knows: catch typos here.
-        const KNOWN: [&str; 5] = ["scale", "width", "height", "tileSize", "overlap"];
+        const KNOWN: [&str; 7] = ["scale", "width", "height", "tileSize", "overlap", "part", "bicubic"];
         for key in js_sys::Object::keys(&js_sys::Object::from(options.clone())).iter() {
             let key = key.as_string().unwrap_or_default();
             if !KNOWN.contains(&key.as_str()) {
                 return Err(WebError::Options(format!("unknown option `{key}` (known: {}, onProgress, signal)", KNOWN.join(", "))));
             }
         }
-        serde_wasm_bindgen::from_value(options).map_err(|e| WebError::Options(e.to_string()))?
-    };
+        serde_wasm_bindgen::from_value(options).map_err(|e| WebError::Options(e.to_string()))
+    }
+}
+
+fn request_from(options: JsValue, in_w: usize, in_h: usize) -> Result<UpscaleRequest, WebError> {
+    let o = parse_options(options)?;
     let size = match (o.scale, o.width, o.height) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(WebError::Options("give either scale or width/height, not both".into())),
         (_, Some(w), Some(h)) => OutputSize::Exact { width: w, height: h },
@@ -370,7 +402,7 @@ fn check_before_decoding(session: &Session, bytes: &[u8], options: &JsValue, str
 /// One upscale of decoded pixels, with the notes of their decoding, band by
 /// band. Without `on_rows` the bands fill one JS array and the promise
 /// resolves to `{ data, width, height, modelScale?, notes? }`; with it,
-/// `on_rows(rgba, top, width)` gets each band's RGBA rows as they are
+/// `on_rows(rgba, top, width, height)` gets each band's RGBA rows as they are
 /// finished, top to bottom, and the promise resolves to `{ width, height,
 /// modelScale?, notes? }`: wasm then never holds more than one band.
 fn upscale_planar(
@@ -384,15 +416,18 @@ fn upscale_planar(
     let shared = core.session.clone();
     future_to_promise(async move {
         let (image, notes) = image.map_err(js_error)?;
+        let part = part_from(&options, on_rows.is_some()).map_err(js_error)?;
+        let with_bicubic = parse_options(options.clone()).map_err(js_error)?.bicubic == Some(true);
         let request = request_from(options, image.width, image.height).map_err(js_error)?;
         let (out_width, out_height) = request.size.resolve(image.width, image.height);
         let mut whole: Option<Uint8ClampedArray> = None;
         let result = session
-            .upscale_in_bands(&image, &request, held_bytes(on_rows.is_some()), |done, total| call_on_tile(&on_tile, done, total), |rows| {
+            .upscale_in_bands(&image, &request, held_bytes(on_rows.is_some()), part, |done, total| call_on_tile(&on_tile, done, total), |rows| {
                 match &on_rows {
                     Some(f) => {
                         let data = Uint8ClampedArray::from(&rows.rgba[..]);
-                        f.call3(&JsValue::NULL, &data, &(rows.top as f64).into(), &(rows.width as f64).into())
+                        let args = js_sys::Array::of4(&data, &(rows.top as f64).into(), &(rows.width as f64).into(), &(rows.height as f64).into());
+                        f.apply(&JsValue::NULL, &args)
                             .map_err(|e| WebError::Backend(format!("onRows threw: {}", String::from(js_sys::Error::from(e).message()))))?;
                     }
                     None => {
@@ -405,6 +440,11 @@ fn upscale_planar(
                 Ok(())
             })
             .await;
+        // The comparison's "before", from the pixels decoded for the upscale (when it succeeded).
+        let bicubic = match (&result, with_bicubic) {
+            (Ok(_), true) => Some(bicubic_of(&image, &request).map_err(js_error)?),
+            _ => None,
+        };
         drop(image);
         let low_res_input = session.meta.input == upres_image::InputKind::LowRes;
         store_back(&shared, session);
@@ -421,6 +461,9 @@ fn upscale_planar(
         }
         if !notes.is_empty() {
             Reflect::set(&out, &"notes".into(), &lines_to_js(notes))?;
+        }
+        if let Some(before) = bicubic {
+            Reflect::set(&out, &"bicubic".into(), &image_to_js(&before)?)?;
         }
         Ok(out.into())
     })
@@ -479,12 +522,16 @@ pub fn encode_png_js(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 pub fn resize_bicubic(rgba: &[u8], width: usize, height: usize, options: JsValue) -> Result<JsValue, JsValue> {
     let image = planar_from_rgba(rgba, width, height).map_err(js_error)?;
     let request = request_from(options, width, height).map_err(js_error)?;
-    let (ow, oh) = request.size.resolve(width, height);
-    crate::pixels::check_memory(ow, oh, 0).map_err(js_error)?;
+    image_to_js(&bicubic_of(&image, &request).map_err(js_error)?)
+}
+
+/// MATLAB's bicubic of `image` at the request's output size, after the memory check.
+fn bicubic_of(image: &PlanarImage, request: &UpscaleRequest) -> Result<PlanarImage, WebError> {
+    let (ow, oh) = request.size.resolve(image.width, image.height);
+    crate::pixels::check_memory(ow, oh, 0)?;
     let target = match request.size {
         OutputSize::Scale(s) => upres_image::ResizeTarget::Scale(s),
         OutputSize::Exact { width, height } => upres_image::ResizeTarget::Size { width, height },
     };
-    let out = upres_image::imresize(&image, target).map_err(|e| js_error(e.into()))?;
-    image_to_js(&out)
+    upres_image::imresize(image, target).map_err(WebError::from)
 }

@@ -99,9 +99,14 @@ impl BandPlan {
                 (tile_rows * stride, margin)
             }
             InputKind::Bicubic => {
-                // The network reads the bicubic upscale: its overlap is in output pixels.
+                // The network reads the bicubic upscale: its overlap is in
+                // output pixels. A band's window is whole rows of tiles there
+                // too (j strides and the overlap, in output rows), so that no
+                // tile row is mostly past the band's edge.
                 let margin = overlap.div_ceil(2).div_ceil(k) + BICUBIC_REACH;
-                (rows_fitting.saturating_sub(2 * margin).max(16), margin)
+                let stride = tile - overlap;
+                let tile_rows = ((rows_fitting * k).saturating_sub(overlap) / stride).max(1);
+                ((((tile_rows * stride + overlap) / k).saturating_sub(2 * margin)).max(16), margin)
             }
         };
         if kept >= height {
