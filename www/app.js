@@ -1,24 +1,13 @@
-// The demo page. All model work runs in the upres worker (createWorkerUpscaler);
+// The demo page. All model work runs in the upres workers (createWorkerUpscaler);
 // this file only handles input, display and the comparison viewer.
 
 import { createWorkerUpscaler, defaultWorkerCount, ImageTooLargeError } from "./pkg/index.js";
+import { drawInto, fitZoom } from "./viewer.js";
+import { addModelOption, canUpscale, fastModelFor, humanBytes, humanCount } from "./models.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 
-// Published Set5 PSNR (dB) per architecture and scale, for the model list.
-const PUBLISHED = {
-  srcnn: { 2: 36.66, 3: 32.75, 4: 30.48 },
-  vdsr: { 2: 37.53, 3: 33.66, 4: 31.35 },
-  "edsr-baseline": { 2: 37.99, 3: 34.37, 4: 32.09 },
-  edsr: { 2: 38.11, 3: 34.65, 4: 32.46 },
-  srresnet: { 4: 32.05 },
-  fsrcnn: { 2: 37.0, 3: 33.16, 4: 30.71 },
-  // SESR (MLSys 2022), x2, by preset: M5, M11, XL.
-  "sesr-m5": { 2: 37.39 },
-  "sesr-m11": { 2: 37.58 },
-  "sesr-xl": { 2: 37.77 },
-};
 const SAMPLES = ["butterfly.png", "baby.png", "bird.png", "head.png", "woman.png"];
 
 const state = {
@@ -35,12 +24,6 @@ const state = {
   busy: false,
 };
 
-function family(model) {
-  if (model.arch === "sesr") return model.config.features === 32 ? "sesr-xl" : `sesr-m${model.config.blocks}`;
-  if (model.arch === "edsr") return model.config.resblocks === 32 || model.config.features === 256 ? "edsr" : "edsr-baseline";
-  return model.arch;
-}
-
 function showMessage(text, kind = "error") {
   const m = $("message");
   m.textContent = text;
@@ -48,42 +31,16 @@ function showMessage(text, kind = "error") {
   m.hidden = !text;
 }
 
-function humanCount(n) {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}K`;
-}
-
-function humanBytes(n) {
-  return n > 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.round(n / 1024)} kB`;
-}
-
 async function loadModels() {
   const response = await fetch("pkg/weights/index.json");
   if (!response.ok) throw new Error("the list of shipped weights (pkg/weights/index.json) is missing: run `make demo`");
   state.models = await response.json();
-  for (const [i, m] of state.models.entries()) addModelOption(m, i);
+  for (const [i, m] of state.models.entries()) addModelOption($("model"), m, i);
   // The default is the fast low-resolution network (SESR, FSRCNN) shipped for the scale asked for.
   const wanted = params.get("model");
-  const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fastModelFor(Number($("scale").value));
+  const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fastModelFor(state.models, Number($("scale").value));
   if (i >= 0) $("model").value = String(i);
   describeModel();
-}
-
-/** The model menu's entry for `state.models[i]`: name, size, cost, Set5 PSNR (measured, and the paper's). */
-function addModelOption(m, i) {
-  const published = PUBLISHED[family(m)] ?? {};
-  const measured = m.provenance?.set5_psnr ?? {};
-  const first = m.scales[0];
-  const score = measured[`x${first}`] ? `Set5 x${first} ${measured[`x${first}`].toFixed(2)} dB` : "";
-  const paper = published[first] ? `paper ${published[first]} dB` : "";
-  const name = m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
-  const macs = m.macsPerLrPixel?.[`x${first}`];
-  const cost = macs ? ` · ${humanCount(macs)} MACs/px` : "";
-  const slow = name.startsWith("vdsr-reference") ? " · slow reference" : "";
-  const option = new Option("", String(i));
-  option.dataset.file = m.file;
-  option.dataset.label = `${m.own ? "yours: " : ""}${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`;
-  option.textContent = option.dataset.label;
-  $("model").append(option);
 }
 
 /**
@@ -109,7 +66,7 @@ async function addOwnWeights(file) {
     const m = { ...up.info, file: file.name, own: true, weights, bytes: weights.length };
     state.models.push(m);
     const i = state.models.length - 1;
-    addModelOption(m, i);
+    addModelOption($("model"), m, i);
     $("model").value = String(i);
     state.upscaler?.dispose();
     state.upscaler = up;
@@ -123,23 +80,11 @@ async function addOwnWeights(file) {
   }
 }
 
-// index.json says what input each network takes (web/build.mjs reads it from the weights):
-// one that refines a bicubic upscale runs at any scale.
-function canUpscale(m, scale) {
-  return m.input === "bicubic" || m.scales.includes(scale);
-}
-
-/** The index of the fast model shipped for `scale`, else of any model that does it, else -1. */
-function fastModelFor(scale) {
-  const fast = state.models.findIndex((m) => (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale));
-  return fast >= 0 ? fast : state.models.findIndex((m) => canUpscale(m, scale));
-}
-
 /** A scale the current model cannot do switches to the fast model for that scale. */
 function scaleChanged() {
   const scale = Number($("scale").value);
   if (currentModel() && !canUpscale(currentModel(), scale)) {
-    const i = fastModelFor(scale);
+    const i = fastModelFor(state.models, scale);
     if (i >= 0) $("model").value = String(i);
   }
   describeModel();
@@ -459,40 +404,6 @@ function showMetrics(r, scale, label) {
 
 // --- the comparison viewer: one zoom/pan state for the slider and the side-by-side canvases
 
-function fitZoom(canvas) {
-  const { after } = state.result;
-  return Math.min(canvas.clientWidth / after.width, canvas.clientHeight / after.height);
-}
-
-// Draw `layers` ({ image, from, to }: horizontal CSS-pixel ranges) at the shared zoom and pan.
-function drawInto(canvas, layers) {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, h = canvas.clientHeight;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  const { after } = state.result;
-  const v = state.view;
-  const zoom = v.fitted ? fitZoom(canvas) : v.zoom;
-  const x0 = w / 2 - v.cx * after.width * zoom;
-  const y0 = h / 2 - v.cy * after.height * zoom;
-  // Past 1:1 show pixels as pixels, not smoothed.
-  ctx.imageSmoothingEnabled = zoom < 1;
-  for (const { image, from = 0, to = w } of layers) {
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(from, 0, to - from, h);
-    ctx.clip();
-    ctx.drawImage(image, x0, y0, after.width * zoom, after.height * zoom);
-    ctx.restore();
-  }
-  return zoom;
-}
-
 function draw() {
   if (!state.result) return;
   const side = document.querySelector("input[name=view]:checked").value === "side";
@@ -501,12 +412,12 @@ function draw() {
   document.querySelector(".split-label").hidden = side;
   let zoom;
   if (side) {
-    zoom = drawInto($("side-left"), [{ image: state.result.before }]);
-    drawInto($("side-right"), [{ image: state.result.after }]);
+    zoom = drawInto($("side-left"), [{ image: state.result.before }], state.result.after, state.view);
+    drawInto($("side-right"), [{ image: state.result.after }], state.result.after, state.view);
   } else {
     const canvas = $("view");
     const split = (canvas.clientWidth * Number($("split").value)) / 100;
-    zoom = drawInto(canvas, [{ image: state.result.before, to: split }, { image: state.result.after, from: split }]);
+    zoom = drawInto(canvas, [{ image: state.result.before, to: split }, { image: state.result.after, from: split }], state.result.after, state.view);
     const ctx = canvas.getContext("2d");
     ctx.fillStyle = "#fff";
     ctx.fillRect(split - 1, 0, 2, canvas.clientHeight);
@@ -515,7 +426,7 @@ function draw() {
 }
 
 function setZoom(zoom, canvas = $("view")) {
-  const current = state.view.fitted ? fitZoom(canvas) : state.view.zoom;
+  const current = state.view.fitted ? fitZoom(canvas, state.result.after) : state.view.zoom;
   state.view.zoom = Math.min(32, Math.max(0.05, zoom ?? current));
   state.view.fitted = false;
   draw();
@@ -530,7 +441,7 @@ function attachPanZoom(canvas) {
   });
   canvas.addEventListener("pointermove", (e) => {
     if (!drag) return;
-    const zoom = state.view.fitted ? fitZoom(canvas) : state.view.zoom;
+    const zoom = state.view.fitted ? fitZoom(canvas, state.result.after) : state.view.zoom;
     state.view.cx = drag.cx - (e.clientX - drag.x) / (state.result.after.width * zoom);
     state.view.cy = drag.cy - (e.clientY - drag.y) / (state.result.after.height * zoom);
     draw();
@@ -539,7 +450,7 @@ function attachPanZoom(canvas) {
   canvas.addEventListener("wheel", (e) => {
     if (!state.result) return;
     e.preventDefault();
-    const zoom = state.view.fitted ? fitZoom(canvas) : state.view.zoom;
+    const zoom = state.view.fitted ? fitZoom(canvas, state.result.after) : state.view.zoom;
     setZoom(zoom * (e.deltaY < 0 ? 1.25 : 0.8), canvas);
   }, { passive: false });
 }
@@ -648,8 +559,8 @@ function wire() {
   }
   for (const r of document.querySelectorAll("input[name=view]")) r.addEventListener("change", draw);
   $("split").addEventListener("input", draw);
-  $("zoom-in").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view")) : state.view.zoom) * 1.5));
-  $("zoom-out").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view")) : state.view.zoom) / 1.5));
+  $("zoom-in").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view"), state.result.after) : state.view.zoom) * 1.5));
+  $("zoom-out").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view"), state.result.after) : state.view.zoom) / 1.5));
   $("zoom-fit").addEventListener("click", () => {
     state.view = { zoom: 1, cx: 0.5, cy: 0.5, fitted: true };
     draw();

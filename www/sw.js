@@ -7,7 +7,7 @@
 // at once; the stored copy answers only when the network does not.
 
 const CACHE = "upres-demo-v1";
-const PAGE = ["./", "app.js", "style.css", "pkg/weights/index.json"];
+const PAGE = ["./", "app.js", "models.js", "viewer.js", "style.css", "pkg/weights/index.json"];
 
 // The package's code and wasm, as its package.json lists them (read here, not stored: the page never loads it).
 async function packageFiles() {

@@ -190,8 +190,8 @@ async function benchPool() {
   await page.route(`${url}bench.html`, (r) => r.fulfill({ contentType: "text/html", body: "<!doctype html><title>bench</title>" }));
   await page.goto(`${url}bench.html`);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-  console.log(`| model | workers | first call (ms) | warm mean of ${runs} (ms) | speed-up over 1 worker |`);
-  console.log("|---|---|---|---|---|");
+  console.log(`| model | workers | first call (ms) | warm mean of ${runs} (ms) | GFLOP/s | speed-up over 1 worker |`);
+  console.log("|---|---|---|---|---|---|");
   for (const model of models) {
     let one;
     for (const workers of poolSizes) {
@@ -213,7 +213,10 @@ async function benchPool() {
         return { first, warm: warm.reduce((a, b) => a + b, 0) / warm.length, used };
       }, { model, workers, runs });
       one ??= r.warm;
-      console.log(`| ${model} | ${r.used} | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${(one / r.warm).toFixed(2)}x |`);
+      // Multiply-adds per LR pixel x LR pixels x 2 FLOPs over the warm time (tile overlap not counted).
+      const macs = shipped.find((m) => m.file.startsWith(`${model}.`)).macsPerLrPixel.x2;
+      const gflops = (2 * macs * 1024 * 1024) / (r.warm * 1e6);
+      console.log(`| ${model} | ${r.used} | ${r.first.toFixed(0)} | ${r.warm.toFixed(0)} | ${gflops.toFixed(1)} | ${(one / r.warm).toFixed(2)}x |`);
     }
   }
   console.log(`\n1024x1024 at x2, CPU backend, navigator.hardwareConcurrency ${cores}; Chromium ${execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim()}`);

@@ -175,8 +175,10 @@ for (const webgpu of [true, false]) {
         assert.equal(r.tiles.at(-1)[1], r.tiles.length);
         assert.deepEqual(r.out, [512, 512, true, 256 * 256 * 4], "the caller's ImageData is not detached");
         assert.equal(r.aborted, "AbortError");
-        // Each worker of the pool (one a core by default) stops within its tile.
-        assert.ok(r.seen <= 2 + r.workers, `${r.seen - 2} tiles reported after abort, ${r.workers} workers`);
+        // Each worker of the pool (one a core by default) stops within a tile of
+        // hearing of the abort; a 32-pixel tile is so quick that one more may
+        // end while the abort message is on its way.
+        assert.ok(r.seen <= 2 + 2 * r.workers, `${r.seen - 2} tiles reported after abort, ${r.workers} workers`);
         assert.ok(r.ticks > 0);
         assert.equal(r.stillWorks, 40);
       });

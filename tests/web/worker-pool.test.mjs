@@ -117,7 +117,8 @@ describe("a pool of workers", () => {
     });
     assert.equal(r.outcome, "AbortError");
     assert.ok(r.total > 40, `${r.total} tiles`);
-    assert.ok(r.atReject <= 4 + 2, `${r.atReject - 4} tiles after the abort, with 2 workers`);
+    // Each worker ends the tile it is in, and may end one more while the abort message is on its way.
+    assert.ok(r.atReject <= 4 + 2 * 2, `${r.atReject - 4} tiles after the abort, with 2 workers`);
     assert.equal(r.later, r.atReject, "no progress after the rejection");
     assert.equal(r.again, 128);
   });
