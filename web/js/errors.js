@@ -38,6 +38,13 @@ export function errorFrom({ name, message }) {
   return e;
 }
 
+/** The AbortError of an aborted upscale: the signal's reason when it is one, as the platform's own APIs throw. */
+export function abortError(signal) {
+  const reason = signal?.reason;
+  if (reason instanceof Error && reason.name === "AbortError") return reason;
+  return new DOMException("The upscale was aborted", "AbortError");
+}
+
 /** `e` as an instance of its class, if it is one of ours that lost its class (thrown by the wasm or a worker). */
 export function asUpresError(e) {
   if (e == null || typeof e !== "object") return e;

@@ -5,7 +5,7 @@
 
 import wasmInit, { UpscalerCore, __upres_wasm_module, defaultTileSize, defaultOverlap, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
 
-import { asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
+import { abortError, asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
 import { isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
 import { readFile } from "./platform.js";
 import { downloadWeights } from "./weights-download.js";
@@ -48,12 +48,6 @@ async function initWasm(wasm) {
     return wasmInit({ module_or_path: await readFile(new URL("./upres_core_bg.wasm", import.meta.url)) });
   }
   return wasmInit();
-}
-
-function abortError(signal) {
-  const reason = signal?.reason;
-  if (reason instanceof Error && reason.name === "AbortError") return reason;
-  return new DOMException("The upscale was aborted", "AbortError");
 }
 
 // Call into the wasm; its errors become instances of the package's error classes.
@@ -227,21 +221,22 @@ async function decodeBytes(bytes, name, blob) {
 
 function toImageData(out, notes = out.notes) {
   const image = typeof ImageData !== "undefined" ? new ImageData(out.data, out.width, out.height) : { data: out.data, width: out.width, height: out.height };
+  return withAnnotations(image, out, notes);
+}
+
+// What a result carries besides its pixels.
+function withAnnotations(target, out, notes) {
   // The scale the network ran, for networks that upscale by themselves.
-  if (out.modelScale !== undefined) image.modelScale = out.modelScale;
+  if (out.modelScale !== undefined) target.modelScale = out.modelScale;
   // What decoding the input did (EXIF orientation, an animation's first frame).
-  if (notes?.length) image.notes = notes;
-  return image;
+  if (notes?.length) target.notes = notes;
+  return target;
 }
 
 // An upscale's result: ImageData, or without pixels (they went to onRows) its
 // size and notes; with `bicubic: true`, the bicubic of the same pixels beside.
 function finished(out, notes = out.notes) {
-  const summary = out.data !== undefined ? toImageData(out, notes) : { width: out.width, height: out.height };
-  if (out.data === undefined) {
-    if (out.modelScale !== undefined) summary.modelScale = out.modelScale;
-    if (notes?.length) summary.notes = notes;
-  }
+  const summary = out.data !== undefined ? toImageData(out, notes) : withAnnotations({ width: out.width, height: out.height }, out, notes);
   if (out.bicubic !== undefined) summary.bicubic = toImageData(out.bicubic);
   return summary;
 }

@@ -1,7 +1,7 @@
 // createWorkerUpscaler: the Upscaler API, with the work in a Web Worker so
 // the page never freezes.
 
-import { BackendError, ScaleError, errorFrom } from "./errors.js";
+import { BackendError, ScaleError, abortError, errorFrom } from "./errors.js";
 import { PooledUpscaler, workerCount } from "./worker-pool.js";
 import { platformThreads } from "./platform.js";
 
@@ -27,7 +27,7 @@ export function weightsOrDefault(options, who) {
 /** The TypeError for an `onRows` option that is not a function, else undefined. */
 export function onRowsError(onRows) {
   if (onRows === undefined || typeof onRows === "function") return undefined;
-  return new TypeError("onRows must be a function (rows: ImageData, top: number) => void");
+  return new TypeError("onRows must be a function (rows: ImageData, top: number, height: number) => void");
 }
 
 // Message ids are unique across connections, so several upscalers can share
@@ -84,6 +84,11 @@ class WorkerConnection {
       }),
     };
   }
+
+  /** Stop the call `id` within a tile; it rejects with an AbortError. */
+  abort(id) {
+    this.worker.postMessage({ type: "abort", run: id });
+  }
 }
 
 // Pixels go to the worker as one RGBA buffer. ImageBitmaps are transferred;
@@ -132,13 +137,15 @@ class WorkerUpscaler {
 
   async #run(type, input, options = {}) {
     const { signal, onProgress, onRows, transfer: transferInput, ...rest } = options;
-    if (signal?.aborted) throw new DOMException("The upscale was aborted", "AbortError");
+    if (signal?.aborted) throw abortError(signal);
     const badRows = onRowsError(onRows);
     if (badRows) throw badRows;
     const prepared = await prepareInput(input, transferInput);
+    // An abort while the input was read fired before the listener below.
+    if (signal?.aborted) throw abortError(signal);
     const message = { type, upscaler: this.#id, input: prepared.input, options: rest, rows: onRows !== undefined };
     const { id, promise } = this.#connection.call(message, { transfer: prepared.transfer, onProgress, onRows });
-    const onAbort = () => this.#connection.worker.postMessage({ type: "abort", run: id });
+    const onAbort = () => this.#connection.abort(id);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const reply = await promise;

@@ -4,9 +4,9 @@
 // the wasm upscale: worker i runs bands i, i + n, i + 2n, ...). No
 // SharedArrayBuffer: it works on any page, cross-origin isolated or not.
 
-import { InvalidStateError } from "./errors.js";
+import { InvalidStateError, abortError } from "./errors.js";
 import { platformThreads } from "./platform.js";
-import { wrapImage } from "./worker-client.js";
+import { onRowsError, wrapImage } from "./worker-client.js";
 
 /** The most workers one upscaler uses. */
 export const MAX_WORKERS = 16;
@@ -42,8 +42,10 @@ export function workerCount(workers, given, cores) {
 
 // One input for several workers: a Blob or encoded bytes as they are (each
 // worker decodes them itself, at once, so the decode costs no wall time),
-// RGBA pixels copied to each; bitmaps, images and canvases read once here.
-function sharedInput(input) {
+// RGBA pixels copied to each; bitmaps, images and canvases read once here
+// (an image once it has loaded, as one worker's upscale waits for it too).
+async function sharedInput(input) {
+  if (typeof HTMLImageElement !== "undefined" && input instanceof HTMLImageElement) await input.decode();
   const drawable = (typeof ImageBitmap !== "undefined" && input instanceof ImageBitmap)
     || (typeof HTMLImageElement !== "undefined" && input instanceof HTMLImageElement)
     || (typeof HTMLCanvasElement !== "undefined" && input instanceof HTMLCanvasElement)
@@ -108,11 +110,14 @@ export class PooledUpscaler {
   }
 
   async #pooled(input, rest, { signal, onProgress, onRows, transfer }) {
-    if (signal?.aborted) throw new DOMException("The upscale was aborted", "AbortError");
-    if (onRows !== undefined && typeof onRows !== "function") throw new TypeError("onRows must be a function (rows: ImageData, top: number) => void");
+    if (signal?.aborted) throw abortError(signal);
+    const badRows = onRowsError(onRows);
+    if (badRows) throw badRows;
     const members = this.#members;
     if (members === null) throw new InvalidStateError("this Upscaler has been disposed");
-    const image = plainImage(sharedInput(input));
+    const image = plainImage(await sharedInput(input));
+    // An abort while the image was read fired before the listener below.
+    if (signal?.aborted) throw abortError(signal);
     const of = members.length;
     const done = new Array(of).fill(0);
     let output = null;
@@ -150,7 +155,7 @@ export class PooledUpscaler {
         },
       ),
     );
-    const abortAll = () => calls.forEach((call, i) => members[i].connection.worker.postMessage({ type: "abort", run: call.id }));
+    const abortAll = () => calls.forEach((call, i) => members[i].connection.abort(call.id));
     signal?.addEventListener("abort", abortAll, { once: true });
     try {
       // The first failure stops the other workers within a tile.

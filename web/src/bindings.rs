@@ -176,57 +176,55 @@ struct PartOption {
     of: usize,
 }
 
-/// The `part` option, checked: the whole upscale without it.
-fn part_from(options: &JsValue, streamed: bool) -> Result<Part, WebError> {
+/// The upscale options from JS, read once: unknown keys are refused here.
+fn parse_options(options: &JsValue) -> Result<UpscaleOptions, WebError> {
     if options.is_undefined() || options.is_null() {
-        return Ok(Part::WHOLE);
+        return Ok(UpscaleOptions::default());
     }
-    let o = parse_options(options.clone())?;
-    let Some(PartOption { index, of }) = o.part else { return Ok(Part::WHOLE) };
-    if of == 0 || of > Part::MAX_PARTS || index >= of {
-        return Err(WebError::Options(format!("part must be {{ index, of }} with 0 <= index < of <= {}, got {{ index: {index}, of: {of} }}", Part::MAX_PARTS)));
-    }
-    if of > 1 && !streamed {
-        return Err(WebError::Options("part needs onRows: a part's rows are not the whole image".into()));
-    }
-    Ok(Part { index, of })
-}
-
-fn parse_options(options: JsValue) -> Result<UpscaleOptions, WebError> {
-    if options.is_undefined() || options.is_null() {
-        Ok(UpscaleOptions::default())
-    } else {
-        // serde-wasm-bindgen reads only the fields it knows: catch typos here.
-        const KNOWN: [&str; 7] = ["scale", "width", "height", "tileSize", "overlap", "part", "bicubic"];
-        for key in js_sys::Object::keys(&js_sys::Object::from(options.clone())).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(WebError::Options(format!("unknown option `{key}` (known: {}, onProgress, signal)", KNOWN.join(", "))));
-            }
+    // serde-wasm-bindgen reads only the fields it knows: catch typos here.
+    const KNOWN: [&str; 7] = ["scale", "width", "height", "tileSize", "overlap", "part", "bicubic"];
+    for key in js_sys::Object::keys(&js_sys::Object::from(options.clone())).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !KNOWN.contains(&key.as_str()) {
+            return Err(WebError::Options(format!("unknown option `{key}` (known: {}, onProgress, signal)", KNOWN.join(", "))));
         }
-        serde_wasm_bindgen::from_value(options).map_err(|e| WebError::Options(e.to_string()))
     }
+    serde_wasm_bindgen::from_value(options.clone()).map_err(|e| WebError::Options(e.to_string()))
 }
 
-fn request_from(options: JsValue, in_w: usize, in_h: usize) -> Result<UpscaleRequest, WebError> {
-    let o = parse_options(options)?;
-    let size = match (o.scale, o.width, o.height) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(WebError::Options("give either scale or width/height, not both".into())),
-        (_, Some(w), Some(h)) => OutputSize::Exact { width: w, height: h },
-        // One side given: keep the aspect ratio.
-        (_, Some(w), None) => OutputSize::Exact { width: w, height: (w as f64 * in_h as f64 / in_w as f64).round() as usize },
-        (_, None, Some(h)) => OutputSize::Exact { width: (h as f64 * in_w as f64 / in_h as f64).round() as usize, height: h },
-        (s, None, None) => OutputSize::Scale(s.unwrap_or(2.0)),
-    };
-    let tile = o.tile_size.unwrap_or(UpscaleRequest::DEFAULT_TILE);
-    let overlap = o.overlap.unwrap_or(UpscaleRequest::DEFAULT_OVERLAP);
-    if !(16..=4096).contains(&tile) {
-        return Err(WebError::Options(format!("tileSize must be between 16 and 4096 pixels, got {tile}")));
+impl UpscaleOptions {
+    /// The `part` option, checked: the whole upscale without it.
+    fn part(&self, streamed: bool) -> Result<Part, WebError> {
+        let Some(PartOption { index, of }) = self.part else { return Ok(Part::WHOLE) };
+        if of == 0 || of > Part::MAX_PARTS || index >= of {
+            return Err(WebError::Options(format!("part must be {{ index, of }} with 0 <= index < of <= {}, got {{ index: {index}, of: {of} }}", Part::MAX_PARTS)));
+        }
+        if of > 1 && !streamed {
+            return Err(WebError::Options("part needs onRows: a part's rows are not the whole image".into()));
+        }
+        Ok(Part { index, of })
     }
-    if overlap * 2 >= tile {
-        return Err(WebError::Options(format!("overlap ({overlap}) must be less than half of tileSize ({tile})")));
+
+    /// The output size and tiling for an input `in_w` x `in_h`, checked.
+    fn request(&self, in_w: usize, in_h: usize) -> Result<UpscaleRequest, WebError> {
+        let size = match (self.scale, self.width, self.height) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(WebError::Options("give either scale or width/height, not both".into())),
+            (_, Some(w), Some(h)) => OutputSize::Exact { width: w, height: h },
+            // One side given: keep the aspect ratio.
+            (_, Some(w), None) => OutputSize::Exact { width: w, height: (w as f64 * in_h as f64 / in_w as f64).round() as usize },
+            (_, None, Some(h)) => OutputSize::Exact { width: (h as f64 * in_w as f64 / in_h as f64).round() as usize, height: h },
+            (s, None, None) => OutputSize::Scale(s.unwrap_or(2.0)),
+        };
+        let tile = self.tile_size.unwrap_or(UpscaleRequest::DEFAULT_TILE);
+        let overlap = self.overlap.unwrap_or(UpscaleRequest::DEFAULT_OVERLAP);
+        if !(16..=4096).contains(&tile) {
+            return Err(WebError::Options(format!("tileSize must be between 16 and 4096 pixels, got {tile}")));
+        }
+        if overlap * 2 >= tile {
+            return Err(WebError::Options(format!("overlap ({overlap}) must be less than half of tileSize ({tile})")));
+        }
+        Ok(UpscaleRequest { size, tile, overlap })
     }
-    Ok(UpscaleRequest { size, tile, overlap })
 }
 
 fn image_to_js(image: &PlanarImage) -> Result<JsValue, JsValue> {
@@ -294,9 +292,10 @@ impl UpscalerCore {
     /// Upscale RGBA pixels; resolves to `{ data, width, height }`, or with
     /// `on_rows` to `{ width, height }` (see [`upscale_planar`]).
     pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
-        let image = planar_from_rgba(&rgba, width, height);
+        let input = planar_from_rgba(&rgba, width, height)
+            .and_then(|image| Ok(UpscaleInput { image, notes: Vec::new(), options: parse_options(&options)? }));
         drop(rgba);
-        upscale_planar(self, image.map(|image| (image, Vec::new())), options, on_tile, on_rows)
+        upscale_planar(self, input, on_tile, on_rows)
     }
 
     /// Upscale an encoded image file (the bytes of a PNG, JPEG, WebP, BMP or
@@ -307,10 +306,13 @@ impl UpscalerCore {
     /// fit in memory is refused from its header, before it is decoded.
     #[wasm_bindgen(js_name = upscaleEncoded)]
     pub fn upscale_encoded(&self, bytes: Vec<u8>, name: String, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
-        let decoded = check_before_decoding(&self.session.borrow(), &bytes, &options, on_rows.is_some())
-            .and_then(|()| decode_with_notes(&bytes, &name, DecodeLimits::default()).map_err(WebError::from));
+        let input = parse_options(&options).and_then(|options| {
+            check_before_decoding(&self.session.borrow(), &bytes, &options, on_rows.is_some())?;
+            let Decoded { image, notes } = decode_with_notes(&bytes, &name, DecodeLimits::default())?;
+            Ok(UpscaleInput { image, notes: notes.messages(&name), options })
+        });
         drop(bytes);
-        upscale_planar(self, decoded.map(|Decoded { image, notes }| (image, notes.messages(&name))), options, on_tile, on_rows)
+        upscale_planar(self, input, on_tile, on_rows)
     }
 
     /// Ground-truth mode: treat the pixels as HR, make the LR with MATLAB's
@@ -387,16 +389,23 @@ fn held_bytes(streamed: bool) -> u64 {
 /// The memory check of [`upscale_in_bands`](Session::upscale_in_bands) made
 /// from a file's header, before any decoder allocates its pixels: the
 /// decoder's samples and four f32 planes per input pixel at most.
-fn check_before_decoding(session: &Session, bytes: &[u8], options: &JsValue, streamed: bool) -> Result<(), WebError> {
+fn check_before_decoding(session: &Session, bytes: &[u8], options: &UpscaleOptions, streamed: bool) -> Result<(), WebError> {
     let Some((width, height)) = upres_image::header_size(bytes) else { return Ok(()) };
     if width == 0 || height == 0 || width.saturating_mul(height) > crate::pixels::MAX_INPUT_PIXELS {
         // The decoder refuses these with its own message.
         return Ok(());
     }
-    let request = request_from(options.clone(), width, height)?;
+    let request = options.request(width, height)?;
     let plan = BandPlan::new(width, height, &session.meta.config.network_spec(), &request, BAND_OUTPUT_PIXELS);
     // Four f32 planes (RGBA) and the decoder's samples (up to 8 bytes) per pixel: five planes' worth.
     crate::pixels::check_band_memory(width, height, 5, &plan, 3, held_bytes(streamed))
+}
+
+/// Decoded pixels, the notes of their decoding and the options they are upscaled with.
+struct UpscaleInput {
+    image: PlanarImage,
+    notes: Vec<String>,
+    options: UpscaleOptions,
 }
 
 /// One upscale of decoded pixels, with the notes of their decoding, band by
@@ -407,18 +416,16 @@ fn check_before_decoding(session: &Session, bytes: &[u8], options: &JsValue, str
 /// modelScale?, notes? }`: wasm then never holds more than one band.
 fn upscale_planar(
     core: &UpscalerCore,
-    image: Result<(PlanarImage, Vec<String>), WebError>,
-    options: JsValue,
+    input: Result<UpscaleInput, WebError>,
     on_tile: Option<Function>,
     on_rows: Option<Function>,
 ) -> Promise {
     let mut session = core.session_copy();
     let shared = core.session.clone();
     future_to_promise(async move {
-        let (image, notes) = image.map_err(js_error)?;
-        let part = part_from(&options, on_rows.is_some()).map_err(js_error)?;
-        let with_bicubic = parse_options(options.clone()).map_err(js_error)?.bicubic == Some(true);
-        let request = request_from(options, image.width, image.height).map_err(js_error)?;
+        let UpscaleInput { image, notes, options } = input.map_err(js_error)?;
+        let part = options.part(on_rows.is_some()).map_err(js_error)?;
+        let request = options.request(image.width, image.height).map_err(js_error)?;
         let (out_width, out_height) = request.size.resolve(image.width, image.height);
         let mut whole: Option<Uint8ClampedArray> = None;
         let result = session
@@ -441,8 +448,8 @@ fn upscale_planar(
             })
             .await;
         // The comparison's "before", from the pixels decoded for the upscale (when it succeeded).
-        let bicubic = match (&result, with_bicubic) {
-            (Ok(_), true) => Some(bicubic_of(&image, &request).map_err(js_error)?),
+        let bicubic = match (&result, options.bicubic) {
+            (Ok(_), Some(true)) => Some(bicubic_of(&image, &request).map_err(js_error)?),
             _ => None,
         };
         drop(image);
@@ -521,7 +528,7 @@ pub fn encode_png_js(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 #[wasm_bindgen(js_name = resizeBicubic)]
 pub fn resize_bicubic(rgba: &[u8], width: usize, height: usize, options: JsValue) -> Result<JsValue, JsValue> {
     let image = planar_from_rgba(rgba, width, height).map_err(js_error)?;
-    let request = request_from(options, width, height).map_err(js_error)?;
+    let request = parse_options(&options).and_then(|o| o.request(width, height)).map_err(js_error)?;
     image_to_js(&bicubic_of(&image, &request).map_err(js_error)?)
 }
 
