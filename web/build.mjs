@@ -23,18 +23,7 @@ function run(cmd, argv, env = {}) {
 }
 
 rmSync(pkg, { recursive: true, force: true });
-run("wasm-pack", ["build", "web", dev ? "--dev" : "--release", "--target", "web", "--out-dir", "../pkg", "--out-name", "upres_core", "--no-pack"]);
 
-// wasm-bindgen keeps the compiled WebAssembly.Module in a variable of its
-// glue; exported, a worker pool's first worker hands it to the others, which
-// then neither fetch nor compile the .wasm again.
-const glue = join(pkg, "upres_core.js");
-const glueText = readFileSync(glue, "utf8");
-if (!/^let wasmModule, wasmInstance, wasm;$/m.test(glueText)) throw new Error("upres_core.js no longer keeps `wasmModule` as this build expects: update web/build.mjs for this wasm-bindgen");
-writeFileSync(glue, `${glueText}\n// Added by web/build.mjs: the compiled module, once init has run.\nexport { wasmModule as __upres_wasm_module };\n`);
-
-const wasmFile = join(pkg, "upres_core_bg.wasm");
-const rawSize = statSync(wasmFile).size;
 const wasmOpt = [join(root, "node_modules", ".bin", "wasm-opt"), "wasm-opt"].find((p) => {
   try {
     execFileSync(p, ["--version"], { stdio: "ignore" });
@@ -43,12 +32,39 @@ const wasmOpt = [join(root, "node_modules", ".bin", "wasm-opt"), "wasm-opt"].fin
     return false;
   }
 });
-if (wasmOpt && !dev) {
-  // The features rustc enables for wasm32 by default, plus SIMD (.cargo/config.toml).
-  run(wasmOpt, ["-O2", "--enable-simd", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", wasmFile, "-o", wasmFile]);
-} else if (!dev) {
-  console.error("wasm-opt not found (npm install binaryen): the .wasm is not optimised further");
+if (!wasmOpt && !dev) console.error("wasm-opt not found (npm install binaryen): the .wasm is not optimised further");
+
+/**
+ * One build of the wasm into pkg/ as `${name}.js` and `${name}_bg.wasm`, with
+ * cargo's `features` arguments; returns its sizes. Two builds ship:
+ * upres_core (WebGPU and the CPU) and upres_cpu (the CPU only, for pages
+ * without WebGPU and for Node: the WebGPU backend is two thirds of the wasm).
+ */
+function buildWasm(name, cargoArgs) {
+  // Each build in a folder of its own (wasm-pack may clear its out-dir), then beside the other.
+  const out = join(root, "target-wasm-pack", name);
+  rmSync(out, { recursive: true, force: true });
+  run("wasm-pack", ["build", "web", dev ? "--dev" : "--release", "--target", "web", "--out-dir", out, "--out-name", name, "--no-pack", ...(cargoArgs.length > 0 ? ["--", ...cargoArgs] : [])]);
+  mkdirSync(pkg, { recursive: true });
+  for (const f of [`${name}.js`, `${name}.d.ts`, `${name}_bg.wasm`, `${name}_bg.wasm.d.ts`]) cpSync(join(out, f), join(pkg, f));
+  rmSync(join(root, "target-wasm-pack"), { recursive: true, force: true });
+  // wasm-bindgen keeps the compiled WebAssembly.Module in a variable of its
+  // glue; exported, a worker pool's first worker hands it to the others, which
+  // then neither fetch nor compile the .wasm again.
+  const glue = join(pkg, `${name}.js`);
+  const glueText = readFileSync(glue, "utf8");
+  if (!/^let wasmModule, wasmInstance, wasm;$/m.test(glueText)) throw new Error(`${name}.js no longer keeps \`wasmModule\` as this build expects: update web/build.mjs for this wasm-bindgen`);
+  writeFileSync(glue, `${glueText}\n// Added by web/build.mjs: the compiled module, once init has run.\nexport { wasmModule as __upres_wasm_module };\n`);
+  const wasmFile = join(pkg, `${name}_bg.wasm`);
+  const beforeOpt = statSync(wasmFile).size;
+  if (wasmOpt && !dev) {
+    // The features rustc enables for wasm32 by default, plus SIMD (.cargo/config.toml).
+    run(wasmOpt, ["-O2", "--enable-simd", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", wasmFile, "-o", wasmFile]);
+  }
+  return { file: `${name}_bg.wasm`, wasm: statSync(wasmFile).size, wasmBeforeOpt: beforeOpt, wasmGzip: gzipSync(readFileSync(wasmFile), { level: 9 }).length };
 }
+
+const builds = [buildWasm("upres_core", []), buildWasm("upres_cpu", ["--no-default-features"])];
 
 for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "worker-pool.js", "node-worker.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
 writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
@@ -109,10 +125,11 @@ const manifest = {
     ".": { types: "./index.d.ts", node: "./node.js", default: "./index.js" },
     "./worker": { types: "./worker.d.ts", default: "./worker.js" },
     "./upres_core_bg.wasm": "./upres_core_bg.wasm",
+    "./upres_cpu_bg.wasm": "./upres_cpu_bg.wasm",
     "./weights/*": "./weights/*",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "worker-pool.js", "node-worker.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "weights/", "README.md"],
+  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "worker-pool.js", "node-worker.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "upres_cpu.js", "upres_cpu.d.ts", "upres_cpu_bg.wasm", "upres_cpu_bg.wasm.d.ts", "weights/", "README.md"],
   sideEffects: ["./worker.js", "./node.js", "./node-worker.js"],
   engines: { node: ">=20" },
   keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn", "fsrcnn", "sesr"],
@@ -120,9 +137,8 @@ const manifest = {
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 rmSync(join(pkg, ".gitignore"), { force: true });
 
-const size = statSync(wasmFile).size;
-const gz = gzipSync(readFileSync(wasmFile), { level: 9 }).length;
 const mb = (n) => (n / 1048576).toFixed(2) + " MB";
-const report = { wasm: size, wasmBeforeOpt: rawSize, wasmGzip: gz, wasmOpt: Boolean(wasmOpt && !dev), weights: Object.fromEntries(shipped.map((f) => [f, statSync(join(pkg, "weights", f)).size])) };
+const report = { wasmOpt: Boolean(wasmOpt && !dev), builds, weights: Object.fromEntries(shipped.map((f) => [f, statSync(join(pkg, "weights", f)).size])) };
 writeFileSync(join(pkg, "build-report.json"), JSON.stringify(report, null, 2) + "\n");
-console.error(`pkg/: upres_core_bg.wasm ${mb(size)} (before wasm-opt ${mb(rawSize)}), gzip ${mb(gz)}; weights: ${shipped.join(", ") || "none"}`);
+for (const b of builds) console.error(`pkg/: ${b.file} ${mb(b.wasm)} (before wasm-opt ${mb(b.wasmBeforeOpt)}), gzip ${mb(b.wasmGzip)}`);
+console.error(`pkg/ weights: ${shipped.join(", ") || "none"}`);

@@ -155,10 +155,12 @@ async function upscalerJs(browser, url) {
   return { model: `UpscalerJS esrgan-slim x2 (tfjs ${r.backend})`, peer: true, scale: 2, size: 256, backend: r.backend, first: r.first, warm: r.warm, weightsBytes };
 }
 
-const wasm = join(root, "www", "pkg", "upres_core_bg.wasm");
-const wasmBytes = readFileSync(wasm);
 const mb = (n) => (n / 1048576).toFixed(2);
-console.log(`wasm: ${mb(wasmBytes.length)} MB, ${mb(gzipSync(wasmBytes, { level: 9 }).length)} MB gzipped; Chromium ${execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim()}\n`);
+const wasmSizes = ["upres_core_bg.wasm", "upres_cpu_bg.wasm"].map((file) => {
+  const bytes = readFileSync(join(root, "www", "pkg", file));
+  return `${file} ${mb(bytes.length)} MB, ${mb(gzipSync(bytes, { level: 9 }).length)} MB gzipped`;
+});
+console.log(`wasm: ${wasmSizes.join("; ")}; Chromium ${execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim()}\n`);
 if (shippedOnly) {
   // Multiply-adds per LR pixel x input pixels x 2 FLOPs, over the warm time (tile overlap not counted).
   const vdsr = rows.find((r) => r.model.startsWith("vdsr-reference"));

@@ -103,6 +103,25 @@ for (const webgpu of [true, false]) {
       });
     }
 
+    test(`the page loads one build of the wasm: ${webgpu ? "WebGPU's (an adapter is there)" : "the CPU-only one, less than half the size (no adapter)"}`, async () => {
+      const page = await apiPage(browser, errors);
+      const wasmRequests = [];
+      page.on("request", (r) => r.url().endsWith(".wasm") && wasmRequests.push(r.url().split("/").pop()));
+      const r = await page.evaluate(async (weights) => {
+        const { Upscaler, wasmModule } = await import("/pkg/index.js");
+        const up = await Upscaler.create({ weights, backend: "cpu" });
+        const out = await up.upscale(new ImageData(16, 16), { scale: 2 });
+        up.dispose();
+        return { builds: Object.keys(wasmModule()), width: out.width };
+      }, `/pkg/weights/${SMALL}`);
+      const expected = webgpu ? "webgpu" : "cpu";
+      assert.deepEqual(r, { builds: [expected], width: 32 });
+      assert.deepEqual(wasmRequests, [expected === "webgpu" ? "upres_core_bg.wasm" : "upres_cpu_bg.wasm"]);
+      const sizes = JSON.parse(readFileSync(new URL("../../pkg/build-report.json", import.meta.url), "utf8")).builds;
+      const [full, cpu] = ["upres_core_bg.wasm", "upres_cpu_bg.wasm"].map((f) => sizes.find((b) => b.file === f).wasmGzip);
+      assert.ok(cpu < full / 2, `the CPU-only build is ${cpu} bytes gzipped, the WebGPU build ${full}`);
+    });
+
     test('backend "cpu" equals trainer upscale within 1/255', async () => {
       const page = await apiPage(browser, errors);
       const r = await upscaleInPage(page, { backend: "cpu" });

@@ -179,14 +179,15 @@ describe("in Chromium", () => {
   test("createWorkerUpscaler takes workerUrl and wasm: the worker and the .wasm served elsewhere", async () => {
     const p = await page();
     // The app serves the package's files under /assets/ with its own names, and
-    // the .wasm only under /binaries/ (what a bundler may do).
+    // the two builds of the .wasm only under /binaries/ (what a bundler may do).
     await p.route(`${url}assets/**`, async (route) => {
       const name = new URL(route.request().url()).pathname.split("/").pop();
-      if (name === "upres_core_bg.wasm") return route.fulfill({ status: 404, body: "not here" });
+      if (name.endsWith(".wasm")) return route.fulfill({ status: 404, body: "not here" });
       const file = name === "upres-worker.js" ? "worker.js" : name;
       return route.fulfill({ response: await p.request.fetch(`${url}pkg/${file}`) });
     });
     await p.route(`${url}binaries/core.wasm`, async (route) => route.fulfill({ response: await p.request.fetch(`${url}pkg/upres_core_bg.wasm`) }));
+    await p.route(`${url}binaries/cpu.wasm`, async (route) => route.fulfill({ response: await p.request.fetch(`${url}pkg/upres_cpu_bg.wasm`) }));
     const r = await p.evaluate(async () => {
       const { createWorkerUpscaler } = await import("/pkg/index.js");
       const weights = "/pkg/weights/vdsr-small-x2.f16.safetensors";
@@ -194,10 +195,15 @@ describe("in Chromium", () => {
       const up = await createWorkerUpscaler({ weights, workerUrl: "/assets/upres-worker.js", wasm: "/binaries/core.wasm" });
       const out = await up.upscale(new ImageData(10, 10), { scale: 2 });
       up.dispose();
-      return { withoutWasm, width: out.width };
+      // Either build by name, its URL resolved against the page (not the worker).
+      const cpu = await createWorkerUpscaler({ weights, workerUrl: "/assets/upres-worker.js", wasm: { cpu: "binaries/cpu.wasm" } });
+      const outCpu = await cpu.upscale(new ImageData(10, 10), { scale: 2 });
+      cpu.dispose();
+      return { withoutWasm, width: out.width, widthCpu: outCpu.width };
     });
     assert.notEqual(r.withoutWasm, "loaded", "without `wasm` the worker looks beside itself, where there is no .wasm");
     assert.equal(r.width, 20);
+    assert.equal(r.widthCpu, 20);
   });
 
   test("two upscalers on one worker each get their own replies", async () => {

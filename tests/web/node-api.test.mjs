@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { Upscaler, decodeImage, encodePng, readWeightsInfo, resizeBicubic } from "../../pkg/node.js";
+import { Upscaler, decodeImage, encodePng, readWeightsInfo, resizeBicubic, wasmModule } from "../../pkg/node.js";
 import { runTrainer, set5, trainer, weights, weightsWithNaN } from "./helpers.mjs";
 
 const SMALL_VDSR = weights("vdsr-small-x2.f16.safetensors");
@@ -57,6 +57,12 @@ test("info describes the weights and says why the CPU runs", async () => {
   assert.deepEqual(await readWeightsInfo(REFERENCE_VDSR).then((i) => i.params), 664704);
   up.dispose();
   assert.throws(() => up.info, { name: "InvalidStateError" });
+});
+
+test("Node loads the CPU-only build of the wasm (Node has no WebGPU)", async () => {
+  await Upscaler.create({ weights: readFileSync(REFERENCE_VDSR), backend: "cpu" }).then((up) => up.dispose());
+  assert.deepEqual(Object.keys(wasmModule()), ["cpu"]);
+  assert.ok(wasmModule().cpu instanceof WebAssembly.Module);
 });
 
 test("tiles blend without seams: small tiles equal one whole-image tile within 1/255", async () => {

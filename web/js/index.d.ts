@@ -47,8 +47,8 @@ export interface UpscalerOptions {
    * `WeightsError`. Without it, a cached copy is revalidated with the server.
    */
   integrity?: string;
-  /** Where to load the .wasm from, if not beside this file. */
-  wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
+  /** Where to load the .wasm from, if not beside this file: see {@link init}. */
+  wasm?: WasmSource | WasmBuilds;
 }
 
 export interface Provenance {
@@ -269,8 +269,8 @@ export interface WorkerUpscalerOptions extends Omit<UpscalerOptions, "signal" | 
   worker?: Worker | Worker[];
   /** Where your app serves the package's `worker.js`, if not beside `index.js` (ignored with `worker`). */
   workerUrl?: string | URL;
-  /** Where the worker loads the .wasm from (a URL, or a `WebAssembly.Module`), if not beside `index.js`. */
-  wasm?: string | URL | WebAssembly.Module | BufferSource;
+  /** Where the worker loads the .wasm from (a URL, or a `WebAssembly.Module`), if not beside `index.js`: see {@link init}. */
+  wasm?: string | URL | WebAssembly.Module | BufferSource | { webgpu?: string | URL | WebAssembly.Module | BufferSource; cpu?: string | URL | WebAssembly.Module | BufferSource };
 }
 
 /** The same API with the model in a Web Worker; pixels are transferred, not copied. Browsers only (a `BackendError` in Node). */
@@ -285,11 +285,29 @@ export interface WorkerUpscaler extends UpscalerApi {
   readonly workers: number;
 }
 
-/** The compiled WebAssembly.Module once `init` has run (for handing to workers), else undefined. */
-export declare function wasmModule(): WebAssembly.Module | undefined;
+/** A .wasm file: its URL, a Response, its bytes or the compiled module. */
+export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Module;
 
-/** Load the WebAssembly module now (it loads by itself on first use). */
-export default function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<unknown>;
+/**
+ * The two builds of the wasm: `webgpu` (upres_core_bg.wasm: WebGPU and the
+ * CPU) and `cpu` (upres_cpu_bg.wasm: the CPU only, less than half the size).
+ */
+export interface WasmBuilds {
+  webgpu?: WasmSource;
+  cpu?: WasmSource;
+}
+
+/** The compiled module of the build `init` loaded, as `{ webgpu }` or `{ cpu }` (for handing to workers), else undefined. */
+export declare function wasmModule(): { webgpu: WebAssembly.Module } | { cpu: WebAssembly.Module } | undefined;
+
+/**
+ * Load the WebAssembly module now (it loads by itself on first use). With
+ * no argument it loads the WebGPU build where the browser has a WebGPU
+ * adapter and the CPU-only build elsewhere (Node, browsers without WebGPU),
+ * each from beside this file. A single source is the WebGPU build's .wasm;
+ * `{ webgpu, cpu }` gives either build or both (both: chosen as above).
+ */
+export default function init(wasm?: WasmSource | WasmBuilds): Promise<unknown>;
 
 export declare function decodeImage(bytes: Uint8Array | ArrayBuffer): Promise<ImageData & { notes?: string[] }>;
 export declare function encodePng(image: RgbaImage): Promise<Uint8Array>;

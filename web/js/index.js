@@ -1,9 +1,12 @@
 // upres: super-resolution in the browser (WebGPU, or the CPU through wasm
 // SIMD) and in Node.js (CPU). The model code is Rust compiled to
-// WebAssembly (upres_core.js); this file turns JS inputs into RGBA pixels,
-// fetches weights with progress, and adds AbortSignal and progress events.
+// WebAssembly in two builds: upres_core.js (WebGPU and the CPU) and
+// upres_cpu.js (the CPU only, less than half the size), of which init loads
+// one; this file turns JS inputs into RGBA pixels, fetches weights with
+// progress, and adds AbortSignal and progress events.
 
-import wasmInit, { UpscalerCore, __upres_wasm_module, defaultTileSize, defaultOverlap, resizeBicubic as coreResizeBicubic, decodeImage as coreDecodeImage, decodableFormat as coreDecodableFormat, encodePng as coreEncodePng, readWeightsInfo as coreReadWeightsInfo } from "./upres_core.js";
+import * as webgpuBuild from "./upres_core.js";
+import * as cpuBuild from "./upres_cpu.js";
 
 import { abortError, asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
 import { isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
@@ -16,17 +19,31 @@ const isNode = typeof process !== "undefined" && process.versions != null && pro
 // A page's main thread (not a worker, not Node): one tile blocks it from start to end.
 const onPageMainThread = typeof window !== "undefined" && typeof document !== "undefined";
 
+// The two builds of the wasm: the glue wasm-bindgen made for each, and its
+// file (each URL a literal: bundlers follow those, and webpack makes a
+// template one into a context of every file in the folder).
+const BUILDS = {
+  webgpu: { glue: webgpuBuild, file: () => new URL("./upres_core_bg.wasm", import.meta.url) },
+  cpu: { glue: cpuBuild, file: () => new URL("./upres_cpu_bg.wasm", import.meta.url) },
+};
+
 let ready = null;
+// The build init loaded: its name and glue.
+let loaded = null;
 
 /**
  * Load the WebAssembly module. Called by everything that needs it; call it
- * yourself to start the download early or to pass the .wasm from elsewhere
- * (a URL, a Response, bytes or a WebAssembly.Module).
+ * yourself to start the download early or to pass the .wasm from elsewhere.
+ * `wasm`: the WebGPU build's .wasm (a URL, a Response, bytes or a
+ * WebAssembly.Module), or `{ webgpu, cpu }` with either build or both. Left
+ * to itself, init loads the WebGPU build where the browser has a WebGPU
+ * adapter and the CPU-only build elsewhere (Node, browsers without WebGPU).
  */
 export default function init(wasm) {
   if (ready === null) {
     ready = initWasm(wasm).catch((e) => {
       ready = null;
+      loaded = null;
       throw e;
     });
   }
@@ -34,20 +51,48 @@ export default function init(wasm) {
 }
 
 /**
- * The compiled WebAssembly.Module once `init` has run: a worker pool's first
- * worker hands it to the others, which then neither fetch nor compile it.
+ * The compiled wasm once `init` has run, as `{ webgpu }` or `{ cpu }` (the
+ * build loaded): a worker pool's first worker hands it to the others, which
+ * then neither fetch nor compile it, and load the same build.
  */
 export function wasmModule() {
-  return __upres_wasm_module;
+  return loaded === null ? undefined : { [loaded.name]: loaded.glue.__upres_wasm_module };
+}
+
+/** The wasm's exports, once `init` has run. */
+function wasm() {
+  if (loaded === null) throw new InvalidStateError("the upres wasm is not loaded yet: `await init()` first");
+  return loaded.glue;
+}
+
+function isBuildChoice(value) {
+  return value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+// Whether a page may use WebGPU: it has an adapter (software ones included:
+// `backend: "webgpu"` takes them, and `auto` then says why it does not).
+async function hasWebGpuAdapter() {
+  try {
+    return (await globalThis.navigator?.gpu?.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
 }
 
 async function initWasm(wasm) {
-  if (wasm !== undefined) return wasmInit({ module_or_path: wasm });
-  if (isNode) {
-    // Node's fetch does not read file: URLs.
-    return wasmInit({ module_or_path: await readFile(new URL("./upres_core_bg.wasm", import.meta.url)) });
+  const given = wasm === undefined ? {} : isBuildChoice(wasm) ? wasm : { webgpu: wasm };
+  for (const name of Object.keys(given)) {
+    if (!(name in BUILDS)) throw new TypeError(`wasm must be the .wasm of upres's WebGPU build or { webgpu, cpu }, got a key \`${name}\``);
   }
-  return wasmInit();
+  const names = Object.keys(given).filter((name) => given[name] !== undefined);
+  const name = names.length === 1 ? names[0] : !isNode && (await hasWebGpuAdapter()) ? "webgpu" : "cpu";
+  const build = BUILDS[name];
+  let source = given[name];
+  // Node's fetch does not read file: URLs.
+  if (source === undefined && isNode) source = await readFile(build.file());
+  const exports = await build.glue.default(source === undefined ? undefined : { module_or_path: source });
+  loaded = { name, glue: build.glue };
+  return exports;
 }
 
 // Call into the wasm; its errors become instances of the package's error classes.
@@ -191,18 +236,18 @@ async function encodedFile(input) {
   if (input instanceof ArrayBuffer || input instanceof Uint8Array) bytes = new Uint8Array(input);
   else if (typeof Blob !== "undefined" && input instanceof Blob) [bytes, name] = [new Uint8Array(await input.arrayBuffer()), input.name || "image"];
   else return undefined;
-  return coreDecodableFormat(bytes) === undefined ? undefined : { bytes, name };
+  return wasm().decodableFormat(bytes) === undefined ? undefined : { bytes, name };
 }
 
 async function decodeBytes(bytes, name, blob) {
   try {
-    return coreDecodeImage(bytes, name);
+    return wasm().decodeImage(bytes, name);
   } catch (thrown) {
     const e = asUpresError(thrown);
     // Formats our decoder lacks (AVIF, HEIC, ...) may still be decodable by
     // the browser. A broken file of a format we decode is refused as it is in
     // Node and natively: browsers draw half a truncated PNG without a word.
-    if (blob !== undefined && typeof createImageBitmap !== "undefined" && coreDecodableFormat(bytes) === undefined) {
+    if (blob !== undefined && typeof createImageBitmap !== "undefined" && wasm().decodableFormat(bytes) === undefined) {
       let bitmap;
       try {
         bitmap = await createImageBitmap(blob);
@@ -244,27 +289,27 @@ function finished(out, notes = out.notes) {
 /** Decode an encoded image (PNG, JPEG, WebP, BMP, GIF) to RGBA pixels, upright as its EXIF orientation asks. */
 export async function decodeImage(bytes) {
   await init();
-  return toImageData(core(() => coreDecodeImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "image")));
+  return toImageData(core(() => wasm().decodeImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "image")));
 }
 
 /** Encode RGBA pixels as a PNG file (alpha kept). */
 export async function encodePng(image) {
   await init();
-  return core(() => coreEncodePng(rgbaBytes(image), image.width, image.height));
+  return core(() => wasm().encodePng(rgbaBytes(image), image.width, image.height));
 }
 
 /** MATLAB's bicubic `imresize` to `{ scale }` or `{ width, height }` (alpha kept). */
 export async function resizeBicubic(input, options = {}) {
   const pixels = await toPixels(input);
   const { scale, width, height } = options;
-  return toImageData(core(() => coreResizeBicubic(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height })));
+  return toImageData(core(() => wasm().resizeBicubic(rgbaBytes(pixels), pixels.width, pixels.height, { scale, width, height })));
 }
 
 /** What a weights file holds (architecture, scales, provenance), without loading it. */
 export async function readWeightsInfo(weights) {
   await init();
   const bytes = await loadWeightsBytes(weights);
-  return core(() => coreReadWeightsInfo(bytes));
+  return core(() => wasm().readWeightsInfo(bytes));
 }
 
 function tileCallback(onProgress, signal) {
@@ -294,11 +339,11 @@ async function guard(signal, run) {
 // Pass `tileSize` to choose.
 const MAIN_THREAD_TILE_MACS = 1e9;
 
-function mainThreadTile(info, overlap = defaultOverlap()) {
+function mainThreadTile(info, overlap = wasm().defaultOverlap()) {
   const perPixel = Object.entries(info.macsPerLrPixel ?? {}).map(([scale, macs]) => (info.input === "bicubic" ? macs / Number(scale.slice(1)) ** 2 : macs));
-  if (perPixel.length === 0) return defaultTileSize();
+  if (perPixel.length === 0) return wasm().defaultTileSize();
   const side = Math.floor(Math.sqrt(MAIN_THREAD_TILE_MACS / Math.max(...perPixel)) / 16) * 16;
-  return Math.max(overlap + 64, Math.min(defaultTileSize(), side));
+  return Math.max(overlap + 64, Math.min(wasm().defaultTileSize(), side));
 }
 
 /** A super-resolution model loaded on WebGPU or the CPU. */
@@ -307,7 +352,7 @@ export class Upscaler {
   #queue = Promise.resolve();
 
   constructor(core) {
-    if (!(core instanceof UpscalerCore)) throw new TypeError("use `await Upscaler.create({ weights })`");
+    if (!(core instanceof wasm().UpscalerCore)) throw new TypeError("use `await Upscaler.create({ weights })`");
     this.#core = core;
   }
 
@@ -320,7 +365,7 @@ export class Upscaler {
     await init(options.wasm);
     const bytes = await loadWeightsBytes(weights, { onProgress: onDownloadProgress, signal, integrity });
     try {
-      return new Upscaler(await UpscalerCore.create(bytes, backend));
+      return new Upscaler(await wasm().UpscalerCore.create(bytes, backend));
     } catch (e) {
       throw asUpresError(e);
     }

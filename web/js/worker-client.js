@@ -215,10 +215,12 @@ export async function createWorkerUpscaler(options) {
     owned.push(w);
     return w;
   };
-  const resolved = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
+  const resolvedUrl = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
+  // `wasm` may be `{ webgpu, cpu }`: each build's URL resolved here, against the page.
+  const resolved = (u) => (u !== null && typeof u === "object" && Object.getPrototypeOf(u) === Object.prototype ? Object.fromEntries(Object.entries(u).map(([k, v]) => [k, resolvedUrl(v)])) : resolvedUrl(u));
   const create = async (connection, message, onDownload) => {
     const upscaler = nextId++;
-    // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), as for `init(wasm)`.
+    // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), or `{ webgpu, cpu }`, as for `init(wasm)`.
     const full = { type: "create", upscaler, ...(wasm !== undefined ? { wasm: resolved(wasm) } : {}), ...message };
     const reply = await connection.call(full, { onDownload }).promise;
     return { connection, id: upscaler, reply };

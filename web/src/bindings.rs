@@ -259,6 +259,24 @@ impl UpscalerCore {
     }
 }
 
+/// The model on a usable GPU adapter.
+#[cfg(feature = "webgpu")]
+async fn on_webgpu(weights: Vec<u8>, _backend: &str) -> Result<Session, WebError> {
+    let (engine, meta) = Engine::webgpu(&weights).await?;
+    Ok(Session { engine, meta, weights: Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false })
+}
+
+/// The CPU-only build has no WebGPU backend, even where the adapter would do.
+#[cfg(not(feature = "webgpu"))]
+async fn on_webgpu(weights: Vec<u8>, backend: &str) -> Result<Session, WebError> {
+    const WHY: &str = "this is upres's CPU-only build (upres_cpu_bg.wasm), which has no WebGPU backend";
+    if backend == "auto" {
+        Session::on_cpu(weights, Some(WHY.into()))
+    } else {
+        Err(WebError::Backend(format!("backend \"webgpu\" was asked for, but {WHY}")))
+    }
+}
+
 #[wasm_bindgen]
 impl UpscalerCore {
     /// Load `weights` (an upres safetensors file) on `backend` ("auto", "webgpu" or "cpu").
@@ -269,10 +287,7 @@ impl UpscalerCore {
             "auto" | "webgpu" => match probe_webgpu().await {
                 // `auto` treats a software adapter as no GPU; asking for "webgpu" still gets it.
                 Ok(Adapter::Software(reason)) if backend == "auto" => Session::on_cpu(weights, Some(reason)),
-                Ok(_) => match Engine::webgpu(&weights).await {
-                    Ok((engine, meta)) => Ok(Session { engine, meta, weights: Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false }),
-                    Err(e) => Err(e),
-                },
+                Ok(_) => on_webgpu(weights, &backend).await,
                 Err(reason) if backend == "auto" => Session::on_cpu(weights, Some(reason)),
                 Err(reason) => Err(WebError::Backend(format!("backend \"webgpu\" was asked for, but {reason}"))),
             },

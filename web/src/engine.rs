@@ -20,7 +20,7 @@ use crate::WebError;
 
 /// The CPU backend: burn's Flex, built with wasm SIMD (simd128) for the browser.
 pub type Cpu = burn::backend::Flex;
-#[cfg(target_family = "wasm")]
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
 pub type WebGpu = burn::backend::Wgpu;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,7 +39,7 @@ pub struct Loaded<B: Backend> {
 #[derive(Clone)]
 pub enum Engine {
     Cpu(Loaded<Cpu>),
-    #[cfg(target_family = "wasm")]
+    #[cfg(all(target_family = "wasm", feature = "webgpu"))]
     WebGpu(Loaded<WebGpu>),
 }
 
@@ -109,7 +109,7 @@ impl Engine {
 
     /// The model on the browser's GPU. The caller has checked that an adapter exists:
     /// burn's initialisation panics without one.
-    #[cfg(target_family = "wasm")]
+    #[cfg(all(target_family = "wasm", feature = "webgpu"))]
     pub async fn webgpu(weights: &[u8]) -> Result<(Engine, WeightsMeta), WebError> {
         use burn::backend::wgpu::{graphics, init_setup_async, RuntimeOptions, WgpuDevice};
         thread_local! {
@@ -129,7 +129,7 @@ impl Engine {
     pub fn kind(&self) -> BackendKind {
         match self {
             Engine::Cpu(_) => BackendKind::Cpu,
-            #[cfg(target_family = "wasm")]
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Engine::WebGpu(_) => BackendKind::Webgpu,
         }
     }
@@ -137,7 +137,7 @@ impl Engine {
     pub async fn run_tile(&self, input: &TileInput, scale: usize) -> Result<Vec<f32>, TileError> {
         match self {
             Engine::Cpu(l) => forward_tile(l, input, scale).await,
-            #[cfg(target_family = "wasm")]
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Engine::WebGpu(l) => forward_tile(l, input, scale).await,
         }
     }
@@ -145,7 +145,7 @@ impl Engine {
     async fn features(&self, input: &TileInput, scale: usize, max_channels: usize) -> Result<Vec<FeatureMap>, TileError> {
         match self {
             Engine::Cpu(l) => features_of(l, input, scale, max_channels).await,
-            #[cfg(target_family = "wasm")]
+            #[cfg(all(target_family = "wasm", feature = "webgpu"))]
             Engine::WebGpu(l) => features_of(l, input, scale, max_channels).await,
         }
     }
