@@ -1,6 +1,6 @@
 // The demo's service worker: after the first visit the page works offline.
-// Installing it stores the page, the package's code and its .wasm (the files
-// pkg/package.json lists) and the models' index; what the page fetches later
+// Installing it stores the page, the package's code, the build of its .wasm
+// this browser loads (of the files pkg/package.json lists) and the models' index; what the page fetches later
 // (the samples) is stored as it goes. The weights themselves are kept by the
 // package in the Cache API (weights-download.js), so they are not stored twice.
 // Every request goes to the network first, so a new version of the demo shows
@@ -9,10 +9,14 @@
 const CACHE = "upres-demo-v1";
 const PAGE = ["./", "app.js", "models.js", "viewer.js", "style.css", "pkg/weights/index.json"];
 
-// The package's code and wasm, as its package.json lists them (read here, not stored: the page never loads it).
+// The package's code, as its package.json lists it (read here, not stored:
+// the page never loads it), and one of its two builds of the wasm, chosen as
+// the package's init chooses: the WebGPU build where there is an adapter.
 async function packageFiles() {
   const manifest = await (await fetch("pkg/package.json", { cache: "no-cache" })).json();
-  return manifest.files.filter((f) => f.endsWith(".js") || f.endsWith(".wasm")).map((f) => `pkg/${f}`);
+  const adapter = await Promise.resolve(self.navigator.gpu?.requestAdapter()).catch(() => null);
+  const wasm = adapter ? "upres_core_bg.wasm" : "upres_cpu_bg.wasm";
+  return manifest.files.filter((f) => f.endsWith(".js") || f === wasm).map((f) => `pkg/${f}`);
 }
 
 self.addEventListener("install", (event) => {

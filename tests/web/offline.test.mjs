@@ -10,14 +10,29 @@ import { dropFile, launch, openPage, set5, startServer, weights } from "./helper
 
 const shipped = JSON.parse(readFileSync(weights("index.json"), "utf8"));
 const SMALL = "vdsr-small-x2.f16.safetensors";
+// Each request as it arrives, and its status once the response is out. (Kept
+// when the response finished, a request could be missed: the page may read
+// the last byte and answer the test before the server hears that its write
+// is done; CI saw a first download counted as none.)
 const requests = [];
 let server, url;
 before(async () => {
-  ({ server, url } = await startServer({ onRequest: (req, res) => res.on("finish", () => requests.push({ path: new URL(req.url, "http://x").pathname, status: res.statusCode })) }));
+  ({ server, url } = await startServer({
+    onRequest: (req, res) => {
+      const request = { path: new URL(req.url, "http://x").pathname, status: undefined };
+      request.sent = new Promise((resolve) => res.on("close", () => resolve((request.status = res.statusCode))));
+      requests.push(request);
+    },
+  }));
 });
 after(() => server.close());
 
-const asked = (path, since) => requests.slice(since).filter((r) => r.path === path);
+/** The requests for `path` since request number `since`, once their responses are out, as `{ path, status }`. */
+async function asked(path, since) {
+  const matching = requests.slice(since).filter((r) => r.path === path);
+  await Promise.all(matching.map((r) => r.sent));
+  return matching.map(({ path, status }) => ({ path, status }));
+}
 
 test("weights are downloaded once: cached with their hash, revalidated with a 304 without integrity, no request with it, a WeightsError for other bytes", async () => {
   const browser = await launch({ webgpu: false });
@@ -45,15 +60,15 @@ test("weights are downloaded once: cached with their hash, revalidated with a 30
 
     let mark = requests.length;
     assert.equal(await load({ weights: file }), "vdsr");
-    assert.deepEqual(asked(file, mark).map((r) => r.status), [200], "the first load downloads");
+    assert.deepEqual((await asked(file, mark)).map((r) => r.status), [200], "the first load downloads");
 
     mark = requests.length;
     assert.equal(await load({ weights: file }), "vdsr");
-    assert.deepEqual(asked(file, mark).map((r) => r.status), [304], "without integrity the cached copy is revalidated, not downloaded");
+    assert.deepEqual((await asked(file, mark)).map((r) => r.status), [304], "without integrity the cached copy is revalidated, not downloaded");
 
     mark = requests.length;
     assert.equal(await load({ weights: file, integrity }), "vdsr");
-    assert.deepEqual(asked(file, mark), [], "with integrity the cached copy needs no request");
+    assert.deepEqual(await asked(file, mark), [], "with integrity the cached copy needs no request");
 
     // By name the package takes the hash from its index: a new page (a second visit) asks nothing of the weights.
     const second = await context.newPage();
@@ -64,8 +79,8 @@ test("weights are downloaded once: cached with their hash, revalidated with a 30
       const { Upscaler } = await import("/pkg/index.js");
       return (await Upscaler.create({ weights: name, backend: "cpu" })).info.arch;
     }, SMALL.replace(".f16.safetensors", "")), "vdsr");
-    assert.deepEqual(asked(file, mark), [], "a shipped model by name comes from the cache");
-    assert.equal(asked("/pkg/weights/index.json", mark).length, 1);
+    assert.deepEqual(await asked(file, mark), [], "a shipped model by name comes from the cache");
+    assert.equal((await asked("/pkg/weights/index.json", mark)).length, 1);
 
     const wrong = `sha256-${"A".repeat(43)}=`;
     assert.match(await load({ weights: file, integrity: wrong }), /^WeightsError: the weights at \/pkg\/weights\/vdsr-small-x2\.f16\.safetensors are not the expected file \(their SHA-256 is .*, integrity asks for A+=\)/);
@@ -83,6 +98,9 @@ test("the demo: another model loads into the same worker (the wasm is fetched on
     const page = await openPage(browser, url, errors);
     await page.waitForSelector("#backend[data-backend]", { timeout: 120000 });
     await page.waitForFunction(() => document.getElementById("offline").textContent.startsWith("Works offline"), null, { timeout: 300000 });
+    // The service worker keeps the one build of the wasm this browser loads (no WebGPU adapter here: the CPU-only one).
+    const storedWasm = await page.evaluate(async () => (await (await caches.open("upres-demo-v1")).keys()).map((r) => new URL(r.url).pathname).filter((p) => p.endsWith(".wasm")));
+    assert.deepEqual(storedWasm, ["/pkg/upres_cpu_bg.wasm"]);
 
     // The quick x2 models in turn, twice: one worker, one wasm download, each weights file once.
     const quick = ["sesr-m5-x2.f16.safetensors", "vdsr-small-x2.f16.safetensors", "sesr-m5-x2.f16.safetensors", "edsr-small-x2.f16.safetensors"].filter((f) => shipped.some((m) => m.file === f));
@@ -94,10 +112,11 @@ test("the demo: another model loads into the same worker (the wasm is fetched on
       await page.click("#run");
       await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("Done"), null, { timeout: 300000 });
     }
+    await Promise.all(requests.slice(mark).map((r) => r.sent));
     const wasm = requests.slice(mark).filter((r) => r.path.endsWith(".wasm") && r.status === 200);
     // One for the page's worker, one for the service worker's copy.
     assert.ok(wasm.length <= 2, `the wasm was downloaded ${wasm.length} times`);
-    for (const m of shipped) assert.ok(asked(`/pkg/weights/${m.file}`, mark).length <= 1, `${m.file} downloaded more than once`);
+    for (const m of shipped) assert.ok((await asked(`/pkg/weights/${m.file}`, mark)).length <= 1, `${m.file} downloaded more than once`);
 
     // The server goes away: the page reloads from the browser's copy and upscales.
     server.closeAllConnections();
