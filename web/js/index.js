@@ -9,7 +9,7 @@ import * as webgpuBuild from "./upres_core.js";
 import * as cpuBuild from "./upres_cpu.js";
 
 import { abortError, asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
-import { isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
+import { isBuildChoice, isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
 import { readFile } from "./platform.js";
 import { downloadWeights } from "./weights-download.js";
 
@@ -63,10 +63,6 @@ export function wasmModule() {
 function wasm() {
   if (loaded === null) throw new InvalidStateError("the upres wasm is not loaded yet: `await init()` first");
   return loaded.glue;
-}
-
-function isBuildChoice(value) {
-  return value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 // Whether a page may use WebGPU: it has an adapter (software ones included:

@@ -10,6 +10,11 @@ export function isModelName(weights) {
   return typeof weights === "string" && /^[a-z0-9][a-z0-9_-]*$/i.test(weights);
 }
 
+/** Whether `wasm` names the builds (`{ webgpu, cpu }`) rather than being one .wasm (a URL, bytes, a Module). */
+export function isBuildChoice(wasm) {
+  return wasm !== null && typeof wasm === "object" && Object.getPrototypeOf(wasm) === Object.prototype;
+}
+
 /** The fast model shipped for each scale: what `{ scale }` without `weights` loads. */
 export const DEFAULT_MODELS = Object.freeze({ 2: "sesr-m5-x2", 3: "sesr-m5-x3", 4: "sesr-m5-x4" });
 
@@ -217,7 +222,7 @@ export async function createWorkerUpscaler(options) {
   };
   const resolvedUrl = (u) => (u instanceof URL ? u.href : typeof u === "string" ? new URL(u, globalThis.location?.href).href : u);
   // `wasm` may be `{ webgpu, cpu }`: each build's URL resolved here, against the page.
-  const resolved = (u) => (u !== null && typeof u === "object" && Object.getPrototypeOf(u) === Object.prototype ? Object.fromEntries(Object.entries(u).map(([k, v]) => [k, resolvedUrl(v)])) : resolvedUrl(u));
+  const resolved = (u) => (isBuildChoice(u) ? Object.fromEntries(Object.entries(u).map(([k, v]) => [k, resolvedUrl(v)])) : resolvedUrl(u));
   const create = async (connection, message, onDownload) => {
     const upscaler = nextId++;
     // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), or `{ webgpu, cpu }`, as for `init(wasm)`.
