@@ -321,21 +321,49 @@ pub(crate) fn conv2d_weight_backward_as_conv2d(
 /// Gradient of a convolution's bias from its output gradient `[batch, c, ...]`:
 /// the sum over batch and pixels per channel, read where it lies (the
 /// default swaps the first two dims and copies them contiguous first).
+/// Channels run in parallel, each summed in a fixed order (images in turn,
+/// each plane in [`plane_sum`]'s lanes), so the result does not depend on
+/// the number of threads.
 pub(crate) fn bias_grad<T: ShiftedElement + burn_backend::Element + bytemuck::Pod>(grad: &FlexTensor) -> FlexTensor {
     let grad = grad.to_contiguous();
     let shape = grad.layout().shape();
     let (batch, channels) = (shape[0], shape[1]);
     let pixels: usize = shape[2..].iter().product();
     let data: &[T] = grad.storage();
-    let mut sums = vec![T::ZERO; channels];
-    if pixels > 0 {
-        for image in data.chunks_exact(channels * pixels).take(batch) {
-            for (sum, plane) in sums.iter_mut().zip(image.chunks_exact(pixels)) {
-                *sum = plane.iter().fold(*sum, |a, &v| a + v);
-            }
+    let channel_sum = |c: usize| {
+        (0..batch).fold(T::ZERO, |sum, n| sum + plane_sum(&data[(n * channels + c) * pixels..][..pixels]))
+    };
+    #[cfg(feature = "rayon")]
+    let sums: Vec<T> = {
+        use rayon::prelude::*;
+        (0..channels).into_par_iter().map(channel_sum).collect()
+    };
+    #[cfg(not(feature = "rayon"))]
+    let sums: Vec<T> = (0..channels).map(channel_sum).collect();
+    FlexTensor::new(Bytes::from_elems(sums), Layout::contiguous(Shape::from(vec![channels])), grad.dtype())
+}
+
+/// The sum of `values` in 16 independent lanes, added pairwise at the end:
+/// the compiler keeps the lanes in vector registers, where one running sum
+/// waits for each add before the next (a latency chain 16 times longer).
+fn plane_sum<T: ShiftedElement>(values: &[T]) -> T {
+    const LANES: usize = 16;
+    let mut lanes = [T::ZERO; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = *lane + v;
         }
     }
-    FlexTensor::new(Bytes::from_elems(sums), Layout::contiguous(Shape::from(vec![channels])), grad.dtype())
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            lanes[i] = lanes[i] + lanes[i + width];
+        }
+    }
+    rest.iter().fold(lanes[0], |sum, &v| sum + v)
 }
 
 /// Run `work(item, scratch)` for every item, in parallel where rayon is on,

@@ -114,3 +114,27 @@ fn large_kernels_and_grouped_convolutions_are_left_to_im2col() {
     let strided = ConvOptions::new([1, 2, 2], [0, 1, 1], [1, 1, 1], 1);
     assert!(Shifted2d::of(&[1, 16, 1, 8, 8], &[16, 16, 1, 3, 3], &strided).is_none());
 }
+
+#[test]
+fn plane_sum_adds_every_value_whatever_the_length() {
+    // Lengths below, at and around the lane count, and one with a remainder.
+    for n in (0..40).chain([1000, 4099]) {
+        let v = values(n, n as u32 + 7);
+        let want: f64 = v.iter().map(|&x| x as f64).sum();
+        let got = plane_sum(&v) as f64;
+        assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "n = {n}: {got} against {want}");
+    }
+}
+
+#[test]
+fn bias_grad_is_the_sum_per_channel_over_batch_and_pixels() {
+    use burn_backend::TensorData;
+    let (batch, channels, h, w) = (3, 5, 7, 9);
+    let v = values(batch * channels * h * w, 11);
+    let grad = FlexTensor::from_data(TensorData::new(v.clone(), [batch, channels, h, w]));
+    let got: Vec<f32> = bias_grad::<f32>(&grad).storage::<f32>().to_vec();
+    for c in 0..channels {
+        let want: f64 = (0..batch).flat_map(|n| &v[(n * channels + c) * h * w..][..h * w]).map(|&x| x as f64).sum();
+        assert!((got[c] as f64 - want).abs() <= 1e-5 * (1.0 + want.abs()), "channel {c}: {} against {want}", got[c]);
+    }
+}
