@@ -35,8 +35,8 @@ pub fn binary_op<F32Op, F64Op>(
     simd_hint: Option<BinaryOp>,
 ) -> FlexTensor
 where
-    F32Op: Fn(f32, f32) -> f32 + Copy,
-    F64Op: Fn(f64, f64) -> f64 + Copy,
+    F32Op: Fn(f32, f32) -> f32 + Copy + Send + Sync,
+    F64Op: Fn(f64, f64) -> f64 + Copy + Send + Sync,
 {
     debug_assert_eq!(lhs.dtype(), rhs.dtype(), "binary_op: dtype mismatch");
 
@@ -67,7 +67,7 @@ fn binary_op_f32<Op>(
     simd_hint: Option<BinaryOp>,
 ) -> FlexTensor
 where
-    Op: Fn(f32, f32) -> f32,
+    Op: Fn(f32, f32) -> f32 + Send + Sync,
 {
     // Permuted lhs + broadcast rhs (e.g. `x.permute(...) - mean`):
     // the generic path would walk the permuted lhs with a scalar
@@ -96,12 +96,15 @@ where
         let lhs_storage: &mut [f32] = lhs.storage_mut();
         let l_slice = &mut lhs_storage[..l_end];
 
-        match simd_op {
-            BinaryOp::Add => simd::add_inplace_f32(l_slice, r_slice),
-            BinaryOp::Sub => simd::sub_inplace_f32(l_slice, r_slice),
-            BinaryOp::Mul => simd::mul_inplace_f32(l_slice, r_slice),
-            BinaryOp::Div => simd::div_inplace_f32(l_slice, r_slice),
-        }
+        crate::ops::parallel::chunks_mut(l_slice, 1, |offset, part| {
+            let r_part = &r_slice[offset..offset + part.len()];
+            match simd_op {
+                BinaryOp::Add => simd::add_inplace_f32(part, r_part),
+                BinaryOp::Sub => simd::sub_inplace_f32(part, r_part),
+                BinaryOp::Mul => simd::mul_inplace_f32(part, r_part),
+                BinaryOp::Div => simd::div_inplace_f32(part, r_part),
+            }
+        });
         return lhs;
     }
 
@@ -279,60 +282,74 @@ fn apply_broadcast_pattern_f32(
 
     if lhs.is_unique() {
         let dst = &mut lhs.storage_mut::<f32>()[..numel];
-        run_broadcast_pattern_f32(dst, rhs_storage, simd_op, pattern);
+        run_broadcast_pattern_f32(dst, None, rhs_storage, simd_op, pattern);
         lhs
     } else {
         // Copy lhs once, then apply the broadcast in place. The
         // memcpy is cheaper than the StridedIter fallback it replaces.
-        let mut out: Vec<f32> = lhs.storage::<f32>()[..numel].to_vec();
-        run_broadcast_pattern_f32(&mut out, rhs_storage, simd_op, pattern);
+        let mut out: Vec<f32> = crate::ops::mask::uninit_vec(numel);
+        run_broadcast_pattern_f32(&mut out, Some(&lhs.storage::<f32>()[..numel]), rhs_storage, simd_op, pattern);
         make_tensor(out, lhs.layout().shape().clone(), lhs.dtype())
     }
 }
 
 /// Shared kernel: run the chosen broadcast pattern against a mutable
-/// destination buffer (which already holds lhs's values) and rhs's
-/// storage slice.
+/// destination buffer, which already holds lhs's values or, with `src`,
+/// gets them copied in chunk by chunk, and rhs's storage slice. Chunks of
+/// whole rows run in parallel (`ops::parallel`).
 #[cfg(feature = "simd")]
 fn run_broadcast_pattern_f32(
     dst: &mut [f32],
+    src: Option<&[f32]>,
     rhs_storage: &[f32],
     simd_op: BinaryOp,
     pattern: BroadcastView,
 ) {
-    match pattern {
-        BroadcastView::SharedRow {
-            outer_count,
-            row_len,
-            rhs_row_offset,
-        } => {
-            let rhs_row: &[f32] = &rhs_storage[rhs_row_offset..rhs_row_offset + row_len];
-            let total = outer_count * row_len;
-            // One SIMD dispatch covers the whole outer walk. The kernel
-            // keeps `rhs_row` in registers across rows for small row
-            // lengths, and pays the macerator feature-detection cost
-            // exactly once.
-            let dst_full = &mut dst[..total];
-            match simd_op {
-                BinaryOp::Add => simd::add_shared_row_inplace_f32(dst_full, rhs_row),
-                BinaryOp::Sub => simd::sub_shared_row_inplace_f32(dst_full, rhs_row),
-                BinaryOp::Mul => simd::mul_shared_row_inplace_f32(dst_full, rhs_row),
-                BinaryOp::Div => simd::div_shared_row_inplace_f32(dst_full, rhs_row),
+    let (rows, row_len) = match &pattern {
+        BroadcastView::SharedRow { outer_count, row_len, .. } => (*outer_count, *row_len),
+        BroadcastView::PerRowScalar { outer_count, row_len, .. } => (*outer_count, *row_len),
+        BroadcastView::GatheredRowScalar { row_len, scalars } => (scalars.len(), *row_len),
+    };
+    // The pattern covers all of lhs; should it ever cover less, what it
+    // leaves is still lhs's values, never the uninitialised buffer.
+    let covered = (rows * row_len).min(dst.len());
+    let (dst, rest) = dst.split_at_mut(covered);
+    if let Some(src) = src {
+        rest.copy_from_slice(&src[covered..covered + rest.len()]);
+    }
+    if covered == 0 {
+        return;
+    }
+    crate::ops::parallel::chunks_mut(dst, row_len, |offset, part| {
+        if let Some(src) = src {
+            part.copy_from_slice(&src[offset..offset + part.len()]);
+        }
+        let (first_row, part_rows) = (offset / row_len, part.len() / row_len);
+        match &pattern {
+            BroadcastView::SharedRow { rhs_row_offset, .. } => {
+                // One SIMD dispatch covers the chunk's rows. The kernel
+                // keeps `rhs_row` in registers across rows for small row
+                // lengths.
+                let rhs_row: &[f32] = &rhs_storage[*rhs_row_offset..*rhs_row_offset + row_len];
+                match simd_op {
+                    BinaryOp::Add => simd::add_shared_row_inplace_f32(part, rhs_row),
+                    BinaryOp::Sub => simd::sub_shared_row_inplace_f32(part, rhs_row),
+                    BinaryOp::Mul => simd::mul_shared_row_inplace_f32(part, rhs_row),
+                    BinaryOp::Div => simd::div_shared_row_inplace_f32(part, rhs_row),
+                }
+            }
+            BroadcastView::PerRowScalar { rhs_scalar_base, .. } => {
+                // One monomorphized helper per op. The closure is statically
+                // known at each call site so LLVM still autovectorizes the
+                // inner scalar loop, and the outer op dispatch happens once.
+                let scalars = &rhs_storage[rhs_scalar_base + first_row..rhs_scalar_base + first_row + part_rows];
+                per_row_scalar_op(part, scalars, row_len, simd_op)
+            }
+            BroadcastView::GatheredRowScalar { scalars, .. } => {
+                per_row_scalar_op(part, &scalars[first_row..first_row + part_rows], row_len, simd_op)
             }
         }
-        BroadcastView::PerRowScalar {
-            outer_count,
-            row_len,
-            rhs_scalar_base,
-        } => {
-            let scalars = &rhs_storage[rhs_scalar_base..rhs_scalar_base + outer_count];
-            // One monomorphized helper per op. The closure is statically
-            // known at each call site so LLVM still autovectorizes the
-            // inner scalar loop, and the outer op dispatch happens once.
-            per_row_scalar_op(dst, scalars, row_len, simd_op)
-        }
-        BroadcastView::GatheredRowScalar { row_len, scalars } => per_row_scalar_op(dst, &scalars, row_len, simd_op),
-    }
+    });
 }
 
 #[cfg(feature = "simd")]
@@ -420,7 +437,7 @@ fn row_major_offsets<'a>(shape: &'a [usize], strides: &'a [isize]) -> impl Itera
 pub(crate) fn binary_op_typed<E, Op>(mut lhs: FlexTensor, rhs: &FlexTensor, op: Op) -> FlexTensor
 where
     E: Element + bytemuck::Pod,
-    Op: Fn(E, E) -> E,
+    Op: Fn(E, E) -> E + Send + Sync,
 {
     let rhs_storage: &[E] = rhs.storage();
 
@@ -433,9 +450,11 @@ where
     {
         let lhs_storage: &mut [E] = lhs.storage_mut();
         let r_slice = &rhs_storage[r_start..r_end];
-        for (l, &r) in lhs_storage[..l_end].iter_mut().zip(r_slice) {
-            *l = op(*l, r);
-        }
+        crate::ops::parallel::chunks_mut(&mut lhs_storage[..l_end], 1, |offset, part| {
+            for (l, &r) in part.iter_mut().zip(&r_slice[offset..]) {
+                *l = op(*l, r);
+            }
+        });
         return lhs;
     }
 
@@ -452,22 +471,29 @@ where
         (Some((l_start, l_end)), Some((r_start, r_end))) => {
             let l_slice = &lhs_storage[l_start..l_end];
             let r_slice = &rhs_storage[r_start..r_end];
-            l_slice
-                .iter()
-                .zip(r_slice)
-                .map(|(&a, &b)| op(a, b))
-                .collect()
+            let mut out: Vec<E> = crate::ops::mask::uninit_vec(l_slice.len().min(r_slice.len()));
+            crate::ops::parallel::chunks_mut(&mut out, 1, |offset, part| {
+                for ((o, &a), &b) in part.iter_mut().zip(&l_slice[offset..]).zip(&r_slice[offset..]) {
+                    *o = op(a, b);
+                }
+            });
+            out
         }
         // rhs constant along lhs's rows (a per-channel vector against a
         // batch, with an op that has no SIMD kernel, such as PReLU's):
         // one rhs value per contiguous run instead of a strided walk.
         (Some((l_start, l_end)), None) if let Some((row_len, rows)) = rows_of_one_rhs_value(lhs.layout(), rhs.layout()) => {
             let l_slice = &lhs_storage[l_start..l_end];
-            let mut out = Vec::with_capacity(l_slice.len());
-            for (row, &r) in l_slice.chunks_exact(row_len).zip(&rows) {
-                let b = rhs_storage[r];
-                out.extend(row.iter().map(|&a| op(a, b)));
-            }
+            let mut out: Vec<E> = crate::ops::mask::uninit_vec(row_len * rows.len());
+            crate::ops::parallel::chunks_mut(&mut out, row_len, |offset, part| {
+                let out_rows = part.chunks_exact_mut(row_len);
+                for ((out_row, row), &r) in out_rows.zip(l_slice[offset..].chunks_exact(row_len)).zip(&rows[offset / row_len..]) {
+                    let b = rhs_storage[r];
+                    for (o, &a) in out_row.iter_mut().zip(row) {
+                        *o = op(a, b);
+                    }
+                }
+            });
             out
         }
         // Fast path for 2D non-contiguous (common for transpose)
@@ -531,8 +557,8 @@ pub fn scalar_op<F32Op, F64Op>(
     f64_op: F64Op,
 ) -> FlexTensor
 where
-    F32Op: Fn(f32, f32) -> f32 + Copy,
-    F64Op: Fn(f64, f64) -> f64 + Copy,
+    F32Op: Fn(f32, f32) -> f32 + Copy + Send + Sync,
+    F64Op: Fn(f64, f64) -> f64 + Copy + Send + Sync,
 {
     let dtype = tensor.dtype();
 
@@ -560,16 +586,18 @@ where
 pub(crate) fn scalar_op_typed<E, Op>(mut tensor: FlexTensor, scalar: E, op: Op) -> FlexTensor
 where
     E: Element + bytemuck::Pod,
-    Op: Fn(E, E) -> E,
+    Op: Fn(E, E) -> E + Send + Sync,
 {
     // In-place fast path: unique, contiguous at offset 0
     if tensor.is_unique()
         && let Some((0, end)) = tensor.layout().contiguous_offsets()
     {
         let storage: &mut [E] = tensor.storage_mut();
-        for x in storage[..end].iter_mut() {
-            *x = op(*x, scalar);
-        }
+        crate::ops::parallel::chunks_mut(&mut storage[..end], 1, |_, part| {
+            for x in part.iter_mut() {
+                *x = op(*x, scalar);
+            }
+        });
         return tensor;
     }
 
@@ -579,7 +607,11 @@ where
     let storage: &[E] = tensor.storage();
 
     let result: Vec<E> = match tensor.layout().contiguous_offsets() {
-        Some((start, end)) => storage[start..end].iter().map(|&x| op(x, scalar)).collect(),
+        Some((start, end)) => {
+            let mut out: Vec<E> = crate::ops::mask::uninit_vec(end - start);
+            crate::ops::parallel::map_into(&storage[start..end], &mut out, |x| op(x, scalar));
+            out
+        }
         None => StridedIter::new(tensor.layout())
             .map(|i| op(storage[i], scalar))
             .collect(),
@@ -604,7 +636,7 @@ fn make_tensor<E: bytemuck::Pod + Send + Sync>(
 /// Supports all integer dtypes: I64, I32, I16, I8, U64, U32, U16, U8.
 pub fn int_binary_op<Op>(lhs: FlexTensor, rhs: FlexTensor, op: Op) -> FlexTensor
 where
-    Op: Fn(i64, i64) -> i64 + Copy,
+    Op: Fn(i64, i64) -> i64 + Copy + Send + Sync,
 {
     debug_assert_eq!(lhs.dtype(), rhs.dtype(), "int_binary_op: dtype mismatch");
 
@@ -632,7 +664,7 @@ where
 /// Note: scalar is truncated to target dtype (matches PyTorch).
 pub fn int_scalar_op<Op>(tensor: FlexTensor, scalar: i64, op: Op) -> FlexTensor
 where
-    Op: Fn(i64, i64) -> i64 + Copy,
+    Op: Fn(i64, i64) -> i64 + Copy + Send + Sync,
 {
     let dtype = tensor.dtype();
 

@@ -10,7 +10,7 @@ use crate::{FlexTensor, Layout};
 /// The caller must write every element before reading.
 #[cfg(feature = "simd")]
 #[inline]
-fn uninit_vec<T: Copy>(len: usize) -> Vec<T> {
+pub(crate) fn uninit_vec<T: Copy>(len: usize) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
     #[allow(clippy::uninit_vec)]
     unsafe {
@@ -222,7 +222,11 @@ pub fn mask_where_f32(tensor: FlexTensor, mask: FlexTensor, value: FlexTensor) -
         let shape = tensor.layout().shape().clone();
         let len = tensor.storage::<f32>().len();
         let mut out = uninit_vec::<f32>(len);
-        crate::simd::mask_where_f32(tensor.storage(), mask.bytes(), value.storage(), &mut out);
+        let (t, m, v): (&[f32], &[u8], &[f32]) = (tensor.storage(), mask.bytes(), value.storage());
+        crate::ops::parallel::chunks_mut(&mut out, 1, |offset, part| {
+            let range = offset..offset + part.len();
+            crate::simd::mask_where_f32(&t[range.clone()], &m[range.clone()], &v[range], part);
+        });
         FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), dtype)
     }
     #[cfg(not(feature = "simd"))]
