@@ -53,9 +53,18 @@ export function canUpscale(m, scale) {
   return m.input === "bicubic" || m.scales.includes(scale);
 }
 
-/** The index of the fast model shipped for `scale`, else of any model that does it, else -1. */
+/**
+ * The index of the fast model shipped for `scale` (of the LR-space networks,
+ * SESR and FSRCNN, the one with the fewest multiply-adds: sesr-m5 rather than
+ * the larger sesr-m11), else of any model that does it, else -1.
+ */
 export function fastModelFor(models, scale) {
-  const fast = models.findIndex((m) => (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale));
+  const cost = (m) => m.macsPerLrPixel?.[`x${scale}`] ?? Infinity;
+  let fast = -1;
+  models.forEach((m, i) => {
+    const lrSpace = (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale);
+    if (lrSpace && (fast < 0 || cost(m) < cost(models[fast]))) fast = i;
+  });
   return fast >= 0 ? fast : models.findIndex((m) => canUpscale(m, scale));
 }
 
