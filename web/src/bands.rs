@@ -1,16 +1,16 @@
 //! Upscaling band by band ([`upres_image::BandPlan`]): what the package's
-//! `upscale` runs, so that wasm memory holds the input planes and one band's
-//! work, never the whole output in f32. The output's RGBA rows go to a
+//! `upscale` runs, so that wasm memory holds the input (as the decoder's or
+//! the caller's interleaved samples, each band made planar in its turn) and
+//! one band's work, never the whole input or output in f32. The output's RGBA rows go to a
 //! callback as each band finishes: the bindings copy them into one JS array
 //! (the whole result) or hand them on (`onRows`, for outputs too large to hold).
 
-use std::borrow::Cow;
 use std::future::Future;
 
-use upres_image::{BandPlan, PlanarImage, UpscaleJob, UpscaleRequest};
+use upres_image::{BandPlan, RowSource, UpscaleJob, UpscaleRequest};
 
 use crate::engine::Session;
-use crate::pixels::{check_band_memory, rgba_from_planar};
+use crate::pixels::{check_band_memory, rgba_from_planar, InputMemory};
 use crate::WebError;
 
 /// About how many output pixels one band's job makes (a few hundred MB of
@@ -73,7 +73,7 @@ impl Session {
     /// streams it on), counted in the memory check made before any band runs.
     pub async fn upscale_in_bands<F, Fut, R>(
         &mut self,
-        image: &PlanarImage,
+        image: &impl RowSource,
         request: &UpscaleRequest,
         held_bytes_per_pixel: u64,
         part: Part,
@@ -104,7 +104,7 @@ impl Session {
     #[allow(clippy::too_many_arguments)]
     pub async fn upscale_in_bands_sized<F, Fut, R>(
         &mut self,
-        image: &PlanarImage,
+        image: &impl RowSource,
         request: &UpscaleRequest,
         held_bytes_per_pixel: u64,
         band_output_pixels: usize,
@@ -117,33 +117,24 @@ impl Session {
         Fut: Future<Output = Result<bool, WebError>>,
         R: FnMut(Rows) -> Result<(), WebError>,
     {
-        crate::engine::check_requested_scale(&self.meta, image, request)?;
+        let (in_width, in_height) = (image.width(), image.height());
+        crate::engine::check_requested_scale(&self.meta, in_width, in_height, request)?;
         let spec = self.meta.config.network_spec();
-        let plan = BandPlan::new(
-            image.width,
-            image.height,
-            &spec,
-            request,
-            band_output_pixels,
-        );
+        let plan = BandPlan::new(in_width, in_height, &spec, request, band_output_pixels);
         let (width, height) = plan.output;
         check_band_memory(
-            image.width,
-            image.height,
-            image.planes.len(),
+            in_width,
+            in_height,
+            InputMemory { source_bytes_per_pixel: image.bytes_per_pixel(), planes: image.layout().channels() },
             &plan,
-            image.layout.channels().max(3),
+            image.layout().channels().max(3),
             held_bytes_per_pixel,
         )?;
         let total = plan.tiles;
         let mut done = 0;
         let mut network_scale = 1;
         for band in plan.bands.iter().enumerate().filter(|(i, _)| part.runs(*i)).map(|(_, b)| b) {
-            let strip = if band.rows == image.height {
-                Cow::Borrowed(image)
-            } else {
-                Cow::Owned(image.crop(0, band.top, image.width, band.rows))
-            };
+            let strip = image.rows(band.top, band.rows);
             let mut job = UpscaleJob::new(&strip, &spec, &plan.request)?;
             drop(strip);
             network_scale = job.network_scale();
@@ -173,7 +164,7 @@ mod tests {
     use super::*;
     use crate::engine::Cpu;
     use upres_image::OutputSize;
-    use upres_image::{BitDepth, Layout, Plane};
+    use upres_image::{BitDepth, InterleavedImage, Layout, PlanarImage, Plane, Samples};
     use upres_models::{
         load_weights, save_weights, Expectation, ModelConfig, Provenance, WeightsDtype, WeightsMeta,
     };
@@ -227,8 +218,14 @@ mod tests {
         PlanarImage::new(layout, BitDepth::Eight, planes)
     }
 
+    /// The image as 8-bit interleaved samples, as the decoder and `upscale`'s RGBA give them.
+    fn samples_of(image: &PlanarImage) -> InterleavedImage {
+        InterleavedImage::new(image.width, image.height, image.layout, Samples::Eight(image.to_interleaved_u8())).unwrap()
+    }
+
     /// The banded RGBA of a `BAND_OUTPUT_PIXELS`-sized band plan made small,
-    /// against the whole-image native run.
+    /// from the image's interleaved samples (bands made planar one at a
+    /// time), against the whole-image native run on its planes.
     fn largest_difference(weights: &[u8], image: &PlanarImage, scale: f64) -> (u8, usize) {
         let request = UpscaleRequest {
             size: OutputSize::Scale(scale),
@@ -239,7 +236,7 @@ mod tests {
         let mut rgba = Vec::new();
         let mut bands = 0;
         let out = ready(session.upscale_in_bands_sized(
-            image,
+            &samples_of(image),
             &request,
             4,
             8_000,
@@ -305,7 +302,7 @@ mod tests {
     }
 
     /// Rows of each part of `of`, as (top, rgba), and the tiles each part reported last.
-    fn parts(weights: &[u8], image: &PlanarImage, of: usize) -> (Vec<(usize, Vec<u8>)>, Vec<(usize, usize)>) {
+    fn parts(weights: &[u8], image: &impl RowSource, of: usize) -> (Vec<(usize, Vec<u8>)>, Vec<(usize, usize)>) {
         let request = UpscaleRequest { size: OutputSize::Scale(2.0), tile: 48, overlap: 16 };
         let mut session = Session::on_cpu(weights.to_vec(), None).unwrap();
         let (mut rows, mut progress) = (Vec::new(), Vec::new());
@@ -332,7 +329,8 @@ mod tests {
             let (serial, _) = parts(file, &image, 1);
             let serial: Vec<u8> = serial.into_iter().flat_map(|r| r.1).collect();
             for of in [2, 3] {
-                let (rows, progress) = parts(file, &image, of);
+                // The pool's workers read the decoder's samples; the serial run, the planes.
+                let (rows, progress) = parts(file, &samples_of(&image), of);
                 assert!(rows.len() >= of, "{model}: {} bands for {of} parts", rows.len());
                 let total = progress[0].1;
                 assert!(progress.iter().all(|p| p.1 == total && p.0 > 0), "{model}: {progress:?}");

@@ -6,14 +6,14 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8ClampedArray};
 use serde::Serialize;
-use upres_image::{decode_with_notes, encode_png, BandPlan, Decoded, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, UpscaleRequest};
+use upres_image::{decode_samples_with_notes, decode_with_notes, encode_png, BandPlan, Decoded, BitDepth, DecodeLimits, InterleavedImage, Layout, OutputSize, PlanarImage, RowSource, UpscaleRequest};
 use upres_models::{read_meta, WeightsMeta};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::bands::{Part, BAND_OUTPUT_PIXELS};
 use crate::engine::{BackendKind, Engine, FeatureMap, Session};
-use crate::pixels::{planar_from_rgba, rgba_from_planar};
+use crate::pixels::{image_from_rgba, planar_from_rgba, rgba_from_planar};
 use crate::WebError;
 
 #[wasm_bindgen(start)]
@@ -307,9 +307,9 @@ impl UpscalerCore {
     /// Upscale RGBA pixels; resolves to `{ data, width, height }`, or with
     /// `on_rows` to `{ width, height }` (see [`upscale_planar`]).
     pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
-        let input = planar_from_rgba(&rgba, width, height)
+        // The samples are kept as they came (4 bytes a pixel); each band is made planar in its turn.
+        let input = image_from_rgba(rgba, width, height)
             .and_then(|image| Ok(UpscaleInput { image, notes: Vec::new(), options: parse_options(&options)? }));
-        drop(rgba);
         upscale_planar(self, input, on_tile, on_rows)
     }
 
@@ -323,7 +323,8 @@ impl UpscalerCore {
     pub fn upscale_encoded(&self, bytes: Vec<u8>, name: String, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
         let input = parse_options(&options).and_then(|options| {
             check_before_decoding(&self.session.borrow(), &bytes, &options, on_rows.is_some())?;
-            let Decoded { image, notes } = decode_with_notes(&bytes, &name, DecodeLimits::default())?;
+            // The decoder's samples are kept (3 bytes a pixel for an 8-bit RGB photo, not 12 in f32).
+            let Decoded { image, notes } = decode_samples_with_notes(&bytes, &name, DecodeLimits::default())?;
             Ok(UpscaleInput { image, notes: notes.messages(&name), options })
         });
         drop(bytes);
@@ -402,8 +403,8 @@ fn held_bytes(streamed: bool) -> u64 {
 }
 
 /// The memory check of [`upscale_in_bands`](Session::upscale_in_bands) made
-/// from a file's header, before any decoder allocates its pixels: the
-/// decoder's samples and four f32 planes per input pixel at most.
+/// from a file's header, before any decoder allocates its pixels, with the
+/// most that decoding may hold ([`DECODING_BYTES_PER_PIXEL`](crate::pixels::DECODING_BYTES_PER_PIXEL)).
 fn check_before_decoding(session: &Session, bytes: &[u8], options: &UpscaleOptions, streamed: bool) -> Result<(), WebError> {
     let Some((width, height)) = upres_image::header_size(bytes) else { return Ok(()) };
     if width == 0 || height == 0 || width.saturating_mul(height) > crate::pixels::MAX_INPUT_PIXELS {
@@ -412,13 +413,13 @@ fn check_before_decoding(session: &Session, bytes: &[u8], options: &UpscaleOptio
     }
     let request = options.request(width, height)?;
     let plan = BandPlan::new(width, height, &session.meta.config.network_spec(), &request, BAND_OUTPUT_PIXELS);
-    // Four f32 planes (RGBA) and the decoder's samples (up to 8 bytes) per pixel: five planes' worth.
-    crate::pixels::check_band_memory(width, height, 5, &plan, 3, held_bytes(streamed))
+    let input = crate::pixels::InputMemory { source_bytes_per_pixel: crate::pixels::DECODING_BYTES_PER_PIXEL, planes: 4 };
+    crate::pixels::check_band_memory(width, height, input, &plan, 3, held_bytes(streamed))
 }
 
 /// Decoded pixels, the notes of their decoding and the options they are upscaled with.
 struct UpscaleInput {
-    image: PlanarImage,
+    image: InterleavedImage,
     notes: Vec<String>,
     options: UpscaleOptions,
 }
@@ -464,7 +465,7 @@ fn upscale_planar(
             .await;
         // The comparison's "before", from the pixels decoded for the upscale (when it succeeded).
         let bicubic = match (&result, options.bicubic) {
-            (Ok(_), Some(true)) => Some(bicubic_of(&image, &request).map_err(js_error)?),
+            (Ok(_), Some(true)) => Some(bicubic_of(&image.to_planar(), &request).map_err(js_error)?),
             _ => None,
         };
         drop(image);

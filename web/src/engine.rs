@@ -205,7 +205,7 @@ impl Session {
         F: FnMut(usize, usize) -> Fut,
         Fut: Future<Output = Result<bool, WebError>>,
     {
-        check_requested_scale(&self.meta, image, request)?;
+        check_requested_scale(&self.meta, image.width, image.height, request)?;
         // Before UpscaleJob::new, which allocates planes of the output size.
         let (ow, oh) = request.size.resolve(image.width, image.height);
         check_memory(ow, oh, image.layout.channels().max(3))?;
@@ -275,10 +275,10 @@ impl Session {
 
 /// Any factor from 1 up is accepted (the nearest network scale runs, then
 /// bicubic), but not one where bicubic would do most of the work.
-pub(crate) fn check_requested_scale(meta: &WeightsMeta, image: &PlanarImage, request: &UpscaleRequest) -> Result<(), WebError> {
+pub(crate) fn check_requested_scale(meta: &WeightsMeta, in_width: usize, in_height: usize, request: &UpscaleRequest) -> Result<(), WebError> {
     let factor = match request.size {
         OutputSize::Scale(s) => s,
-        OutputSize::Exact { width, height } => (width as f64 / image.width as f64).max(height as f64 / image.height as f64),
+        OutputSize::Exact { width, height } => (width as f64 / in_width as f64).max(height as f64 / in_height as f64),
     };
     if !(factor.is_finite() && factor >= 1.0) {
         return Err(WebError::Options(format!("scale must be a number of at least 1, got {factor}")));

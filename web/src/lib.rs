@@ -5,8 +5,9 @@
 //! * `pixels`: RGBA from canvases and Node buffers to planar images and back.
 //! * `engine`: a model on a backend and the async tile drivers; no JS here,
 //!   so it is tested natively too.
-//! * `bands`: the upscale band by band, so memory is bounded by a band and
-//!   by the RGBA output, never the whole output in f32 planes.
+//! * `bands`: the upscale band by band, so memory is bounded by the input's
+//!   samples, a band and the RGBA output, never the whole input or output
+//!   in f32 planes.
 //! * `bindings` (wasm only): the `wasm_bindgen` classes the npm package's
 //!   JavaScript wraps (`web/js/`), and the one place errors become JS `Error`s.
 

@@ -1,21 +1,28 @@
 //! RGBA pixels (what canvases, ImageData and Node buffers hold) to and from
 //! upres-image's planar images, keeping gray as gray and alpha as alpha.
 
-use upres_image::{BandPlan, BitDepth, Layout, PlanarImage, Plane};
+use upres_image::{BandPlan, InterleavedImage, Layout, PlanarImage, RowSource, Samples};
 
 use crate::WebError;
 
 /// The most input pixels accepted (as the native decoder's limit).
 pub const MAX_INPUT_PIXELS: usize = 100_000_000;
 
+/// The most that decoding a file may hold per pixel, for the memory check
+/// made from its header: the codec's samples (up to 8 bytes, 16-bit RGBA),
+/// a turned copy of them while an EXIF orientation is applied, and the
+/// codec's own working memory (taken as 4 more).
+pub const DECODING_BYTES_PER_PIXEL: usize = 20;
+
 /// What one upscale may allocate inside wasm's linear memory: 32-bit wasm
 /// addresses 4 GiB at most and browsers often give less.
 pub const MEMORY_BUDGET_BYTES: u64 = 2 << 30;
 
-/// Planes for RGBA samples: alpha is kept only if some pixel is not opaque,
-/// and an image whose pixels all have R = G = B is gray (as the papers
-/// evaluate gray images, and so the output stays gray).
-pub fn planar_from_rgba(rgba: &[u8], width: usize, height: usize) -> Result<PlanarImage, WebError> {
+/// RGBA samples as an image: alpha is kept only if some pixel is not
+/// opaque, and an image whose pixels all have R = G = B is gray (as the
+/// papers evaluate gray images, and so the output stays gray). The samples
+/// are kept as they are (4 bytes a pixel); bands are made planar from them.
+pub fn image_from_rgba(rgba: Vec<u8>, width: usize, height: usize) -> Result<InterleavedImage, WebError> {
     if width == 0 || height == 0 {
         return Err(WebError::Image(format!("the image is {width}x{height}: it has no pixels")));
     }
@@ -33,23 +40,19 @@ pub fn planar_from_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Plan
     }
     let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
     let gray = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
-    let channels: &[usize] = match (gray, opaque) {
-        (true, true) => &[0],
-        (true, false) => &[0, 3],
-        (false, true) => &[0, 1, 2],
-        (false, false) => &[0, 1, 2, 3],
+    let (layout, channels) = match (gray, opaque) {
+        (true, true) => (Layout::Gray, vec![0]),
+        (true, false) => (Layout::GrayAlpha, vec![0, 3]),
+        (false, true) => (Layout::Rgb, vec![0, 1, 2]),
+        (false, false) => (Layout::Rgba, vec![0, 1, 2, 3]),
     };
-    let layout = match (gray, opaque) {
-        (true, true) => Layout::Gray,
-        (true, false) => Layout::GrayAlpha,
-        (false, true) => Layout::Rgb,
-        (false, false) => Layout::Rgba,
-    };
-    let planes = channels
-        .iter()
-        .map(|&c| Plane::new(width, height, rgba.iter().skip(c).step_by(4).map(|&v| v as f32).collect()))
-        .collect();
-    Ok(PlanarImage::new(layout, BitDepth::Eight, planes))
+    InterleavedImage::with_channels(width, height, layout, Samples::Eight(rgba), 4, channels)
+        .ok_or_else(|| WebError::Image(format!("{width}x{height} RGBA does not fit its size")))
+}
+
+/// [`image_from_rgba`] as planes, for the calls that work on the whole image at once.
+pub fn planar_from_rgba(rgba: &[u8], width: usize, height: usize) -> Result<PlanarImage, WebError> {
+    Ok(image_from_rgba(rgba.to_vec(), width, height)?.to_planar().into_owned())
 }
 
 /// RGBA samples of any planar image (gray spread to R, G and B; opaque where
@@ -99,12 +102,24 @@ fn band_bytes_per_pixel(network_channels: usize) -> u64 {
     network_channels as u64 * 8 + 3 * 4 + 4 * 4 + 4
 }
 
-/// What an upscale in bands holds at its peak, in bytes: the input planes
-/// (f32), one band's job, and `held_bytes_per_pixel` of the whole output
-/// (4 when the RGBA result is assembled, 0 when its rows are streamed on).
-pub fn band_memory_estimate(input_pixels: u64, input_planes: usize, plan: &BandPlan, network_channels: usize, held_bytes_per_pixel: u64) -> u64 {
+/// How an upscale's input is held: the source's bytes per pixel (3 for
+/// 8-bit RGB samples, 16 for RGBA planes in f32), and how many f32 planes a
+/// band's strip of it is made into.
+#[derive(Debug, Clone, Copy)]
+pub struct InputMemory {
+    pub source_bytes_per_pixel: usize,
+    pub planes: usize,
+}
+
+/// What an upscale in bands holds at its peak, in bytes: the input as held,
+/// the largest band's input strip as f32 planes, that band's job, and
+/// `held_bytes_per_pixel` of the whole output (4 when the RGBA result is
+/// assembled, 0 when its rows are streamed on).
+pub fn band_memory_estimate(in_width: usize, in_height: usize, input: InputMemory, plan: &BandPlan, network_channels: usize, held_bytes_per_pixel: u64) -> u64 {
     let (ow, oh) = plan.output;
-    input_pixels * input_planes as u64 * 4
+    let strip_rows = plan.bands.iter().map(|b| b.rows).max().unwrap_or(in_height);
+    (in_width * in_height) as u64 * input.source_bytes_per_pixel as u64
+        + (in_width * strip_rows) as u64 * input.planes as u64 * 4
         + plan.largest_band_output() as u64 * band_bytes_per_pixel(network_channels)
         + ow as u64 * oh as u64 * held_bytes_per_pixel
 }
@@ -113,12 +128,12 @@ pub fn band_memory_estimate(input_pixels: u64, input_planes: usize, plan: &BandP
 pub fn check_band_memory(
     in_width: usize,
     in_height: usize,
-    input_planes: usize,
+    input: InputMemory,
     plan: &BandPlan,
     network_channels: usize,
     held_bytes_per_pixel: u64,
 ) -> Result<(), WebError> {
-    let needed = band_memory_estimate((in_width * in_height) as u64, input_planes, plan, network_channels, held_bytes_per_pixel);
+    let needed = band_memory_estimate(in_width, in_height, input, plan, network_channels, held_bytes_per_pixel);
     if needed > MEMORY_BUDGET_BYTES {
         let (out_width, out_height) = plan.output;
         return Err(WebError::TooLarge { out_width, out_height, needed_mb: needed >> 20, limit_mb: MEMORY_BUDGET_BYTES >> 20 });
@@ -178,15 +193,20 @@ mod tests {
     #[test]
     fn a_24_megapixel_photo_fits_at_x2_and_is_refused_at_x4_unless_streamed() {
         // An RGB photo's three f32 planes, one band, and the 12000x8000 RGBA result.
+        // From its header: what decoding may hold, one band, and the 12000x8000 RGBA result.
+        let header = InputMemory { source_bytes_per_pixel: DECODING_BYTES_PER_PIXEL, planes: 4 };
         let x2 = sesr_plan(6000, 4000, 2.0);
-        let needed = band_memory_estimate(24_000_000, 3, &x2, 3, 4);
-        assert!(needed < 1 << 30, "{} MB", needed >> 20);
-        assert!(check_band_memory(6000, 4000, 3, &x2, 3, 4).is_ok());
+        assert!(check_band_memory(6000, 4000, header, &x2, 3, 4).is_ok());
         let x4 = sesr_plan(6000, 4000, 4.0);
-        let err = check_band_memory(6000, 4000, 3, &x4, 3, 4).unwrap_err();
+        let err = check_band_memory(6000, 4000, header, &x4, 3, 4).unwrap_err();
         assert_eq!(err.js_name(), "ImageTooLargeError");
         assert!(err.to_string().contains("24000x16000") && err.to_string().contains("use a smaller scale"), "{err}");
         // Streamed on, nothing of the whole output is held.
-        assert!(check_band_memory(6000, 4000, 3, &x4, 3, 0).is_ok());
+        assert!(check_band_memory(6000, 4000, header, &x4, 3, 0).is_ok());
+        // Decoded, the photo's samples (3 bytes a pixel) and one band's strip in f32
+        // are a quarter of its three f32 planes (288 MB).
+        let samples = InputMemory { source_bytes_per_pixel: 3, planes: 3 };
+        let held_input = band_memory_estimate(6000, 4000, samples, &x2, 3, 0) - band_memory_estimate(6000, 4000, InputMemory { source_bytes_per_pixel: 0, planes: 0 }, &x2, 3, 0);
+        assert!(held_input < 100_000_000, "{} MB", held_input >> 20);
     }
 }

@@ -5,7 +5,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use crate::error::ImageError;
-use crate::planar::{BitDepth, Layout, PlanarImage, Plane};
+use crate::interleaved::{InterleavedImage, RowSource, Samples};
+use crate::planar::{BitDepth, Layout, PlanarImage};
 
 /// Bounds on what a decoder may allocate, so a hostile or huge file is refused
 /// with a clear error instead of exhausting memory.
@@ -37,8 +38,8 @@ pub fn read_image_with_notes(path: &Path, limits: DecodeLimits) -> Result<Decode
 /// An image as decoded, and what was done to the file's pixels on the way
 /// (what a viewer does too, so the user sees what they expect).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
-    pub image: PlanarImage,
+pub struct Decoded<I = PlanarImage> {
+    pub image: I,
     pub notes: DecodeNotes,
 }
 
@@ -123,6 +124,14 @@ fn check_pixel_limit(name: &str, width: u32, height: u32, limits: DecodeLimits) 
 
 /// [`decode`], with what decoding did to the file's pixels.
 pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<Decoded, ImageError> {
+    let Decoded { image, notes } = decode_samples_with_notes(bytes, name, limits)?;
+    Ok(Decoded { image: image.to_planar().into_owned(), notes })
+}
+
+/// [`decode_with_notes`], keeping the codec's interleaved samples (a
+/// quarter of the memory of f32 planes for 8-bit images), for an upscale
+/// that makes its bands' planes from them one at a time.
+pub fn decode_samples_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<Decoded<InterleavedImage>, ImageError> {
     let failed = |e: image::ImageError| ImageError::Decode(name.to_owned(), e.to_string());
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -155,31 +164,28 @@ pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Resu
         orientation: (orientation != Orientation::NoTransforms).then(|| orientation.to_exif()),
         animated: is_animated(bytes, format),
     };
-    Ok(Decoded { image: from_dynamic(dynamic), notes })
+    let image = interleaved_from_dynamic(dynamic)
+        .ok_or_else(|| ImageError::Decode(name.to_owned(), "the codec's samples do not fit its size".into()))?;
+    Ok(Decoded { image, notes })
 }
 
-fn planes_from<T: Copy + Into<f32>>(samples: &[T], width: usize, height: usize, channels: usize) -> Vec<Plane> {
-    (0..channels)
-        .map(|ch| Plane::new(width, height, samples.iter().skip(ch).step_by(channels).map(|&v| v.into()).collect()))
-        .collect()
-}
-
-fn from_dynamic(image: DynamicImage) -> PlanarImage {
+/// The codec's samples as they are (no copy for 8- and 16-bit images).
+fn interleaved_from_dynamic(image: DynamicImage) -> Option<InterleavedImage> {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let eight = |layout: Layout, samples: &[u8]| PlanarImage::new(layout, BitDepth::Eight, planes_from(samples, w, h, layout.channels()));
-    let sixteen = |layout: Layout, samples: &[u16]| PlanarImage::new(layout, BitDepth::Sixteen, planes_from(samples, w, h, layout.channels()));
+    let eight = |layout: Layout, samples: Vec<u8>| InterleavedImage::new(w, h, layout, Samples::Eight(samples));
+    let sixteen = |layout: Layout, samples: Vec<u16>| InterleavedImage::new(w, h, layout, Samples::Sixteen(samples));
     match image {
-        DynamicImage::ImageLuma8(b) => eight(Layout::Gray, b.as_raw()),
-        DynamicImage::ImageLumaA8(b) => eight(Layout::GrayAlpha, b.as_raw()),
-        DynamicImage::ImageRgb8(b) => eight(Layout::Rgb, b.as_raw()),
-        DynamicImage::ImageRgba8(b) => eight(Layout::Rgba, b.as_raw()),
-        DynamicImage::ImageLuma16(b) => sixteen(Layout::Gray, b.as_raw()),
-        DynamicImage::ImageLumaA16(b) => sixteen(Layout::GrayAlpha, b.as_raw()),
-        DynamicImage::ImageRgb16(b) => sixteen(Layout::Rgb, b.as_raw()),
-        DynamicImage::ImageRgba16(b) => sixteen(Layout::Rgba, b.as_raw()),
+        DynamicImage::ImageLuma8(b) => eight(Layout::Gray, b.into_raw()),
+        DynamicImage::ImageLumaA8(b) => eight(Layout::GrayAlpha, b.into_raw()),
+        DynamicImage::ImageRgb8(b) => eight(Layout::Rgb, b.into_raw()),
+        DynamicImage::ImageRgba8(b) => eight(Layout::Rgba, b.into_raw()),
+        DynamicImage::ImageLuma16(b) => sixteen(Layout::Gray, b.into_raw()),
+        DynamicImage::ImageLumaA16(b) => sixteen(Layout::GrayAlpha, b.into_raw()),
+        DynamicImage::ImageRgb16(b) => sixteen(Layout::Rgb, b.into_raw()),
+        DynamicImage::ImageRgba16(b) => sixteen(Layout::Rgba, b.into_raw()),
         // Float images (e.g. from exotic codecs) are brought to 16-bit.
-        other if other.color().has_alpha() => sixteen(Layout::Rgba, other.to_rgba16().as_raw()),
-        other => sixteen(Layout::Rgb, other.to_rgb16().as_raw()),
+        other if other.color().has_alpha() => sixteen(Layout::Rgba, other.to_rgba16().into_raw()),
+        other => sixteen(Layout::Rgb, other.to_rgb16().into_raw()),
     }
 }
 
@@ -249,6 +255,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::planar::Plane;
 
     fn ramp(w: usize, h: usize, max: f32, offset: usize) -> Plane {
         Plane::new(w, h, (0..w * h).map(|i| ((i * 977 + offset) as f32) % (max + 1.0)).collect())
