@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::bands::{Part, BAND_OUTPUT_PIXELS};
-use crate::engine::{BackendKind, Engine, FeatureMap, Session};
+use crate::engine::{BackendKind, FeatureMap, Session};
 use crate::pixels::{image_from_rgba, planar_from_rgba, rgba_from_planar};
 use crate::WebError;
 
@@ -262,7 +262,7 @@ impl UpscalerCore {
 /// The model on a usable GPU adapter.
 #[cfg(feature = "webgpu")]
 async fn on_webgpu(weights: Vec<u8>, _backend: &str) -> Result<Session, WebError> {
-    let (engine, meta) = Engine::webgpu(&weights).await?;
+    let (engine, meta) = crate::engine::Engine::webgpu(&weights).await?;
     Ok(Session { engine, meta, weights: Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false })
 }
 
