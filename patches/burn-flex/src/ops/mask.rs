@@ -8,7 +8,6 @@ use crate::{FlexTensor, Layout};
 
 /// Allocate a Vec of given length without zeroing.
 /// The caller must write every element before reading.
-#[cfg(feature = "simd")]
 #[inline]
 pub(crate) fn uninit_vec<T: Copy>(len: usize) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
