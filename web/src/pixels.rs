@@ -1,7 +1,7 @@
 //! RGBA pixels (what canvases, ImageData and Node buffers hold) to and from
 //! upres-image's planar images, keeping gray as gray and alpha as alpha.
 
-use upres_image::{BandPlan, InterleavedImage, Layout, PlanarImage, RowSource, Samples};
+use upres_image::{BandPlan, BitDepth, InterleavedImage, Layout, PlanarImage, Plane, Samples};
 
 use crate::WebError;
 
@@ -18,11 +18,11 @@ pub const DECODING_BYTES_PER_PIXEL: usize = 20;
 /// addresses 4 GiB at most and browsers often give less.
 pub const MEMORY_BUDGET_BYTES: u64 = 2 << 30;
 
-/// RGBA samples as an image: alpha is kept only if some pixel is not
-/// opaque, and an image whose pixels all have R = G = B is gray (as the
-/// papers evaluate gray images, and so the output stays gray). The samples
-/// are kept as they are (4 bytes a pixel); bands are made planar from them.
-pub fn image_from_rgba(rgba: Vec<u8>, width: usize, height: usize) -> Result<InterleavedImage, WebError> {
+/// What RGBA samples hold: alpha is kept only if some pixel is not opaque,
+/// and an image whose pixels all have R = G = B is gray (as the papers
+/// evaluate gray images, and so the output stays gray). The layout and which
+/// of each pixel's four samples are its channels.
+fn rgba_layout(rgba: &[u8], width: usize, height: usize) -> Result<(Layout, Vec<usize>), WebError> {
     if width == 0 || height == 0 {
         return Err(WebError::Image(format!("the image is {width}x{height}: it has no pixels")));
     }
@@ -40,19 +40,31 @@ pub fn image_from_rgba(rgba: Vec<u8>, width: usize, height: usize) -> Result<Int
     }
     let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
     let gray = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
-    let (layout, channels) = match (gray, opaque) {
+    Ok(match (gray, opaque) {
         (true, true) => (Layout::Gray, vec![0]),
         (true, false) => (Layout::GrayAlpha, vec![0, 3]),
         (false, true) => (Layout::Rgb, vec![0, 1, 2]),
         (false, false) => (Layout::Rgba, vec![0, 1, 2, 3]),
-    };
+    })
+}
+
+/// RGBA samples as an image ([`rgba_layout`]), kept as they are (4 bytes a
+/// pixel): an upscale makes its bands planar from them one at a time.
+pub fn image_from_rgba(rgba: Vec<u8>, width: usize, height: usize) -> Result<InterleavedImage, WebError> {
+    let (layout, channels) = rgba_layout(&rgba, width, height)?;
     InterleavedImage::with_channels(width, height, layout, Samples::Eight(rgba), 4, channels)
         .ok_or_else(|| WebError::Image(format!("{width}x{height} RGBA does not fit its size")))
 }
 
-/// [`image_from_rgba`] as planes, for the calls that work on the whole image at once.
+/// RGBA samples as planes ([`rgba_layout`]), for the calls that work on the
+/// whole image at once; read from the caller's slice, not a copy of it.
 pub fn planar_from_rgba(rgba: &[u8], width: usize, height: usize) -> Result<PlanarImage, WebError> {
-    Ok(image_from_rgba(rgba.to_vec(), width, height)?.to_planar().into_owned())
+    let (layout, channels) = rgba_layout(rgba, width, height)?;
+    let planes = channels
+        .iter()
+        .map(|&c| Plane::new(width, height, rgba.iter().skip(c).step_by(4).map(|&v| v as f32).collect()))
+        .collect();
+    Ok(PlanarImage::new(layout, BitDepth::Eight, planes))
 }
 
 /// RGBA samples of any planar image (gray spread to R, G and B; opaque where
