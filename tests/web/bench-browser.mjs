@@ -8,7 +8,8 @@
 // and the small VDSR, each pool size in the same Chromium, with the speed-up
 // over one worker.
 // --shipped: every model the package ships, at x2 on the CPU backend only
-// (with the default tile), and each one's GFLOP/s from its multiply-adds;
+// (with the default tile), on the page's main thread and then through
+// createWorkerUpscaler's default pool, and each one's GFLOP/s from its multiply-adds;
 // then, in the same Chromium, the peer a web developer would pick:
 // UpscalerJS with esrgan-slim x2 (npm dev dependencies `upscaler`,
 // `@upscalerjs/esrgan-slim`, `@tensorflow/tfjs`, served from node_modules,
@@ -69,8 +70,8 @@ for (const backend of shippedOnly ? ["cpu"] : ["cpu", "webgpu"]) {
   for (const c of cases) {
     const bytes = [...readFileSync(c.file)];
     const size = backend === "webgpu" ? webgpuSize : 256;
-    const r = await page.evaluate(async ({ bytes, backend, scale, runs, size, tileSize }) => {
-      const { Upscaler } = await import("/pkg/index.js");
+    const r = await page.evaluate(async ({ bytes, backend, scale, runs, size, tileSize, pool }) => {
+      const { Upscaler, createWorkerUpscaler } = await import("/pkg/index.js");
       const up = await Upscaler.create({ weights: new Uint8Array(bytes), backend });
       const image = new ImageData(size, size);
       for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 31) % 253;
@@ -84,10 +85,28 @@ for (const backend of shippedOnly ? ["cpu"] : ["cpu", "webgpu"]) {
       for (let i = 0; i < runs; i++) warm.push(await time());
       const backendUsed = up.info.backend;
       up.dispose();
-      return { first, warm: warm.reduce((a, b) => a + b, 0) / warm.length, backendUsed };
-    }, { bytes, backend, scale: c.scale, runs, size, tileSize });
+      const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      if (!pool) return { first, warm: mean(warm), backendUsed };
+      // The same image through the worker pool, as many workers as the page's default.
+      const workers = await createWorkerUpscaler({ weights: new Uint8Array(bytes), backend });
+      const timePool = async () => {
+        const t = performance.now();
+        await workers.upscale(image, { scale });
+        return performance.now() - t;
+      };
+      const poolFirst = await timePool();
+      const poolWarm = [];
+      for (let i = 0; i < runs; i++) poolWarm.push(await timePool());
+      const poolSize = workers.workers;
+      workers.dispose();
+      return { first, warm: mean(warm), backendUsed, poolSize, poolFirst, poolWarm: mean(poolWarm) };
+    }, { bytes, backend, scale: c.scale, runs, size, tileSize, pool: shippedOnly });
     rows.push({ ...c, size, backend: r.backendUsed, first: r.first, warm: r.warm, weightsBytes: statSync(c.file).size });
     console.error(`${c.model} x${c.scale} ${r.backendUsed}: first ${r.first.toFixed(0)} ms, warm ${r.warm.toFixed(0)} ms`);
+    if (r.poolSize) {
+      rows.push({ ...c, model: `${c.model} (${r.poolSize} workers)`, size, backend: r.backendUsed, first: r.poolFirst, warm: r.poolWarm, weightsBytes: statSync(c.file).size });
+      console.error(`${c.model} x${c.scale} on ${r.poolSize} workers: first ${r.poolFirst.toFixed(0)} ms, warm ${r.poolWarm.toFixed(0)} ms`);
+    }
   }
   await browser.close();
 }

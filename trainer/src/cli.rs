@@ -175,7 +175,8 @@ pub struct BackendArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct TileArgs {
-    /// Tile side in network-input pixels (memory is bounded by it).
+    /// Largest tile side in network-input pixels (memory is bounded by it);
+    /// each side is cut into the fewest equal tiles that fit.
     #[arg(long, default_value_t = UpscaleRequest::DEFAULT_TILE)]
     pub tile: usize,
     /// Overlap between tiles, blended away.

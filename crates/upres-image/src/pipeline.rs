@@ -99,7 +99,8 @@ impl OutputSize {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UpscaleRequest {
     pub size: OutputSize,
-    /// Tile side in network-input pixels; memory is bounded by it.
+    /// Largest tile side in network-input pixels; memory is bounded by it.
+    /// Each side is cut into the fewest equal tiles of at most this size.
     pub tile: usize,
     /// Overlap between neighbouring tiles, blended away.
     pub overlap: usize,
