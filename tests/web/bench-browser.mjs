@@ -2,7 +2,7 @@
 // 256x256 input, per backend, in headless Debian Chromium. Prints a table
 // (first call and warm mean separately) with the wasm and weights sizes.
 //
-//   node tests/web/bench-browser.mjs [--runs 3] [--webgpu-size 64] [--shipped] [--workers 1,2]
+//   node tests/web/bench-browser.mjs [--runs 3] [--webgpu-size 64] [--shipped [--only NAME]] [--workers 1,2]
 // --workers: the worker pool instead (createWorkerUpscaler({ workers })):
 // a 1024x1024 input at x2 on the CPU backend for the smallest shipped model
 // and the small VDSR, each pool size in the same Chromium, with the speed-up
@@ -41,13 +41,15 @@ function edsrBaseline(scale) {
   return file;
 }
 
+// --only NAME: just the shipped models whose file name contains NAME, and no peer (with --shipped).
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : "";
 const shipped = JSON.parse(readFileSync(weights("index.json"), "utf8"));
 if (poolSizes) {
   await benchPool();
   process.exit(0);
 }
 const cases = shippedOnly
-  ? shipped.map((m) => {
+  ? shipped.filter((m) => m.file.includes(only)).map((m) => {
       // Each at its own scale (the fast models ship one file a scale); bicubic-input networks at x2.
       const scale = m.input === "bicubic" ? 2 : m.scales[0];
       return { model: m.file.replace(/\.f16\.safetensors$/, ""), file: weights(m.file), scale, macs: m.macsPerLrPixel[`x${scale}`] };
@@ -110,7 +112,7 @@ for (const backend of shippedOnly ? ["cpu"] : ["cpu", "webgpu"]) {
   }
   await browser.close();
 }
-if (shippedOnly) {
+if (shippedOnly && !only) {
   // tfjs runs on WebGL: with --disable-gpu that is SwiftShader GL (tens of seconds), with
   // the GPU flags ANGLE on SwiftShader Vulkan; both CPU emulations here, the faster reported.
   for (const webgpu of [false, true]) {

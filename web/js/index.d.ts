@@ -95,8 +95,9 @@ export interface UpscaleOptions {
   /** Exact output height. */
   height?: number;
   /**
-   * Tile side in network-input pixels: memory is bounded by it, not by the
-   * image. Default 192 (as trainer upscale) in workers and Node; on a page's
+   * Largest tile side in network-input pixels: memory is bounded by it, not
+   * by the image. Each side is cut into the fewest equal tiles of at most
+   * this size (a 256x256 input with the default is four tiles of 144). Default 192 (as trainer upscale) in workers and Node; on a page's
    * main thread, where each tile blocks the page, the largest tile of at most
    * 192 that keeps one tile near a billion multiply-adds, and at least the
    * overlap plus 64 (96 for VDSR, 192 for the fast models).
