@@ -77,31 +77,28 @@ for (const backend of shippedOnly ? ["cpu"] : ["cpu", "webgpu"]) {
       const up = await Upscaler.create({ weights: new Uint8Array(bytes), backend });
       const image = new ImageData(size, size);
       for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 31) % 253;
-      const time = async () => {
-        const t = performance.now();
-        await up.upscale(image, tileSize ? { scale, tileSize } : { scale });
-        return performance.now() - t;
+      // The first call, then the mean of `runs` warm ones, of one upscaler on this image.
+      const timeCalls = async (upscaler, options) => {
+        const once = async () => {
+          const t = performance.now();
+          await upscaler.upscale(image, options);
+          return performance.now() - t;
+        };
+        const first = await once();
+        let total = 0;
+        for (let i = 0; i < runs; i++) total += await once();
+        return { first, warm: total / runs };
       };
-      const first = await time();
-      const warm = [];
-      for (let i = 0; i < runs; i++) warm.push(await time());
+      const { first, warm } = await timeCalls(up, tileSize ? { scale, tileSize } : { scale });
       const backendUsed = up.info.backend;
       up.dispose();
-      const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      if (!pool) return { first, warm: mean(warm), backendUsed };
+      if (!pool) return { first, warm, backendUsed };
       // The same image through the worker pool, as many workers as the page's default.
       const workers = await createWorkerUpscaler({ weights: new Uint8Array(bytes), backend });
-      const timePool = async () => {
-        const t = performance.now();
-        await workers.upscale(image, { scale });
-        return performance.now() - t;
-      };
-      const poolFirst = await timePool();
-      const poolWarm = [];
-      for (let i = 0; i < runs; i++) poolWarm.push(await timePool());
+      const pooled = await timeCalls(workers, { scale });
       const poolSize = workers.workers;
       workers.dispose();
-      return { first, warm: mean(warm), backendUsed, poolSize, poolFirst, poolWarm: mean(poolWarm) };
+      return { first, warm, backendUsed, poolSize, poolFirst: pooled.first, poolWarm: pooled.warm };
     }, { bytes, backend, scale: c.scale, runs, size, tileSize, pool: shippedOnly });
     rows.push({ ...c, size, backend: r.backendUsed, first: r.first, warm: r.warm, weightsBytes: statSync(c.file).size });
     console.error(`${c.model} x${c.scale} ${r.backendUsed}: first ${r.first.toFixed(0)} ms, warm ${r.warm.toFixed(0)} ms`);
