@@ -40,11 +40,11 @@ if (!wasmOpt && !dev) console.error("wasm-opt not found (npm install binaryen): 
  * upres_core (WebGPU and the CPU) and upres_cpu (the CPU only, for pages
  * without WebGPU and for Node: the WebGPU backend is two thirds of the wasm).
  */
-function buildWasm(name, cargoArgs) {
+function buildWasm(name, profile, cargoArgs) {
   // Each build in a folder of its own (wasm-pack may clear its out-dir), then beside the other.
   const out = join(root, "target-wasm-pack", name);
   rmSync(out, { recursive: true, force: true });
-  run("wasm-pack", ["build", "web", dev ? "--dev" : "--release", "--target", "web", "--out-dir", out, "--out-name", name, "--no-pack", ...(cargoArgs.length > 0 ? ["--", ...cargoArgs] : [])]);
+  run("wasm-pack", ["build", "web", ...(dev ? ["--dev"] : profile === "release" ? ["--release"] : ["--profile", profile]), "--target", "web", "--out-dir", out, "--out-name", name, "--no-pack", ...(cargoArgs.length > 0 ? ["--", ...cargoArgs] : [])]);
   mkdirSync(pkg, { recursive: true });
   for (const f of [`${name}.js`, `${name}.d.ts`, `${name}_bg.wasm`, `${name}_bg.wasm.d.ts`]) cpSync(join(out, f), join(pkg, f));
   rmSync(join(root, "target-wasm-pack"), { recursive: true, force: true });
@@ -64,7 +64,9 @@ function buildWasm(name, cargoArgs) {
   return { file: `${name}_bg.wasm`, wasm: statSync(wasmFile).size, wasmBeforeOpt: beforeOpt, wasmGzip: gzipSync(readFileSync(wasmFile), { level: 9 }).length };
 }
 
-const builds = [buildWasm("upres_core", []), buildWasm("upres_cpu", ["--no-default-features"])];
+// The WebGPU build for size, the CPU-only one for speed: see the
+// `wasm-webgpu` profile in Cargo.toml.
+const builds = [buildWasm("upres_core", "wasm-webgpu", []), buildWasm("upres_cpu", "release", ["--no-default-features"])];
 
 for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "worker-pool.js", "node-worker.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
 writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
@@ -137,7 +139,8 @@ const manifest = {
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 rmSync(join(pkg, ".gitignore"), { force: true });
 
-const mb = (n) => (n / 1048576).toFixed(2) + " MB";
+// Sizes in 10^6 bytes, as BENCHMARKS.md gives them.
+const mb = (n) => (n / 1e6).toFixed(2) + " MB";
 const report = { wasmOpt: Boolean(wasmOpt && !dev), builds, weights: Object.fromEntries(shipped.map((f) => [f, statSync(join(pkg, "weights", f)).size])) };
 writeFileSync(join(pkg, "build-report.json"), JSON.stringify(report, null, 2) + "\n");
 for (const b of builds) console.error(`pkg/: ${b.file} ${mb(b.wasm)} (before wasm-opt ${mb(b.wasmBeforeOpt)}), gzip ${mb(b.wasmGzip)}`);

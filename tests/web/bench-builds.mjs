@@ -4,6 +4,13 @@
 // see the same machine.
 //
 //   node tests/web/bench-builds.mjs [--runs N]
+//
+// --against DIR (a copy of another build's www/pkg, put in www/DIR): the
+// WebGPU build of www/pkg against that one's in headless Chromium instead,
+// on SwiftShader's WebGPU, each run in a fresh browser, alternating: init
+// (fetch and compile), then per model the first upscale (cubecl generating
+// its kernels) and the warm one. This is how the size-built WebGPU wasm was
+// checked for speed (BENCHMARKS.md, "The WebGPU build for size").
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
@@ -17,7 +24,9 @@ const CASES = [
   { weights: "vdsr-small-x2.f16.safetensors", size: 256 },
 ];
 
-if (process.env.UPRES_BENCH_BUILD) {
+if (args.includes("--against")) {
+  await againstInChromium(args[args.indexOf("--against") + 1]);
+} else if (process.env.UPRES_BENCH_BUILD) {
   // The child: one build, every case, warm runs after a first call.
   const { default: init, Upscaler } = await import(new URL("node.js", pkg));
   const build = process.env.UPRES_BENCH_BUILD;
@@ -54,5 +63,48 @@ if (process.env.UPRES_BENCH_BUILD) {
   for (const { weights, size } of CASES) {
     const mean = (b) => results[b].reduce((a, r) => a + r[weights], 0) / runs;
     console.log(`| ${weights.replace(/\.f16\.safetensors$/, "")}, ${size}² | ${mean("webgpu").toFixed(0)} | ${mean("cpu").toFixed(0)} | ${(mean("cpu") / mean("webgpu")).toFixed(2)} |`);
+  }
+}
+
+async function againstInChromium(other) {
+  const { launch, startServer } = await import("./helpers.mjs");
+  const { server, url } = await startServer();
+  const cases = [["sesr-m5-x2", 64], ["vdsr-small-x2", 48]];
+  const dirs = [other, "pkg"];
+  const results = Object.fromEntries(dirs.map((d) => [d, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const dir of dirs) {
+      const browser = await launch({ webgpu: true });
+      const page = await browser.newPage();
+      await page.goto(`${url}index.html`);
+      results[dir].push(await page.evaluate(async ({ dir, cases }) => {
+        const { default: init, Upscaler, wasmModule } = await import(`/${dir}/index.js`);
+        let started = performance.now();
+        await init();
+        const times = { init: performance.now() - started, build: Object.keys(wasmModule())[0] };
+        for (const [name, size] of cases) {
+          const up = await Upscaler.create({ weights: `/${dir}/weights/${name}.f16.safetensors`, backend: "webgpu" });
+          const image = new ImageData(new Uint8ClampedArray(size * size * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 251)), size, size);
+          started = performance.now();
+          await up.upscale(image, { scale: 2 });
+          times[`${name} first`] = performance.now() - started;
+          started = performance.now();
+          await up.upscale(image, { scale: 2 });
+          times[`${name} warm`] = performance.now() - started;
+          up.dispose();
+        }
+        return times;
+      }, { dir, cases }));
+      await browser.close();
+    }
+  }
+  server.close();
+  const columns = ["init", ...cases.flatMap(([name]) => [`${name} first`, `${name} warm`])];
+  console.log(`\nWebGPU backend (SwiftShader), ${runs} runs each (ms, mean); inputs ${cases.map(([n, s]) => `${n} ${s}²`).join(", ")} x2\n`);
+  console.log(`| build | ${columns.join(" | ")} |`);
+  console.log(`|---|${columns.map(() => "---").join("|")}|`);
+  for (const dir of dirs) {
+    if (results[dir].some((r) => r.build !== "webgpu")) throw new Error(`www/${dir} did not load its WebGPU build`);
+    console.log(`| www/${dir} | ${columns.map((c) => (results[dir].reduce((a, r) => a + r[c], 0) / runs).toFixed(0)).join(" | ")} |`);
   }
 }

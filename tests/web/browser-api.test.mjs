@@ -103,7 +103,7 @@ for (const webgpu of [true, false]) {
       });
     }
 
-    test(`the page loads one build of the wasm: ${webgpu ? "WebGPU's (an adapter is there)" : "the CPU-only one, less than half the size (no adapter)"}`, async () => {
+    test(`the page loads one build of the wasm: ${webgpu ? "WebGPU's (an adapter is there)" : "the CPU-only one (no adapter)"}; each is under 1.5 MB gzipped`, async () => {
       const page = await apiPage(browser, errors);
       const wasmRequests = [];
       page.on("request", (r) => r.url().endsWith(".wasm") && wasmRequests.push(r.url().split("/").pop()));
@@ -119,7 +119,11 @@ for (const webgpu of [true, false]) {
       assert.deepEqual(wasmRequests, [expected === "webgpu" ? "upres_core_bg.wasm" : "upres_cpu_bg.wasm"]);
       const sizes = JSON.parse(readFileSync(new URL("../../pkg/build-report.json", import.meta.url), "utf8")).builds;
       const [full, cpu] = ["upres_core_bg.wasm", "upres_cpu_bg.wasm"].map((f) => sizes.find((b) => b.file === f).wasmGzip);
-      assert.ok(cpu < full / 2, `the CPU-only build is ${cpu} bytes gzipped, the WebGPU build ${full}`);
+      // The download budget (issue 16), in 10^6 bytes: the WebGPU build is
+      // built for size (Cargo.toml's wasm-webgpu profile), the CPU-only one
+      // is smaller still because it leaves cubecl's kernel generators out.
+      assert.ok(full < 1.5e6, `the WebGPU build is ${full} bytes gzipped, over 1.5 MB`);
+      assert.ok(cpu < full * 0.75, `the CPU-only build is ${cpu} bytes gzipped, the WebGPU build ${full}`);
     });
 
     test('backend "cpu" equals trainer upscale within 1/255', async () => {
