@@ -36,9 +36,10 @@ if (!wasmOpt && !dev) console.error("wasm-opt not found (npm install binaryen): 
 
 /**
  * One build of the wasm into pkg/ as `${name}.js` and `${name}_bg.wasm`, with
- * cargo's `features` arguments; returns its sizes. Two builds ship:
- * upres_core (WebGPU and the CPU) and upres_cpu (the CPU only, for pages
- * without WebGPU and for Node: the WebGPU backend is two thirds of the wasm).
+ * a cargo profile and cargo's `features` arguments; returns its sizes. Two
+ * builds ship: upres_core (WebGPU and the CPU, built for size) and upres_cpu
+ * (the CPU only, for pages without WebGPU and for Node: cubecl's kernel
+ * generators are most of the other's code).
  */
 function buildWasm(name, profile, cargoArgs) {
   // Each build in a folder of its own (wasm-pack may clear its out-dir), then beside the other.
