@@ -44,6 +44,8 @@ fn an_exported_sesr_is_collapsed_and_upscales_as_the_trained_one() {
     assert!(notes.starts_with("sesr-m5-x2 (") && notes.ends_with("; Set14 x2 30.00 dB"), "{notes}");
     let text = run_ok(trainer().arg("info").arg(&exported));
     assert!(text.contains("cost          13520 multiply-adds per LR pixel at x2"), "{text}");
+    // 5x5, five 3x3, 5x5 at the LR size; tiles exact at 2 * 9 + 2.
+    assert!(text.contains("reach         9 LR pixels (tiles overlap by 20 by default)"), "{text}");
     // 5 + 2 collapsed kernels of 13.52K weights, against 0.32M expanded ones.
     let bytes = |f: &Path| std::fs::metadata(f).unwrap().len();
     assert!(bytes(&exported) < 40_000 && bytes(&trained) > 1_000_000, "{} / {} bytes", bytes(&exported), bytes(&trained));

@@ -78,6 +78,26 @@ test("tiles blend without seams: small tiles equal one whole-image tile within 1
   up.dispose();
 });
 
+test("each model's default overlap comes from its receptive radius, and with it small tiles give the untiled output", async () => {
+  const sesr = await Upscaler.create({ weights: weights("sesr-m5-x2.f16.safetensors"), backend: "cpu" });
+  const vdsr = await Upscaler.create({ weights: REFERENCE_VDSR, backend: "cpu" });
+  // 5x5, five 3x3, 5x5: 9 LR pixels, overlap 2 * 9 + 2. VDSR's 20 layers
+  // would need 42: capped at 32.
+  assert.deepEqual([sesr.info.receptiveRadius, sesr.info.defaultOverlap], [9, 20]);
+  assert.deepEqual([vdsr.info.receptiveRadius, vdsr.info.defaultOverlap], [20, 32]);
+  vdsr.dispose();
+  const image = await decodeImage(readFileSync(set5("butterfly")));
+  const whole = await sesr.upscale(image, { scale: 2, tileSize: 1024 });
+  // Share of output bytes that differ from the whole image's (a float sum in
+  // another order may round a level the other way, rarely).
+  const differing = (out) => out.data.filter((v, i) => v !== whole.data[i]).length / out.data.length;
+  const exact = await sesr.upscale(image, { scale: 2, tileSize: 48 });
+  const short = await sesr.upscale(image, { scale: 2, tileSize: 48, overlap: 8 });
+  assert.ok(maxDifference(whole, exact) <= 1 && differing(exact) < 1e-3, `default overlap: ${differing(exact)} of the bytes differ`);
+  assert.ok(differing(short) > 1e-2, `overlap 8 (under the radius) should show: ${differing(short)} differ`);
+  sesr.dispose();
+});
+
 test("abort stops within one tile and rejects with an AbortError", async () => {
   const up = await Upscaler.create({ weights: SMALL_VDSR, backend: "cpu" });
   const image = await decodeImage(readFileSync(set5("butterfly")));

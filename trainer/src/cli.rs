@@ -179,9 +179,11 @@ pub struct TileArgs {
     /// each side is cut into the fewest equal tiles that fit.
     #[arg(long, default_value_t = UpscaleRequest::DEFAULT_TILE)]
     pub tile: usize,
-    /// Overlap between tiles, blended away.
-    #[arg(long, default_value_t = UpscaleRequest::DEFAULT_OVERLAP)]
-    pub overlap: usize,
+    /// Overlap between tiles, blended away [default: the model's, twice its
+    /// receptive radius plus two and at most 32, which makes tiles exact;
+    /// `trainer info` shows it]
+    #[arg(long)]
+    pub overlap: Option<usize>,
 }
 
 #[derive(Args, Debug)]

@@ -85,6 +85,14 @@ export interface UpscalerInfo {
   readonly provenance: Provenance;
   /** Which scales the network makes itself, in a sentence (other scales resize its output with bicubic). */
   readonly scaleNote: string;
+  /**
+   * How far an output pixel reads around the input pixel it lies over, in
+   * network-input pixels (9 for SESR-M5, 20 for VDSR); `null` when a layer
+   * reads the whole image.
+   */
+  readonly receptiveRadius: number | null;
+  /** The `overlap` used when none is given: twice the receptive radius plus two (tiles then equal the untiled output), at most 32. */
+  readonly defaultOverlap: number;
 }
 
 export interface UpscaleOptions {
@@ -97,13 +105,17 @@ export interface UpscaleOptions {
   /**
    * Largest tile side in network-input pixels: memory is bounded by it, not
    * by the image. Each side is cut into the fewest equal tiles of at most
-   * this size (a 256x256 input with the default is four tiles of 144). Default 192 (as trainer upscale) in workers and Node; on a page's
+   * this size (a 256x256 input to SESR-M5 is four tiles of 138). Default 192 (as trainer upscale) in workers and Node; on a page's
    * main thread, where each tile blocks the page, the largest tile of at most
    * 192 that keeps one tile near a billion multiply-adds, and at least the
    * overlap plus 64 (96 for VDSR, 192 for the fast models).
    */
   tileSize?: number;
-  /** Overlap between tiles, blended without seams (default 32, enough for VDSR's 41-pixel receptive field). */
+  /**
+   * Overlap between tiles in network-input pixels, blended without seams.
+   * Default: the model's `info.defaultOverlap` (20 for SESR-M5, 32 for
+   * VDSR), with which the tiles give the untiled output.
+   */
   overlap?: number;
   /** Called after each tile. */
   onProgress?: (done: number, total: number) => void;

@@ -53,6 +53,11 @@ struct Info<'a> {
     provenance: &'a upres_models::Provenance,
     /// Which scales the network makes itself, in a sentence.
     scale_note: String,
+    /// How far an output pixel reads around its input pixel, in
+    /// network-input pixels (`null`: the whole image).
+    receptive_radius: Option<usize>,
+    /// The `overlap` used when none is given: the least that makes tiles exact, at most 32.
+    default_overlap: usize,
 }
 
 fn scale_note(meta: &WeightsMeta) -> String {
@@ -82,6 +87,8 @@ fn info_of(meta: &WeightsMeta, backend: BackendKind, fallback_reason: Option<&st
         config: &meta.config,
         provenance: &meta.provenance,
         scale_note: scale_note(meta),
+        receptive_radius: meta.receptive_radius(),
+        default_overlap: meta.default_overlap(),
     })
 }
 
@@ -205,8 +212,9 @@ impl UpscaleOptions {
         Ok(Part { index, of })
     }
 
-    /// The output size and tiling for an input `in_w` x `in_h`, checked.
-    fn request(&self, in_w: usize, in_h: usize) -> Result<UpscaleRequest, WebError> {
+    /// The output size and tiling for an input `in_w` x `in_h`, checked;
+    /// `default_overlap` is the model's (see `WeightsMeta::default_overlap`).
+    fn request(&self, in_w: usize, in_h: usize, default_overlap: usize) -> Result<UpscaleRequest, WebError> {
         let size = match (self.scale, self.width, self.height) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(WebError::Options("give either scale or width/height, not both".into())),
             (_, Some(w), Some(h)) => OutputSize::Exact { width: w, height: h },
@@ -216,7 +224,7 @@ impl UpscaleOptions {
             (s, None, None) => OutputSize::Scale(s.unwrap_or(2.0)),
         };
         let tile = self.tile_size.unwrap_or(UpscaleRequest::DEFAULT_TILE);
-        let overlap = self.overlap.unwrap_or(UpscaleRequest::DEFAULT_OVERLAP);
+        let overlap = self.overlap.unwrap_or(default_overlap);
         if !(16..=4096).contains(&tile) {
             return Err(WebError::Options(format!("tileSize must be between 16 and 4096 pixels, got {tile}")));
         }
@@ -411,7 +419,7 @@ fn check_before_decoding(session: &Session, bytes: &[u8], options: &UpscaleOptio
         // The decoder refuses these with its own message.
         return Ok(());
     }
-    let request = options.request(width, height)?;
+    let request = options.request(width, height, session.meta.default_overlap())?;
     let plan = BandPlan::new(width, height, &session.meta.config.network_spec(), &request, BAND_OUTPUT_PIXELS);
     let input = crate::pixels::InputMemory { source_bytes_per_pixel: crate::pixels::DECODING_BYTES_PER_PIXEL, planes: 4 };
     crate::pixels::check_band_memory(width, height, input, &plan, 3, held_bytes(streamed))
@@ -441,7 +449,7 @@ fn upscale_planar(
     future_to_promise(async move {
         let UpscaleInput { image, notes, options } = input.map_err(js_error)?;
         let part = options.part(on_rows.is_some()).map_err(js_error)?;
-        let request = options.request(image.width, image.height).map_err(js_error)?;
+        let request = options.request(image.width, image.height, session.meta.default_overlap()).map_err(js_error)?;
         let (out_width, out_height) = request.size.resolve(image.width, image.height);
         let mut whole: Option<Uint8ClampedArray> = None;
         let result = session
@@ -499,7 +507,9 @@ pub fn default_tile_size() -> usize {
     UpscaleRequest::DEFAULT_TILE
 }
 
-/// The default overlap between tiles, in network-input pixels (`overlap`).
+/// The overlap between tiles, in network-input pixels (`overlap`), for a
+/// model whose receptive radius is not known, and the most a model's default
+/// (`info.defaultOverlap`) is.
 #[wasm_bindgen(js_name = defaultOverlap)]
 pub fn default_overlap() -> usize {
     UpscaleRequest::DEFAULT_OVERLAP
@@ -544,7 +554,8 @@ pub fn encode_png_js(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 #[wasm_bindgen(js_name = resizeBicubic)]
 pub fn resize_bicubic(rgba: &[u8], width: usize, height: usize, options: JsValue) -> Result<JsValue, JsValue> {
     let image = planar_from_rgba(rgba, width, height).map_err(js_error)?;
-    let request = parse_options(&options).and_then(|o| o.request(width, height)).map_err(js_error)?;
+    // Only the output size matters to bicubic; no model, so the plain default overlap.
+    let request = parse_options(&options).and_then(|o| o.request(width, height, UpscaleRequest::DEFAULT_OVERLAP)).map_err(js_error)?;
     image_to_js(&bicubic_of(&image, &request).map_err(js_error)?)
 }
 

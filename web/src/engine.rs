@@ -236,7 +236,7 @@ impl Session {
         let shave = shave_for_scale(scale);
         let bicubic = bicubic_to(&lr, hr.width, hr.height, scale)?;
         let bicubic_quality = evaluate_y(&bicubic, &hr, shave)?;
-        let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile, overlap: UpscaleRequest::DEFAULT_OVERLAP };
+        let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile, overlap: self.meta.default_overlap() };
         let out = self.upscale(&lr, &request, on_tile).await?;
         // Y networks are scored on their own unrounded Y, as trainer eval does.
         let model_quality = match &out.network_y {

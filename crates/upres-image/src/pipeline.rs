@@ -112,9 +112,21 @@ impl UpscaleRequest {
     /// are 9 MB), large enough that the overlap costs little. The one source
     /// of this default for the CLI, the wasm bindings and the JS wrapper.
     pub const DEFAULT_TILE: usize = 192;
-    /// The default overlap: more than the receptive radius of the shipped
-    /// networks (SESR-M5's is 6 LR pixels, the 20-layer VDSR's 20).
+    /// The overlap for a network whose receptive radius is not known, and
+    /// the most that [`overlap_for_radius`](Self::overlap_for_radius) gives.
     pub const DEFAULT_OVERLAP: usize = 32;
+
+    /// The least overlap that makes tiles exact for a network reading
+    /// `radius` input pixels around each pixel: the blend trusts a tile up
+    /// to one pixel short of the overlap's middle (see `tiling.rs`), so
+    /// `2 * radius + 2`. Deeper networks (radius over 15: EDSR-baseline,
+    /// VDSR) and those that read the whole image (`None`) get
+    /// [`DEFAULT_OVERLAP`](Self::DEFAULT_OVERLAP), whose last pixels' error
+    /// has faded below what 8-bit output shows (BENCHMARKS.md, "Tile overlap
+    /// from the receptive radius").
+    pub fn overlap_for_radius(radius: Option<usize>) -> usize {
+        radius.map_or(Self::DEFAULT_OVERLAP, |r| (2 * r + 2).min(Self::DEFAULT_OVERLAP))
+    }
 
     /// A request for `size` with the default tiles.
     pub fn with_default_tiles(size: OutputSize) -> Self {

@@ -8,11 +8,12 @@
 //! computed), where tiles of 192 stepping by 160 computed 384, and a 256x256
 //! input 2.25x its pixels. Equal tiles also keep one tensor shape per image,
 //! which the GPU backends compile once. Near its inner edges
-//! (never at the image border) each tile's output is weighted down: zero for
-//! the outer quarter of the overlap, where zero padding distorts a network's
-//! output, then a linear cross-fade with the neighbour. The weighted outputs
-//! are normalised, so tiles leave no seam, and with an overlap of about twice
-//! a network's receptive radius the result equals the untiled one.
+//! (never at the image border) each tile's output is weighted down: zero up
+//! to one pixel short of the overlap's middle, where zero padding distorts a
+//! network's output most, then a short cross-fade with the neighbour. The
+//! weighted outputs are normalised, so tiles leave no seam, and with an
+//! overlap of twice a network's receptive radius plus two the result equals
+//! the untiled one.
 
 use crate::error::ImageError;
 use crate::planar::Plane;
@@ -80,23 +81,38 @@ pub struct TileBlender {
     width: usize,
     height: usize,
     scale: usize,
-    overlap: usize,
+    /// The blend's `(margin, ramp)` in output pixels (see [`blend_of`]).
+    blend: (usize, usize),
     sums: Vec<Vec<f32>>,
     weights: Vec<f32>,
 }
 
-/// Weight of position `p` of a tile of length `len` along one axis. Near an
-/// inner edge (one shared with a neighbour) the first `overlap / 4` pixels,
-/// where zero padding distorts the network's output most, get no weight, and
-/// the weight then rises linearly to 1 at `overlap - overlap / 4`: two tiles
-/// overlapping by `overlap` cross-fade over its middle half.
-fn axis_weight(p: usize, len: usize, overlap: usize, fade_start: bool, fade_end: bool) -> f32 {
+/// Where two tiles overlapping by `overlap` input pixels hand over, in
+/// output pixels at `scale`: each is trusted up to one input pixel short of
+/// the overlap's middle (`margin`) and they cross-fade over the two middle
+/// input pixels (`ramp`, three for an odd overlap). A tile's output is
+/// exact where it lies at least the network's receptive radius `r` inside
+/// the tile, so an overlap of `2r + 2` makes the blend exactly the untiled
+/// output. The error of zero padding shrinks with the distance from the
+/// edge, so for a smaller overlap too the middle is the best place to
+/// hand over. (It used to trust a tile from a quarter of the overlap in,
+/// cross-fading over the middle half, which needed four times the radius to
+/// be exact: BENCHMARKS.md, "Tile overlap from the receptive radius".)
+fn blend_of(overlap: usize, scale: usize) -> (usize, usize) {
+    let margin = (overlap / 2).saturating_sub(1);
+    (margin * scale, (overlap - 2 * margin) * scale)
+}
+
+/// Weight of position `p` of a tile of length `len` along one axis, in
+/// output pixels. Near an inner edge (one shared with a neighbour) the first
+/// `margin` pixels, where zero padding distorts the network's output, get no
+/// weight, and the weight then rises linearly to 1 over `ramp` pixels.
+fn axis_weight(p: usize, len: usize, (margin, ramp): (usize, usize), fade_start: bool, fade_end: bool) -> f32 {
     const FLOOR: f32 = 1e-6;
-    if overlap == 0 {
+    if ramp == 0 {
         return 1.0;
     }
-    let margin = (overlap / 4) as f32;
-    let ramp = (overlap as f32 - 2.0 * margin).max(1.0);
+    let (margin, ramp) = (margin as f32, ramp as f32);
     let rise = |d: f32| ((d + 0.5 - margin) / ramp).clamp(FLOOR, 1.0);
     let mut w = 1.0f32;
     if fade_start {
@@ -115,7 +131,7 @@ impl TileBlender {
             width,
             height,
             scale,
-            overlap: plan.overlap * scale,
+            blend: blend_of(plan.overlap, scale),
             sums: vec![vec![0.0; width * height]; channels],
             weights: vec![0.0; width * height],
         }
@@ -128,9 +144,9 @@ impl TileBlender {
         assert_eq!(planes.len(), self.sums.len(), "tile has the wrong number of planes");
         assert!(planes.iter().all(|p| p.width == tw && p.height == th), "tile output has the wrong size");
         let fade = (ox > 0, ox + tw < self.width, oy > 0, oy + th < self.height);
-        let wx: Vec<f32> = (0..tw).map(|p| axis_weight(p, tw, self.overlap, fade.0, fade.1)).collect();
+        let wx: Vec<f32> = (0..tw).map(|p| axis_weight(p, tw, self.blend, fade.0, fade.1)).collect();
         for y in 0..th {
-            let wy = axis_weight(y, th, self.overlap, fade.2, fade.3);
+            let wy = axis_weight(y, th, self.blend, fade.2, fade.3);
             let row = (oy + y) * self.width + ox;
             for x in 0..tw {
                 let w = wx[x] * wy;

@@ -35,6 +35,12 @@ pub trait Architecture {
     /// Multiply-adds per LR pixel at `scale` (a network with one scale uses
     /// its own whatever `scale` says), convolutions only.
     fn macs_per_lr_pixel_at(&self, scale: usize) -> u64;
+
+    /// How far an output pixel reads around the input pixel it lies over,
+    /// in network-input pixels, at `scale` (see `reach.rs`); `None` when a
+    /// layer reads the whole image (channel attention's global pooling), so
+    /// that no overlap makes tiles exact.
+    fn receptive_radius_at(&self, scale: usize) -> Option<usize>;
 }
 
 /// A built network, as the rest of upres runs it.

@@ -5,6 +5,7 @@ use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
 use crate::blocks::{conv, features_of, supports_subpixel_scale, See, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
+use crate::reach::Reach;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
 use crate::cost::{conv_macs, upsampler_macs};
@@ -192,6 +193,12 @@ impl Architecture for EdsrConfig {
         let f = self.features;
         conv_macs(3, f, 3) + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, self.scale) + (self.scale * self.scale) as u64 * conv_macs(f, 3, 3)
     }
+
+    fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
+        // 3x3 tail at the output size, the upsampler, body tail, 2 per block, head.
+        let tail = Reach::default().convs(1, 3).subpixel_upsampler(self.scale);
+        Some(tail.convs(2 * self.resblocks + 2, 3).pixels())
+    }
 }
 
 impl<B: Backend> Network<B> for Edsr<B> {
@@ -233,6 +240,12 @@ impl Architecture for MdsrConfig {
         let f = self.features;
         let scale = if self.scales.contains(&scale) { scale } else { self.scales[0] };
         conv_macs(3, f, 3) + 4 * conv_macs(f, f, 5) + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, scale) + (scale * scale) as u64 * conv_macs(f, 3, 3)
+    }
+
+    fn receptive_radius_at(&self, scale: usize) -> Option<usize> {
+        // As EDSR at this scale's upsampler, plus its two 5x5 pre-process blocks.
+        let tail = Reach::default().convs(1, 3).subpixel_upsampler(scale);
+        Some(tail.convs(2 * self.resblocks + 2, 3).convs(4, 5).pixels())
     }
 }
 

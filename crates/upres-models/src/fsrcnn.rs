@@ -14,6 +14,7 @@ use burn::nn::{PRelu, PReluConfig};
 use burn::prelude::*;
 
 use crate::blocks::{conv, features_of, See};
+use crate::reach::Reach;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
 use crate::ColorSpace;
@@ -137,6 +138,12 @@ impl Architecture for FsrcnnConfig {
 
     fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
         FsrcnnConfig::macs_per_lr_pixel(self)
+    }
+
+    fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
+        // The 9x9 transposed convolution at the output size, then 3x3 mapping
+        // layers and the 5x5 extraction (the 1x1 layers add nothing).
+        Some(Reach::default().convs(1, 9).upscaled(self.scale).convs(self.mapping, 3).convs(1, 5).pixels())
     }
 }
 

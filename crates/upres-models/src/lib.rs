@@ -20,6 +20,7 @@ pub mod eval;
 mod error;
 mod model;
 pub mod run;
+mod reach;
 pub mod sesr;
 pub mod srcnn;
 pub mod srresnet;

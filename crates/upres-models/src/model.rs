@@ -121,6 +121,7 @@ trait ArchitectureFacts {
     fn color_space(&self) -> ColorSpace;
     fn network_scales(&self) -> Option<Vec<usize>>;
     fn macs_per_lr_pixel_at(&self, scale: usize) -> u64;
+    fn receptive_radius_at(&self, scale: usize) -> Option<usize>;
 }
 
 impl<A: Architecture> ArchitectureFacts for A {
@@ -138,6 +139,9 @@ impl<A: Architecture> ArchitectureFacts for A {
     }
     fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
         Architecture::macs_per_lr_pixel_at(self, scale)
+    }
+    fn receptive_radius_at(&self, scale: usize) -> Option<usize> {
+        Architecture::receptive_radius_at(self, scale)
     }
 }
 
@@ -199,6 +203,12 @@ impl ModelConfig {
     /// its own scale is used whatever `scale` says).
     pub fn macs_per_lr_pixel(&self, scale: usize) -> u64 {
         self.architecture().macs_per_lr_pixel_at(scale)
+    }
+
+    /// The receptive radius at `scale` in network-input pixels (see
+    /// `reach.rs`); `None` when a layer reads the whole image.
+    pub fn receptive_radius(&self, scale: usize) -> Option<usize> {
+        self.architecture().receptive_radius_at(scale)
     }
 
     /// What the image side needs to know to feed this network.

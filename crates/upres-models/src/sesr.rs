@@ -33,6 +33,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
 use crate::blocks::{features_of, in_dtype, pixel_shuffle, supports_subpixel_scale, See};
+use crate::reach::Reach;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
 use crate::ColorSpace;
@@ -280,6 +281,11 @@ impl Architecture for SesrConfig {
 
     fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
         SesrConfig::macs_per_lr_pixel(self)
+    }
+
+    fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
+        // 5x5 in, m 3x3 blocks, 5x5 out, all at the LR size (then the shuffle).
+        Some(Reach::default().convs(2, 5).convs(self.blocks, 3).pixels())
     }
 }
 

@@ -11,6 +11,7 @@ use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 
 use crate::blocks::{conv, features_of, supports_subpixel_scale, See, Activation, ActivationKind, ChannelAttention, ResBlock, ResBlockSpec, Upsampler};
+use crate::reach::Reach;
 use crate::ModelError;
 use crate::architecture::{color_of, Architecture, Network};
 use crate::cost::{conv_macs, upsampler_macs};
@@ -226,6 +227,18 @@ impl Architecture for SrcnnConfig {
             Some(r) => lr + upsampler_macs(n2, r) + (r * r) as u64 * conv_macs(n2, self.channels, k3),
             None => (scale * scale) as u64 * (lr + conv_macs(n2, self.channels, k3)),
         }
+    }
+
+    fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
+        if self.channel_attention {
+            // Squeeze-and-excitation pools over the whole image.
+            return None;
+        }
+        let [k1, k2, k3] = self.kernels;
+        let tail = Reach::default().convs(1, k3);
+        let tail = self.upsample.map_or(tail, |s| tail.subpixel_upsampler(s));
+        let per_block = if self.residual_blocks { 2 } else { 1 };
+        Some(tail.convs(1 + (self.depth - 1) * per_block, k2).convs(1, k1).pixels())
     }
 }
 

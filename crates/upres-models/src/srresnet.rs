@@ -7,6 +7,7 @@ use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 
 use crate::blocks::{conv, supports_subpixel_scale, Activation, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
+use crate::reach::Reach;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
 use crate::cost::{conv_macs, upsampler_macs};
@@ -94,6 +95,12 @@ impl Architecture for SrresnetConfig {
     fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
         let f = self.features;
         conv_macs(3, f, 9) + (2 * self.blocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, self.scale) + (self.scale * self.scale) as u64 * conv_macs(f, 3, 9)
+    }
+
+    fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
+        // 9x9 tail at the output size, the upsampler, the body's 3x3s and the 9x9 head.
+        let tail = Reach::default().convs(1, 9).subpixel_upsampler(self.scale);
+        Some(tail.convs(2 * self.blocks + 1, 3).convs(1, 9).pixels())
     }
 }
 

@@ -8,6 +8,7 @@ use burn::tensor::activation::relu;
 use crate::blocks::{conv, features_of, See};
 use crate::architecture::{color_of, Architecture, Network};
 use crate::cost::conv_macs;
+use crate::reach::Reach;
 use crate::{ColorSpace, InputKind, ModelError};
 
 #[derive(Config, Debug, PartialEq)]
@@ -99,6 +100,11 @@ impl Architecture for VdsrConfig {
     fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
         let (f, ch) = (self.features, self.channels);
         (scale * scale) as u64 * (conv_macs(ch, f, 3) + (self.layers as u64 - 2) * conv_macs(f, f, 3) + conv_macs(f, ch, 3))
+    }
+
+    fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
+        // `layers` 3x3 convolutions, all at the (bicubic-upscaled) input size.
+        Some(Reach::default().convs(self.layers, 3).pixels())
     }
 }
 

@@ -97,6 +97,21 @@ impl WeightsMeta {
         self.scales.iter().map(|&s| (format!("x{s}"), self.config.macs_per_lr_pixel(s))).collect()
     }
 
+    /// The largest receptive radius over the scales the weights are for, in
+    /// network-input pixels; `None` when a layer reads the whole image.
+    /// (A network of any scale reads its bicubic input alike at all of them.)
+    pub fn receptive_radius(&self) -> Option<usize> {
+        let scales = if self.scales.is_empty() { &[1][..] } else { &self.scales };
+        scales.iter().map(|&s| self.config.receptive_radius(s)).collect::<Option<Vec<_>>>()?.into_iter().max()
+    }
+
+    /// The tile overlap for these weights when the caller gives none: the
+    /// least that makes tiles exact, at most the former default of 32 (see
+    /// [`UpscaleRequest::overlap_for_radius`](upres_image::UpscaleRequest::overlap_for_radius)).
+    pub fn default_overlap(&self) -> usize {
+        upres_image::UpscaleRequest::overlap_for_radius(self.receptive_radius())
+    }
+
     /// "VDSR (x2, x3, x4)", for messages.
     pub fn describe(&self) -> String {
         let scales: Vec<String> = self.scales.iter().map(|s| format!("x{s}")).collect();

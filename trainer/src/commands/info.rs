@@ -26,6 +26,12 @@ pub fn run(args: InfoArgs) -> Result<()> {
         .map(|(i, (s, m))| if i == 0 { format!("{m} multiply-adds per LR pixel at {s}") } else { format!("{m} at {s}") })
         .collect();
     println!("cost          {}", cost.join(", "));
+    // "9 LR pixels (tiles overlap by 20 by default)"
+    let unit = if meta.input == upres_image::InputKind::Bicubic { "pixels of its bicubic input" } else { "LR pixels" };
+    match meta.receptive_radius() {
+        Some(r) => println!("reach         {r} {unit} (tiles overlap by {} by default)", meta.default_overlap()),
+        None => println!("reach         the whole image (tiles overlap by {} by default)", meta.default_overlap()),
+    }
     let p = &meta.provenance;
     println!("author        {}", p.author);
     if !p.training_data.is_empty() {

@@ -26,7 +26,7 @@ fn upscale_one<B: Backend>(weights: &WeightsFile<B>, input: &Path, output: &Path
     for line in notes.messages(&input.display().to_string()) {
         eprintln!("note: {line}");
     }
-    let request = UpscaleRequest { size: output_size(args, default_scale), tile: args.tiles.tile, overlap: args.tiles.overlap };
+    let request = UpscaleRequest { size: output_size(args, default_scale), tile: args.tiles.tile, overlap: args.tiles.overlap.unwrap_or_else(|| weights.meta.default_overlap()) };
     let bar = super::progress_bar(0, "tiles");
     let out = upres_models::run::upscale(&weights.model, &weights.meta.config, &image, &request, device, |done, total| {
         bar.set_length(total as u64);
