@@ -37,10 +37,14 @@ fn worst_difference(weights: &[u8], image: &PlanarImage, tile_beyond_overlap: us
 #[test]
 fn the_default_overlap_makes_tiles_give_the_untiled_output() {
     let image = crop(72, 60);
-    let shipped = upres_tests::manifest_dir().join("../weights/dist");
-    let mut files: Vec<_> = std::fs::read_dir(&shipped).unwrap().map(|e| e.unwrap().path()).collect();
+    // The models trained here (committed in weights/) and the reference VDSR
+    // imported from shared/, as `make weights` puts them in weights/dist.
+    let trained = upres_tests::manifest_dir().join("../weights");
+    let mut files: Vec<_> = std::fs::read_dir(&trained).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
     files.sort();
-    assert!(files.len() >= 7, "the shipped weights in {}", shipped.display());
+    assert!(files.len() >= 7, "the trained weights in {}", trained.display());
+    let tmp = tempfile::tempdir().unwrap();
+    files.push(upres_tests::imported_reference_vdsr(tmp.path()));
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         // Tiles 24 pixels wider than the overlap: several on each side.
