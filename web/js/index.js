@@ -335,7 +335,7 @@ async function guard(signal, run) {
 // Pass `tileSize` to choose.
 const MAIN_THREAD_TILE_MACS = 1e9;
 
-function mainThreadTile(info, overlap = info.defaultOverlap ?? wasm().defaultOverlap()) {
+function mainThreadTile(info, overlap = info.defaultOverlap) {
   const perPixel = Object.entries(info.macsPerLrPixel ?? {}).map(([scale, macs]) => (info.input === "bicubic" ? macs / Number(scale.slice(1)) ** 2 : macs));
   if (perPixel.length === 0) return wasm().defaultTileSize();
   const side = Math.floor(Math.sqrt(MAIN_THREAD_TILE_MACS / Math.max(...perPixel)) / 16) * 16;

@@ -507,14 +507,6 @@ pub fn default_tile_size() -> usize {
     UpscaleRequest::DEFAULT_TILE
 }
 
-/// The overlap between tiles, in network-input pixels (`overlap`), for a
-/// model whose receptive radius is not known, and the most a model's default
-/// (`info.defaultOverlap`) is.
-#[wasm_bindgen(js_name = defaultOverlap)]
-pub fn default_overlap() -> usize {
-    UpscaleRequest::DEFAULT_OVERLAP
-}
-
 /// What a weights file says about itself, without loading the model.
 #[wasm_bindgen(js_name = readWeightsInfo)]
 pub fn read_weights_info(weights: &[u8]) -> Result<JsValue, JsValue> {
