@@ -42,9 +42,15 @@ pub struct BenchLayersArgs {
     /// Timed repetitions per layer and phase (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
-    /// Channel counts (input = output channels).
+    /// Channel counts (input = output channels unless one side is fixed below).
     #[arg(long, num_args = 1.., default_values_t = [16, 32, 64])]
     pub channels: Vec<usize>,
+    /// Fix every layer's input channels (a network's first layer: `--in-channels 1`).
+    #[arg(long, conflicts_with = "out_channels")]
+    pub in_channels: Option<usize>,
+    /// Fix every layer's output channels (a sub-pixel network's last layer: `--out-channels 4`).
+    #[arg(long)]
+    pub out_channels: Option<usize>,
     /// Square kernel sizes.
     #[arg(long, num_args = 1.., default_values_t = [3, 5])]
     pub kernels: Vec<usize>,

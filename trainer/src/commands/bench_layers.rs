@@ -7,7 +7,8 @@
 //! same multiply-adds (batch x H x W x c_in x c_out x k x k). The last
 //! column compares each row with the 64-channel layer of the same kernel
 //! and phase measured in the same run, the ratio the small-convolutions
-//! targets are stated in.
+//! targets are stated in. `--in-channels` / `--out-channels` fix one side,
+//! for the first and last layers of a network (1 -> 16, 16 -> 4).
 
 use std::io::Write;
 use std::time::Instant;
@@ -42,7 +43,10 @@ impl Phase {
 #[derive(Debug, Clone)]
 struct Row {
     phase: Phase,
+    /// The varied channel count (`--channels`), the 64 of "vs 64 ch".
     channels: usize,
+    c_in: usize,
+    c_out: usize,
     kernel: usize,
     batch: usize,
     size: usize,
@@ -51,7 +55,7 @@ struct Row {
 
 impl Row {
     fn macs(&self) -> f64 {
-        (self.batch * self.size * self.size * self.channels * self.channels * self.kernel * self.kernel) as f64
+        (self.batch * self.size * self.size * self.c_in * self.c_out * self.kernel * self.kernel) as f64
     }
     fn gflops(&self) -> f64 {
         2.0 * self.macs() / (self.ms * 1e6)
@@ -93,12 +97,13 @@ impl OnBackend for LayerBench<'_> {
         let u = Distribution::Uniform(-1.0, 1.0);
         for &kernel in &a.kernels {
             for &c in &a.channels {
+                let (c_in, c_out) = (a.in_channels.unwrap_or(c), a.out_channels.unwrap_or(c));
                 let options = ConvOptions::new([1, 1], [kernel / 2, kernel / 2], [1, 1], 1);
-                let w = Tensor::<B, 4>::random([c, c, kernel, kernel], u, &device);
-                let bias = Tensor::<B, 1>::random([c], u, &device);
-                let x = Tensor::<B, 4>::random([a.batch, c, a.patch, a.patch], u, &device);
-                let g = Tensor::<B, 4>::random([a.batch, c, a.patch, a.patch], u, &device);
-                let row = |phase, batch, size, ms| Row { phase, channels: c, kernel, batch, size, ms };
+                let w = Tensor::<B, 4>::random([c_out, c_in, kernel, kernel], u, &device);
+                let bias = Tensor::<B, 1>::random([c_out], u, &device);
+                let x = Tensor::<B, 4>::random([a.batch, c_in, a.patch, a.patch], u, &device);
+                let g = Tensor::<B, 4>::random([a.batch, c_out, a.patch, a.patch], u, &device);
+                let row = |phase, batch, size, ms| Row { phase, channels: c, c_in, c_out, kernel, batch, size, ms };
 
                 let ms = median_ms(a.reps, || {
                     wait::<B>(B::conv2d(float(x.clone()), float(w.clone()), Some(float(bias.clone())), options.clone()))
@@ -113,7 +118,7 @@ impl OnBackend for LayerBench<'_> {
                 });
                 rows.push(row(Phase::BackwardWeights, a.batch, a.patch, ms));
 
-                let img = Tensor::<B, 4>::random([1, c, a.image, a.image], u, &device);
+                let img = Tensor::<B, 4>::random([1, c_in, a.image, a.image], u, &device);
                 let ms = median_ms(a.reps, || {
                     wait::<B>(B::conv2d(float(img.clone()), float(w.clone()), Some(float(bias.clone())), options.clone()))
                 });
@@ -127,30 +132,40 @@ impl OnBackend for LayerBench<'_> {
 pub fn run(args: BenchLayersArgs) -> Result<()> {
     anyhow::ensure!(args.batch > 0 && args.patch > 0 && args.image > 0, "--batch, --patch and --image must be positive");
     anyhow::ensure!(args.kernels.iter().all(|k| k % 2 == 1), "kernels must be odd (same padding)");
+    anyhow::ensure!(
+        args.channels.iter().chain(&args.in_channels).chain(&args.out_channels).all(|&c| c > 0),
+        "channel counts must be positive"
+    );
     let rows = dispatch(&args.backend, LayerBench { args: &args })?;
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| format!("all ({})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
     println!(
         "backend {:?}, threads {threads}; conv2d stride 1 same padding; training phases on {}x{}x{}, inference on 1x{}x{}; median of {} after one warm-up",
         args.backend.backend, args.batch, args.patch, args.patch, args.image, args.image, args.reps
     );
-    println!("{:<17} {:>4} {:>3} {:>10} {:>9} {:>13}", "phase", "ch", "k", "ms", "GFLOP/s", "vs 64 ch");
-    let mut csv = String::from("phase,channels,kernel,batch,size,ms,gflops,vs_64\n");
+    println!("{:<17} {:>7} {:>3} {:>10} {:>9} {:>13}", "phase", "ch", "k", "ms", "GFLOP/s", "vs 64 ch");
+    let mut csv = String::from("phase,channels,c_in,c_out,kernel,batch,size,ms,gflops,vs_64\n");
     for r in &rows {
         let base = rows.iter().find(|b| b.channels == 64 && b.kernel == r.kernel && b.phase == r.phase);
         let vs = base.map(|b| r.gflops() / b.gflops());
+        let channels = match r.c_in == r.c_out {
+            true => r.c_in.to_string(),
+            false => format!("{}>{}", r.c_in, r.c_out),
+        };
         println!(
-            "{:<17} {:>4} {:>3} {:>10.2} {:>9.1} {:>13}",
+            "{:<17} {:>7} {:>3} {:>10.2} {:>9.1} {:>13}",
             r.phase.name(),
-            r.channels,
+            channels,
             r.kernel,
             r.ms,
             r.gflops(),
             vs.map(|v| format!("{:.0}%", 100.0 * v)).unwrap_or_else(|| "-".into())
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{:.3},{:.2},{}\n",
+            "{},{},{},{},{},{},{},{:.3},{:.2},{}\n",
             r.phase.name(),
             r.channels,
+            r.c_in,
+            r.c_out,
             r.kernel,
             r.batch,
             r.size,

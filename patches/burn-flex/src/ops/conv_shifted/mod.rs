@@ -15,6 +15,12 @@
 //! scattering the GEMM's result back cost more than the GEMM itself; here
 //! the only copies are the padded input band and the cropped output band.
 //!
+//! With one to a few input channels (a network's first layer, the input
+//! gradient of a layer with few outputs) `K = c_in` is too short for a GEMM:
+//! there the band is copied `k_w` times, copy `j` shifted by `j * dil_w`,
+//! and one GEMM per kernel row takes the row's columns stacked,
+//! `K = k_w * c_in` ([`Shifted2d::stacks_columns`]).
+//!
 //! The weight gradient is the same sum read the other way round: for each
 //! kernel position, `dW_ij [c_out, c_in] += G [c_out, n] @ X_shifted [n, c_in]`,
 //! with the output gradient laid on the same padded-width grid (zeros in
@@ -32,7 +38,7 @@ use burn_backend::DType;
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn_std::{Bytes, Shape, f16};
 
-use crate::{Flex, FlexTensor, Layout};
+use crate::{FlexTensor, Layout};
 
 /// The float types this path runs on (the ones gemm multiplies natively).
 pub(crate) trait ShiftedElement: Copy + Send + Sync + 'static + core::ops::Add<Output = Self> {
@@ -55,9 +61,14 @@ impl ShiftedElement for f16 {
 /// Elements (input and output planes together) a band aims at: 256 KiB of f32.
 const BAND_ELEMENTS: usize = 64 * 1024;
 
-/// Partial sums the weight gradient is split into, whatever the thread count,
-/// so that its rounding does not depend on the machine.
-const WEIGHT_GRAD_CHUNKS: usize = 16;
+/// Largest `c_in * k_w` whose kernel columns are stacked into the GEMMs'
+/// inner dimension (see [`Shifted2d::stacks_columns`]). With one to four
+/// input channels a GEMM per kernel position has `K = c_in`, one to four
+/// multiply-adds between loading and storing each output element; stacking
+/// the `k_w` shifted copies of the band gives `K = c_in * k_w` for a copy of
+/// a few planes. At 16 channels (`K = 48` for 3x3) the copies cost what the
+/// longer GEMMs save (measured, not kept).
+const STACKED_K_UP_TO: usize = 24;
 
 /// A stride-1, ungrouped 2D convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,9 +151,14 @@ impl Shifted2d {
     fn offset(&self, p: usize) -> usize {
         (p / self.k_w) * self.dil_h * self.padded_w() + (p % self.k_w) * self.dil_w
     }
+    /// Rows a band: as many as fit [`BAND_ELEMENTS`], spread evenly over
+    /// the bands an image needs. 64 rows in bands of at most 31 are bands
+    /// of 22, 22 and 20, not 31, 31 and a 2-row band that costs as many
+    /// GEMM calls as the others for a fifteenth of their work.
     fn band_rows(&self) -> usize {
         let per_row = (self.c_in + self.c_out) * self.padded_w();
-        (BAND_ELEMENTS / per_row).clamp(1, self.out_h())
+        let most = (BAND_ELEMENTS / per_row).clamp(1, self.out_h());
+        self.out_h().div_ceil(self.out_h().div_ceil(most))
     }
     fn bands(&self) -> usize {
         self.out_h().div_ceil(self.band_rows())
@@ -159,34 +175,103 @@ impl Shifted2d {
 
     /// Copy the padded input rows that output rows `r0..r0 + rows` of image
     /// `b` read into `band` (`c_in` planes of `(rows + reach_h) x padded_w`);
-    /// returns the plane length.
+    /// returns the plane length. Every element is written once, padding
+    /// included, so the band is not cleared first (at 16 channels clearing
+    /// it cost as much as the copy).
     fn fill_input_band<T: Copy>(&self, x: &[T], b: usize, r0: usize, rows: usize, zero: T, band: &mut Vec<T>) -> usize {
         let (wp, band_h) = (self.padded_w(), rows + self.reach_h());
         let plane = band_h * wp;
         band.clear();
-        band.resize(self.c_in * plane, zero);
+        band.reserve(self.c_in * plane);
         let image = &x[b * self.c_in * self.in_h * self.in_w..][..self.c_in * self.in_h * self.in_w];
-        for (ci, src_plane) in image.chunks_exact(self.in_h * self.in_w).enumerate() {
+        let zeros = |band: &mut Vec<T>, n: usize| band.extend(core::iter::repeat_n(zero, n));
+        for src_plane in image.chunks_exact(self.in_h * self.in_w) {
             for lr in 0..band_h {
-                let Some(ir) = (r0 + lr).checked_sub(self.pad_h).filter(|&ir| ir < self.in_h) else {
-                    continue;
-                };
-                let dst = ci * plane + lr * wp + self.pad_w;
-                band[dst..dst + self.in_w].copy_from_slice(&src_plane[ir * self.in_w..][..self.in_w]);
+                match (r0 + lr).checked_sub(self.pad_h).filter(|&ir| ir < self.in_h) {
+                    Some(ir) => {
+                        zeros(band, self.pad_w);
+                        band.extend_from_slice(&src_plane[ir * self.in_w..][..self.in_w]);
+                        zeros(band, self.pad_w);
+                    }
+                    None => zeros(band, wp),
+                }
             }
         }
+        debug_assert_eq!(band.len(), self.c_in * plane);
         plane
     }
 
-    /// Weights `[c_out, c_in, k_h, k_w]` as `[k_h * k_w][c_out][c_in]`, one
-    /// contiguous GEMM operand per kernel position.
-    fn weights_by_position<T: Copy>(&self, w: &[T], zero: T) -> Vec<T> {
-        let (p_n, cc) = (self.positions(), self.c_out * self.c_in);
-        let mut out = vec![zero; p_n * cc];
-        for (oc_ic, taps) in w.chunks_exact(p_n).enumerate() {
-            for (p, &tap) in taps.iter().enumerate() {
-                out[p * cc + oc_ic] = tap;
+    /// Whether the GEMMs take a kernel row at a time, the `k_w` columns
+    /// stacked into their inner dimension (`K = k_w * c_in`, the band copied
+    /// `k_w` times, each copy shifted by one column), instead of one kernel
+    /// position at a time (`K = c_in`, the band read in place).
+    pub fn stacks_columns(&self) -> bool {
+        self.k_w > 1 && self.c_in * self.k_w <= STACKED_K_UP_TO
+    }
+    /// The GEMMs' inner dimension.
+    fn depth(&self) -> usize {
+        match self.stacks_columns() {
+            true => self.k_w * self.c_in,
+            false => self.c_in,
+        }
+    }
+    /// GEMMs per band: one per kernel row or one per kernel position.
+    fn steps(&self) -> usize {
+        match self.stacks_columns() {
+            true => self.k_h,
+            false => self.positions(),
+        }
+    }
+    /// Where step `s` starts reading the GEMM band.
+    fn step_offset(&self, s: usize) -> usize {
+        match self.stacks_columns() {
+            true => s * self.dil_h * self.padded_w(),
+            false => self.offset(s),
+        }
+    }
+    /// The input channel and kernel tap (`i * k_w + j`) that row `kk` of
+    /// step `s`'s inner dimension stands for.
+    fn channel_and_tap(&self, s: usize, kk: usize) -> (usize, usize) {
+        match self.stacks_columns() {
+            true => (kk % self.c_in, s * self.k_w + kk / self.c_in),
+            false => (kk, s),
+        }
+    }
+
+    /// The band one item's GEMMs read, in `band`: the padded input rows
+    /// ([`Self::fill_input_band`]), and where columns are stacked, `k_w`
+    /// copies of them each shifted by one more column (built in `spare`,
+    /// then swapped in). Returns the distance between the band's rows of
+    /// the inner dimension.
+    fn fill_gemm_band<T: Copy>(&self, x: &[T], item: usize, zero: T, band: &mut Vec<T>, spare: &mut Vec<T>) -> usize {
+        let (b, r0, rows) = self.band(item);
+        let plane = self.fill_input_band(x, b, r0, rows, zero, band);
+        if !self.stacks_columns() {
+            return plane;
+        }
+        // Row (j, ci) of a step reads up to `plane - reach_w` elements past
+        // the step's offset (the last output pixel of the last kernel row).
+        let stacked_plane = plane - self.reach_w();
+        spare.clear();
+        spare.reserve(self.k_w * self.c_in * stacked_plane);
+        for j in 0..self.k_w {
+            for ci in 0..self.c_in {
+                spare.extend_from_slice(&band[ci * plane + j * self.dil_w..][..stacked_plane]);
             }
+        }
+        core::mem::swap(band, spare);
+        stacked_plane
+    }
+
+    /// Weights `[c_out, c_in, k_h, k_w]` as `[step][c_out][depth]`, one
+    /// contiguous GEMM operand per step.
+    fn weights_by_step<T: Copy>(&self, w: &[T], zero: T) -> Vec<T> {
+        let (depth, taps) = (self.depth(), self.positions());
+        let mut out = vec![zero; self.steps() * self.c_out * depth];
+        for (i, value) in out.iter_mut().enumerate() {
+            let (s, co, kk) = (i / (self.c_out * depth), (i / depth) % self.c_out, i % depth);
+            let (ci, tap) = self.channel_and_tap(s, kk);
+            *value = w[(co * self.c_in + ci) * taps + tap];
         }
         out
     }
@@ -206,35 +291,6 @@ pub(crate) fn conv3d_tensors<T: ShiftedElement + burn_backend::Element + bytemuc
     let out = conv2d::<T>(g, x.storage(), weight.storage(), bias.as_ref().map(|b| b.storage()));
     let shape = Shape::from(vec![g.batch, g.c_out, 1, g.out_h(), g.out_w()]);
     FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), dtype)
-}
-
-/// [`conv2d_weight_grad`] on 4D tensors, `None` where this path does not apply.
-pub(crate) fn conv2d_weight_grad_tensors<T: ShiftedElement + burn_backend::Element + bytemuck::Pod>(
-    x: &FlexTensor,
-    weight_shape: &[usize],
-    grad: &FlexTensor,
-    options: &ConvOptions<2>,
-) -> Option<FlexTensor> {
-    let x_shape = x.layout().shape();
-    let options_3d = ConvOptions::new(
-        [1, options.stride[0], options.stride[1]],
-        [0, options.padding[0], options.padding[1]],
-        [1, options.dilation[0], options.dilation[1]],
-        options.groups,
-    );
-    let g = Shifted2d::of(
-        &[x_shape[0], x_shape[1], 1, x_shape[2], x_shape[3]],
-        &[weight_shape[0], weight_shape[1], 1, weight_shape[2], weight_shape[3]],
-        &options_3d,
-    )?;
-    let grad_shape = grad.layout().shape();
-    if grad_shape[..] != [g.batch, g.c_out, g.out_h(), g.out_w()] {
-        return None;
-    }
-    let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
-    let out = conv2d_weight_grad::<T>(&g, x.storage(), grad.storage());
-    let shape = Shape::from(vec![g.c_out, g.c_in, g.k_h, g.k_w]);
-    Some(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), x.dtype()))
 }
 
 /// A stride-1 transposed convolution (`x` `[batch, c_in, 1, h, w]`, `weight`
@@ -274,98 +330,6 @@ pub(crate) fn conv_transpose3d_tensors<T: ShiftedElement + burn_backend::Element
     Some(conv3d_tensors::<T>(x.clone(), turned, bias.cloned(), &g, dtype))
 }
 
-/// The weight gradient as burn-backend's default computes it (a convolution
-/// of the input by the output gradient, batch and channels swapped), for
-/// the convolutions the shifted path leaves alone (strides, groups).
-pub(crate) fn conv2d_weight_backward_as_conv2d(
-    x: FlexTensor,
-    weight: FlexTensor,
-    output_grad: FlexTensor,
-    options: ConvOptions<2>,
-) -> FlexTensor {
-    use burn_backend::ops::{FloatTensorOps, ModuleOps};
-    use burn_backend::{Slice, TensorMetadata};
-    let weight_shape = weight.shape();
-    let [c_out, c_in_per_group, k_h, k_w] = weight_shape.dims();
-    let by_conv = |x: FlexTensor, grad: FlexTensor| {
-        let grad = Flex::conv2d(
-            Flex::float_swap_dims(x, 0, 1),
-            Flex::float_swap_dims(grad, 0, 1),
-            None,
-            ConvOptions::new(options.dilation, options.padding, options.stride, 1),
-        );
-        let grad = Flex::float_swap_dims(grad, 0, 1);
-        // With strides the "output" can be a little larger than the kernel.
-        let [o, i, h, w] = grad.shape().dims();
-        let (o, i) = (o.min(c_out), i.min(c_in_per_group));
-        match (h, w) == (k_h, k_w) {
-            true => grad,
-            false => Flex::float_slice(grad, &[Slice::from(0..o), Slice::from(0..i), Slice::from(0..k_h), Slice::from(0..k_w)]),
-        }
-    };
-    if options.groups == 1 {
-        return by_conv(x, output_grad);
-    }
-    let c_out_per_group = c_out / options.groups;
-    let mut grad = Flex::float_zeros(weight_shape, &Default::default(), weight.dtype().into());
-    for g in 0..options.groups {
-        let channels = |per: usize| Slice::from(g * per..(g + 1) * per);
-        let x_g = Flex::float_slice(x.clone(), &[Slice::full(), channels(c_in_per_group)]);
-        let grad_g = Flex::float_slice(output_grad.clone(), &[Slice::full(), channels(c_out_per_group)]);
-        let part = by_conv(x_g, grad_g);
-        grad = Flex::float_slice_assign(grad, &[channels(c_out_per_group)], part);
-    }
-    grad
-}
-
-/// Gradient of a convolution's bias from its output gradient `[batch, c, ...]`:
-/// the sum over batch and pixels per channel, read where it lies (the
-/// default swaps the first two dims and copies them contiguous first).
-/// Channels run in parallel, each summed in a fixed order (images in turn,
-/// each plane in [`plane_sum`]'s lanes), so the result does not depend on
-/// the number of threads.
-pub(crate) fn bias_grad<T: ShiftedElement + burn_backend::Element + bytemuck::Pod>(grad: &FlexTensor) -> FlexTensor {
-    let grad = grad.to_contiguous();
-    let shape = grad.layout().shape();
-    let (batch, channels) = (shape[0], shape[1]);
-    let pixels: usize = shape[2..].iter().product();
-    let data: &[T] = grad.storage();
-    let channel_sum = |c: usize| {
-        (0..batch).fold(T::ZERO, |sum, n| sum + plane_sum(&data[(n * channels + c) * pixels..][..pixels]))
-    };
-    #[cfg(feature = "rayon")]
-    let sums: Vec<T> = {
-        use rayon::prelude::*;
-        (0..channels).into_par_iter().map(channel_sum).collect()
-    };
-    #[cfg(not(feature = "rayon"))]
-    let sums: Vec<T> = (0..channels).map(channel_sum).collect();
-    FlexTensor::new(Bytes::from_elems(sums), Layout::contiguous(Shape::from(vec![channels])), grad.dtype())
-}
-
-/// The sum of `values` in 16 independent lanes, added pairwise at the end:
-/// the compiler keeps the lanes in vector registers, where one running sum
-/// waits for each add before the next (a latency chain 16 times longer).
-fn plane_sum<T: ShiftedElement>(values: &[T]) -> T {
-    const LANES: usize = 16;
-    let mut lanes = [T::ZERO; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = *lane + v;
-        }
-    }
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for i in 0..width {
-            lanes[i] = lanes[i] + lanes[i + width];
-        }
-    }
-    rest.iter().fold(lanes[0], |sum, &v| sum + v)
-}
-
 /// Run `work(item, scratch)` for every item, in parallel where rayon is on,
 /// with one scratch value per worker.
 fn for_each_item<S: Default + Send>(items: usize, work: impl Fn(usize, &mut S) + Send + Sync) {
@@ -388,38 +352,45 @@ fn for_each_item<S: Default + Send>(items: usize, work: impl Fn(usize, &mut S) +
 pub(crate) fn conv2d<T: ShiftedElement>(g: &Shifted2d, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
     let (zero, one) = (T::ZERO, T::ONE);
     let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded_w());
-    let weights = g.weights_by_position(w, zero);
-    let mut out = vec![zero; g.batch * g.c_out * oh * ow];
+    let weights = g.weights_by_step(w, zero);
+    let (depth, lhs_len) = (g.depth(), g.c_out * g.depth());
+    // Every element of `out` is written once by exactly one item (below),
+    // so it is not cleared first; its length is set after all are written.
+    let out_len = g.batch * g.c_out * oh * ow;
+    let mut out: Vec<T> = Vec::with_capacity(out_len);
     let out_ptr = SendPtr(out.as_mut_ptr());
-    let out_len = out.len();
-    for_each_item(g.items(), |item, scratch: &mut (Vec<T>, Vec<T>)| {
-        let (input, result) = scratch;
+    for_each_item(g.items(), |item, scratch: &mut [Vec<T>; 3]| {
+        let [input, spare, result] = scratch;
         let (b, r0, rows) = g.band(item);
-        let plane = g.fill_input_band(x, b, r0, rows, zero, input);
+        let row_stride = g.fill_gemm_band(x, item, zero, input, spare);
         let n = (rows - 1) * wp + ow;
         let ld = rows * wp;
-        result.clear();
-        result.resize(g.c_out * ld, zero);
-        for p in 0..g.positions() {
+        // Not cleared: the first GEMM (`s == 0`, not reading dst) overwrites
+        // the `c_out x n` it covers, and only that is read back.
+        if result.len() < g.c_out * ld {
+            result.resize(g.c_out * ld, zero);
+        }
+        for s in 0..g.steps() {
             // SAFETY: `result` holds c_out rows of `ld >= n` elements; the
-            // weights hold c_out x c_in at p * c_out * c_in; the input read
-            // ends at offset(p) + (c_in - 1) * plane + n - 1, which for the
-            // largest offset is the band's last element (see the module docs).
+            // weights hold c_out x depth at s * lhs_len; the input read ends
+            // at step_offset(s) + (depth - 1) * row_stride + n - 1, which for
+            // the last step is the band's last element (see the module docs
+            // and `fill_gemm_band`).
             unsafe {
                 gemm::gemm(
                     g.c_out,
                     n,
-                    g.c_in,
+                    depth,
                     result.as_mut_ptr(),
                     1,
                     ld as isize,
-                    p > 0,
-                    weights.as_ptr().add(p * g.c_out * g.c_in),
+                    s > 0,
+                    weights.as_ptr().add(s * lhs_len),
                     1,
-                    g.c_in as isize,
-                    input.as_ptr().add(g.offset(p)),
+                    depth as isize,
+                    input.as_ptr().add(g.step_offset(s)),
                     1,
-                    plane as isize,
+                    row_stride as isize,
                     one,
                     one,
                     false,
@@ -435,90 +406,22 @@ pub(crate) fn conv2d<T: ShiftedElement>(g: &Shifted2d, x: &[T], w: &[T], bias: O
                 let src = &result[co * ld + r * wp..][..ow];
                 let dst = ((b * g.c_out + co) * oh + r0 + r) * ow;
                 debug_assert!(dst + ow <= out_len);
-                // SAFETY: items write disjoint rows (image b, rows r0..r0 + rows) of `out`.
-                let dst = unsafe { core::slice::from_raw_parts_mut(out_ptr.get().add(dst), ow) };
-                match add {
-                    Some(add) => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s + add),
-                    None => dst.copy_from_slice(src),
+                // SAFETY: items write disjoint rows (image b, rows r0..r0 + rows)
+                // of `out`'s capacity, through raw pointers (no reference to
+                // the not yet initialised memory is made).
+                unsafe {
+                    let dst = out_ptr.get().add(dst);
+                    match add {
+                        Some(add) => src.iter().enumerate().for_each(|(i, &s)| dst.add(i).write(s + add)),
+                        None => core::ptr::copy_nonoverlapping(src.as_ptr(), dst, ow),
+                    }
                 }
             }
         }
     });
-    out
-}
-
-/// Gradient of a stride-1 2D convolution's weights, `[c_out, c_in, k_h, k_w]`,
-/// from its input `x` and the gradient `grad` of its output.
-pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad: &[T]) -> Vec<T> {
-    let (zero, one) = (T::ZERO, T::ONE);
-    let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded_w());
-    let (p_n, cc) = (g.positions(), g.c_out * g.c_in);
-    let items = g.items();
-    let chunks = WEIGHT_GRAD_CHUNKS.min(items);
-    let chunk_sum = |chunk: usize| -> Vec<T> {
-        let mut acc = vec![zero; p_n * cc];
-        let (mut input, mut grad_band) = (Vec::new(), Vec::new());
-        for item in (chunk * items / chunks)..((chunk + 1) * items / chunks) {
-            let (b, r0, rows) = g.band(item);
-            let plane = g.fill_input_band(x, b, r0, rows, zero, &mut input);
-            // The output gradient on the padded-width grid, zero in the junk columns.
-            let ld = rows * wp;
-            grad_band.clear();
-            grad_band.resize(g.c_out * ld, zero);
-            for co in 0..g.c_out {
-                for r in 0..rows {
-                    let src = &grad[((b * g.c_out + co) * oh + r0 + r) * ow..][..ow];
-                    grad_band[co * ld + r * wp..][..ow].copy_from_slice(src);
-                }
-            }
-            let n = (rows - 1) * wp + ow;
-            for p in 0..p_n {
-                // SAFETY: as in `conv2d`; `acc` holds c_out x c_in at p * cc.
-                unsafe {
-                    gemm::gemm(
-                        g.c_out,
-                        g.c_in,
-                        n,
-                        acc.as_mut_ptr().add(p * cc),
-                        1,
-                        g.c_in as isize,
-                        true,
-                        grad_band.as_ptr(),
-                        1,
-                        ld as isize,
-                        input.as_ptr().add(g.offset(p)),
-                        plane as isize,
-                        1,
-                        one,
-                        one,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
-            }
-        }
-        acc
-    };
-    #[cfg(feature = "rayon")]
-    let partials: Vec<Vec<T>> = {
-        use rayon::prelude::*;
-        (0..chunks).into_par_iter().map(chunk_sum).collect()
-    };
-    #[cfg(not(feature = "rayon"))]
-    let partials: Vec<Vec<T>> = (0..chunks).map(chunk_sum).collect();
-
-    let mut by_position = partials[0].clone();
-    for partial in &partials[1..] {
-        by_position.iter_mut().zip(partial).for_each(|(a, &b)| *a = *a + b);
-    }
-    let mut out = vec![zero; cc * p_n];
-    for p in 0..p_n {
-        for oc_ic in 0..cc {
-            out[oc_ic * p_n + p] = by_position[p * cc + oc_ic];
-        }
-    }
+    // SAFETY: the items cover every (image, output row) once and write all
+    // `c_out x ow` values of each, so all `out_len` elements are initialised.
+    unsafe { out.set_len(out_len) };
     out
 }
 
@@ -548,6 +451,11 @@ impl<T> SendPtr<T> {
         self.0
     }
 }
+
+mod backward;
+pub(crate) use backward::{bias_grad, conv2d_weight_backward_as_conv2d, conv2d_weight_grad_tensors};
+#[cfg(test)]
+use backward::{conv2d_weight_grad, plane_sum};
 
 #[cfg(test)]
 mod tests;

@@ -57,6 +57,16 @@ fn geometries() -> Vec<Shifted2d> {
         g(2, 2, 3, 6, 7, 3, 1, 0, 0, 1),
         // Tall enough for several bands of one image.
         g(1, 64, 64, 70, 66, 3, 3, 1, 1, 1),
+        // The weight gradient in 16 x 16 channel blocks, two of them partial,
+        // and (over 32 x 32 channels) in one product.
+        g(2, 24, 20, 9, 10, 3, 3, 1, 1, 1),
+        g(1, 40, 36, 6, 7, 3, 3, 1, 1, 1),
+        // Kernel columns stacked into the inner dimension: a network's
+        // first layer, a sub-pixel output layer's input gradient, a
+        // rectangular kernel.
+        g(2, 1, 16, 12, 13, 5, 5, 2, 2, 1),
+        g(2, 4, 16, 9, 9, 5, 5, 2, 2, 1),
+        g(1, 2, 5, 8, 9, 5, 3, 2, 1, 1),
     ]
 }
 
@@ -76,24 +86,78 @@ fn forward_equals_the_definition() {
     }
 }
 
+/// The weight gradient by its definition, in f64: `dW[co, ci, i, j]` is the
+/// sum over images and output pixels of `grad[b, co, r, c]` times the input
+/// pixel that tap `(i, j)` reads for `(r, c)`.
+fn weight_grad_reference(g: &Shifted2d, x: &[f32], grad: &[f32]) -> Vec<f64> {
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let mut out = vec![0.0; g.c_out * g.c_in * g.k_h * g.k_w];
+    for co in 0..g.c_out {
+        for ci in 0..g.c_in {
+            for i in 0..g.k_h {
+                for j in 0..g.k_w {
+                    let mut s = 0.0f64;
+                    for b in 0..g.batch {
+                        for r in 0..oh {
+                            for c in 0..ow {
+                                let ir = (r + i * g.dil_h) as isize - g.pad_h as isize;
+                                let ic = (c + j * g.dil_w) as isize - g.pad_w as isize;
+                                if ir < 0 || ic < 0 || ir >= g.in_h as isize || ic >= g.in_w as isize {
+                                    continue;
+                                }
+                                let xv = x[((b * g.c_in + ci) * g.in_h + ir as usize) * g.in_w + ic as usize];
+                                s += grad[((b * g.c_out + co) * oh + r) * ow + c] as f64 * xv as f64;
+                            }
+                        }
+                    }
+                    out[((co * g.c_in + ci) * g.k_h + i) * g.k_w + j] = s;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn weight_gradient_equals_the_definition() {
     for g in geometries() {
         let x = values(g.batch * g.c_in * g.in_h * g.in_w, 4);
         let grad = values(g.batch * g.c_out * g.out_h() * g.out_w(), 5);
         let got = conv2d_weight_grad(&g, &x, &grad);
-        // dW[co, ci, i, j] = sum over b, r, c of grad[b, co, r, c] * x_padded[b, ci, r + i, c + j]:
-        // the definition applied to a one-hot weight tensor.
-        let taps = g.k_h * g.k_w;
-        for probe in [0, taps / 2, g.c_out * g.c_in * taps - 1] {
-            let mut one_hot = vec![0.0f32; g.c_out * g.c_in * taps];
-            one_hot[probe] = 1.0;
-            let y = reference(&g, &x, &one_hot);
-            let want: f64 = y.iter().zip(&grad).map(|(y, g)| y * *g as f64).sum();
-            let a = got[probe] as f64;
-            assert!((a - want).abs() < 1e-3 * (1.0 + want.abs()), "{g:?} tap {probe}: {a} vs {want}");
+        let want = weight_grad_reference(&g, &x, &grad);
+        assert_eq!(got.len(), want.len());
+        for (tap, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert!((*a as f64 - b).abs() < 1e-3 * (1.0 + b.abs()), "{g:?} tap {tap}: {a} vs {b}");
         }
     }
+}
+
+#[test]
+fn few_input_channels_stack_the_kernel_columns() {
+    let g = |c_in, k| Shifted2d {
+        batch: 1, c_in, c_out: 16, in_h: 8, in_w: 8, k_h: k, k_w: k, pad_h: k / 2, pad_w: k / 2, dil_h: 1, dil_w: 1,
+    };
+    assert!(g(1, 5).stacks_columns() && g(4, 5).stacks_columns() && g(8, 3).stacks_columns());
+    assert!(!g(16, 3).stacks_columns() && !g(5, 5).stacks_columns());
+    assert_eq!((g(4, 5).depth(), g(4, 5).steps()), (20, 5));
+    assert_eq!((g(16, 3).depth(), g(16, 3).steps()), (16, 9));
+}
+
+#[test]
+fn bands_split_an_image_evenly() {
+    // 64 output rows at 16 + 16 channels and 66 padded columns: at most 31
+    // rows fit a band, so three bands of 22, 22 and 20 (not 31, 31 and 2).
+    let g = Shifted2d {
+        batch: 16, c_in: 16, c_out: 16, in_h: 64, in_w: 64, k_h: 3, k_w: 3, pad_h: 1, pad_w: 1, dil_h: 1, dil_w: 1,
+    };
+    let rows: Vec<usize> = (0..g.bands()).map(|band| g.band(band).2).collect();
+    assert_eq!(rows, vec![22, 22, 20]);
+    assert_eq!(g.items(), 16 * 3);
+    // Every (image, row) once, in order.
+    let covered: Vec<(usize, usize)> =
+        (0..g.items()).map(|item| g.band(item)).flat_map(|(b, r0, n)| (r0..r0 + n).map(move |r| (b, r))).collect();
+    let want: Vec<(usize, usize)> = (0..16).flat_map(|b| (0..64).map(move |r| (b, r))).collect();
+    assert_eq!(covered, want);
 }
 
 #[test]

@@ -1,0 +1,238 @@
+//! The backward passes of the shifted-GEMM convolution that are not a
+//! forward convolution themselves: the weight gradient (the module's sum
+//! read the other way round, see its docs) and the bias gradient, plus
+//! burn-backend's default weight gradient for what the shifted path leaves
+//! alone. The input gradient is a forward convolution with the kernel
+//! turned ([`super::conv_transpose3d_tensors`]).
+
+use alloc::vec;
+use alloc::vec::Vec;
+use burn_backend::ops::ConvOptions;
+use burn_std::{Bytes, Shape};
+
+use super::{ShiftedElement, Shifted2d};
+use crate::{Flex, FlexTensor, Layout};
+
+/// Partial sums the weight gradient is split into, whatever the thread count,
+/// so that its rounding does not depend on the machine.
+const WEIGHT_GRAD_CHUNKS: usize = 16;
+
+/// Largest `c_out x c_in` block of one weight-gradient GEMM. gemm takes
+/// products of at most 16 x 16 outputs (with a contraction as long as these
+/// are) as dot products read in place; larger ones pack both operands first,
+/// once per kernel position. Up to 32 x 32 channels, four in-place 16 x 16
+/// blocks beat one packed product (3x3 at 32 channels, one thread: 16.1-18.3
+/// ms against 14.5-15.2); at 64 x 64 packing pays off (43 ms against 53-58).
+const WEIGHT_GRAD_BLOCK: usize = 16;
+const WEIGHT_GRAD_BLOCKED_UP_TO: usize = 32 * 32;
+
+/// [`conv2d_weight_grad`] on 4D tensors, `None` where this path does not apply.
+pub(crate) fn conv2d_weight_grad_tensors<T: ShiftedElement + burn_backend::Element + bytemuck::Pod>(
+    x: &FlexTensor,
+    weight_shape: &[usize],
+    grad: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Option<FlexTensor> {
+    let x_shape = x.layout().shape();
+    let options_3d = ConvOptions::new(
+        [1, options.stride[0], options.stride[1]],
+        [0, options.padding[0], options.padding[1]],
+        [1, options.dilation[0], options.dilation[1]],
+        options.groups,
+    );
+    let g = Shifted2d::of(
+        &[x_shape[0], x_shape[1], 1, x_shape[2], x_shape[3]],
+        &[weight_shape[0], weight_shape[1], 1, weight_shape[2], weight_shape[3]],
+        &options_3d,
+    )?;
+    let grad_shape = grad.layout().shape();
+    if grad_shape[..] != [g.batch, g.c_out, g.out_h(), g.out_w()] {
+        return None;
+    }
+    let (x, grad) = (x.to_contiguous(), grad.to_contiguous());
+    let out = conv2d_weight_grad::<T>(&g, x.storage(), grad.storage());
+    let shape = Shape::from(vec![g.c_out, g.c_in, g.k_h, g.k_w]);
+    Some(FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), x.dtype()))
+}
+
+/// The weight gradient as burn-backend's default computes it (a convolution
+/// of the input by the output gradient, batch and channels swapped), for
+/// the convolutions the shifted path leaves alone (strides, groups).
+pub(crate) fn conv2d_weight_backward_as_conv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: ConvOptions<2>,
+) -> FlexTensor {
+    use burn_backend::ops::{FloatTensorOps, ModuleOps};
+    use burn_backend::{Slice, TensorMetadata};
+    let weight_shape = weight.shape();
+    let [c_out, c_in_per_group, k_h, k_w] = weight_shape.dims();
+    let by_conv = |x: FlexTensor, grad: FlexTensor| {
+        let grad = Flex::conv2d(
+            Flex::float_swap_dims(x, 0, 1),
+            Flex::float_swap_dims(grad, 0, 1),
+            None,
+            ConvOptions::new(options.dilation, options.padding, options.stride, 1),
+        );
+        let grad = Flex::float_swap_dims(grad, 0, 1);
+        // With strides the "output" can be a little larger than the kernel.
+        let [o, i, h, w] = grad.shape().dims();
+        let (o, i) = (o.min(c_out), i.min(c_in_per_group));
+        match (h, w) == (k_h, k_w) {
+            true => grad,
+            false => Flex::float_slice(grad, &[Slice::from(0..o), Slice::from(0..i), Slice::from(0..k_h), Slice::from(0..k_w)]),
+        }
+    };
+    if options.groups == 1 {
+        return by_conv(x, output_grad);
+    }
+    let c_out_per_group = c_out / options.groups;
+    let mut grad = Flex::float_zeros(weight_shape, &Default::default(), weight.dtype().into());
+    for g in 0..options.groups {
+        let channels = |per: usize| Slice::from(g * per..(g + 1) * per);
+        let x_g = Flex::float_slice(x.clone(), &[Slice::full(), channels(c_in_per_group)]);
+        let grad_g = Flex::float_slice(output_grad.clone(), &[Slice::full(), channels(c_out_per_group)]);
+        let part = by_conv(x_g, grad_g);
+        grad = Flex::float_slice_assign(grad, &[channels(c_out_per_group)], part);
+    }
+    grad
+}
+
+/// Gradient of a convolution's bias from its output gradient `[batch, c, ...]`:
+/// the sum over batch and pixels per channel, read where it lies (the
+/// default swaps the first two dims and copies them contiguous first).
+/// Channels run in parallel, each summed in a fixed order (images in turn,
+/// each plane in [`plane_sum`]'s lanes), so the result does not depend on
+/// the number of threads.
+pub(crate) fn bias_grad<T: ShiftedElement + burn_backend::Element + bytemuck::Pod>(grad: &FlexTensor) -> FlexTensor {
+    let grad = grad.to_contiguous();
+    let shape = grad.layout().shape();
+    let (batch, channels) = (shape[0], shape[1]);
+    let pixels: usize = shape[2..].iter().product();
+    let data: &[T] = grad.storage();
+    let channel_sum = |c: usize| {
+        (0..batch).fold(T::ZERO, |sum, n| sum + plane_sum(&data[(n * channels + c) * pixels..][..pixels]))
+    };
+    #[cfg(feature = "rayon")]
+    let sums: Vec<T> = {
+        use rayon::prelude::*;
+        (0..channels).into_par_iter().map(channel_sum).collect()
+    };
+    #[cfg(not(feature = "rayon"))]
+    let sums: Vec<T> = (0..channels).map(channel_sum).collect();
+    FlexTensor::new(Bytes::from_elems(sums), Layout::contiguous(Shape::from(vec![channels])), grad.dtype())
+}
+
+/// The sum of `values` in 16 independent lanes, added pairwise at the end:
+/// the compiler keeps the lanes in vector registers, where one running sum
+/// waits for each add before the next (a latency chain 16 times longer).
+pub(super) fn plane_sum<T: ShiftedElement>(values: &[T]) -> T {
+    const LANES: usize = 16;
+    let mut lanes = [T::ZERO; LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = *lane + v;
+        }
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            lanes[i] = lanes[i] + lanes[i + width];
+        }
+    }
+    rest.iter().fold(lanes[0], |sum, &v| sum + v)
+}
+
+/// Gradient of a stride-1 2D convolution's weights, `[c_out, c_in, k_h, k_w]`,
+/// from its input `x` and the gradient `grad` of its output.
+pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad: &[T]) -> Vec<T> {
+    let (zero, one) = (T::ZERO, T::ONE);
+    let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded_w());
+    let (depth, steps) = (g.depth(), g.steps());
+    let cc = g.c_out * depth;
+    let items = g.items();
+    let chunks = WEIGHT_GRAD_CHUNKS.min(items);
+    let chunk_sum = |chunk: usize| -> Vec<T> {
+        // [step][c_out][depth], as `weights_by_step` lays the weights out.
+        let mut acc = vec![zero; steps * cc];
+        let (mut input, mut spare, mut grad_band) = (Vec::new(), Vec::new(), Vec::new());
+        for item in (chunk * items / chunks)..((chunk + 1) * items / chunks) {
+            let (b, r0, rows) = g.band(item);
+            let row_stride = g.fill_gemm_band(x, item, zero, &mut input, &mut spare);
+            // The output gradient on the padded-width grid, zero in the junk columns.
+            let ld = rows * wp;
+            grad_band.clear();
+            grad_band.reserve(g.c_out * ld);
+            for co in 0..g.c_out {
+                for r in 0..rows {
+                    grad_band.extend_from_slice(&grad[((b * g.c_out + co) * oh + r0 + r) * ow..][..ow]);
+                    grad_band.extend(core::iter::repeat_n(zero, wp - ow));
+                }
+            }
+            let n = (rows - 1) * wp + ow;
+            let block = match g.c_out * depth <= WEIGHT_GRAD_BLOCKED_UP_TO {
+                true => WEIGHT_GRAD_BLOCK,
+                false => g.c_out.max(depth),
+            };
+            let blocks = |c: usize| (0..c).step_by(block).map(move |c0| (c0, block.min(c - c0)));
+            for s in 0..steps {
+                for (co0, co_n) in blocks(g.c_out) {
+                    for (kk0, kk_n) in blocks(depth) {
+                        // SAFETY: as in `conv2d`; `acc` holds c_out x depth at
+                        // s * cc, of which this writes rows co0.., columns kk0..;
+                        // the output gradient band holds c_out rows of `ld`.
+                        unsafe {
+                            gemm::gemm(
+                                co_n,
+                                kk_n,
+                                n,
+                                acc.as_mut_ptr().add(s * cc + co0 * depth + kk0),
+                                1,
+                                depth as isize,
+                                true,
+                                grad_band.as_ptr().add(co0 * ld),
+                                1,
+                                ld as isize,
+                                input.as_ptr().add(g.step_offset(s) + kk0 * row_stride),
+                                row_stride as isize,
+                                1,
+                                one,
+                                one,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        acc
+    };
+    #[cfg(feature = "rayon")]
+    let partials: Vec<Vec<T>> = {
+        use rayon::prelude::*;
+        (0..chunks).into_par_iter().map(chunk_sum).collect()
+    };
+    #[cfg(not(feature = "rayon"))]
+    let partials: Vec<Vec<T>> = (0..chunks).map(chunk_sum).collect();
+
+    let mut by_step = partials[0].clone();
+    for partial in &partials[1..] {
+        by_step.iter_mut().zip(partial).for_each(|(a, &b)| *a = *a + b);
+    }
+    let taps = g.positions();
+    let mut out = vec![zero; g.c_out * g.c_in * taps];
+    for (i, &value) in by_step.iter().enumerate() {
+        let (s, co, kk) = (i / cc, (i / depth) % g.c_out, i % depth);
+        let (ci, tap) = g.channel_and_tap(s, kk);
+        out[(co * g.c_in + ci) * taps + tap] = value;
+    }
+    out
+}
+
