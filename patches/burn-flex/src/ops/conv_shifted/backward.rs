@@ -162,7 +162,7 @@ pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad
         let (mut input, mut spare, mut grad_band) = (Vec::new(), Vec::new(), Vec::new());
         for item in (chunk * items / chunks)..((chunk + 1) * items / chunks) {
             let (b, r0, rows) = g.band(item);
-            let row_stride = g.fill_gemm_band(x, item, zero, &mut input, &mut spare);
+            let row_stride = g.fill_gemm_band(x, (b, r0, rows), zero, &mut input, &mut spare);
             // The output gradient on the padded-width grid, zero in the junk columns.
             let ld = rows * wp;
             grad_band.clear();

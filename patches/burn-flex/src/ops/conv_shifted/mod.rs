@@ -238,13 +238,19 @@ impl Shifted2d {
         }
     }
 
-    /// The band one item's GEMMs read, in `band`: the padded input rows
+    /// The band the GEMMs of `(image, first output row, rows)` read, in `band`: the padded input rows
     /// ([`Self::fill_input_band`]), and where columns are stacked, `k_w`
     /// copies of them each shifted by one more column (built in `spare`,
     /// then swapped in). Returns the distance between the band's rows of
     /// the inner dimension.
-    fn fill_gemm_band<T: Copy>(&self, x: &[T], item: usize, zero: T, band: &mut Vec<T>, spare: &mut Vec<T>) -> usize {
-        let (b, r0, rows) = self.band(item);
+    fn fill_gemm_band<T: Copy>(
+        &self,
+        x: &[T],
+        (b, r0, rows): (usize, usize, usize),
+        zero: T,
+        band: &mut Vec<T>,
+        spare: &mut Vec<T>,
+    ) -> usize {
         let plane = self.fill_input_band(x, b, r0, rows, zero, band);
         if !self.stacks_columns() {
             return plane;
@@ -362,7 +368,7 @@ pub(crate) fn conv2d<T: ShiftedElement>(g: &Shifted2d, x: &[T], w: &[T], bias: O
     for_each_item(g.items(), |item, scratch: &mut [Vec<T>; 3]| {
         let [input, spare, result] = scratch;
         let (b, r0, rows) = g.band(item);
-        let row_stride = g.fill_gemm_band(x, item, zero, input, spare);
+        let row_stride = g.fill_gemm_band(x, (b, r0, rows), zero, input, spare);
         let n = (rows - 1) * wp + ow;
         let ld = rows * wp;
         // Not cleared: the first GEMM (`s == 0`, not reading dst) overwrites

@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Index in NCHW `x` of the input pixel that tap `(i, j)` reads for output
+/// pixel `(r, c)` of image `b`, channel `ci`; `None` where it is padding.
+fn tap_input(g: &Shifted2d, b: usize, ci: usize, r: usize, c: usize, i: usize, j: usize) -> Option<usize> {
+    let ir = (r + i * g.dil_h).checked_sub(g.pad_h).filter(|&ir| ir < g.in_h)?;
+    let ic = (c + j * g.dil_w).checked_sub(g.pad_w).filter(|&ic| ic < g.in_w)?;
+    Some(((b * g.c_in + ci) * g.in_h + ir) * g.in_w + ic)
+}
+
 /// The convolution by its definition, in f64.
 fn reference(g: &Shifted2d, x: &[f32], w: &[f32]) -> Vec<f64> {
     let (oh, ow) = (g.out_h(), g.out_w());
@@ -14,12 +22,10 @@ fn reference(g: &Shifted2d, x: &[f32], w: &[f32]) -> Vec<f64> {
                     for ci in 0..g.c_in {
                         for i in 0..g.k_h {
                             for j in 0..g.k_w {
-                                let ir = (r + i * g.dil_h) as isize - g.pad_h as isize;
-                                let ic = (c + j * g.dil_w) as isize - g.pad_w as isize;
-                                if ir < 0 || ic < 0 || ir >= g.in_h as isize || ic >= g.in_w as isize {
+                                let Some(xi) = tap_input(g, b, ci, r, c, i, j) else {
                                     continue;
-                                }
-                                let xv = x[((b * g.c_in + ci) * g.in_h + ir as usize) * g.in_w + ic as usize];
+                                };
+                                let xv = x[xi];
                                 let wv = w[((co * g.c_in + ci) * g.k_h + i) * g.k_w + j];
                                 s += xv as f64 * wv as f64;
                             }
@@ -100,12 +106,10 @@ fn weight_grad_reference(g: &Shifted2d, x: &[f32], grad: &[f32]) -> Vec<f64> {
                     for b in 0..g.batch {
                         for r in 0..oh {
                             for c in 0..ow {
-                                let ir = (r + i * g.dil_h) as isize - g.pad_h as isize;
-                                let ic = (c + j * g.dil_w) as isize - g.pad_w as isize;
-                                if ir < 0 || ic < 0 || ir >= g.in_h as isize || ic >= g.in_w as isize {
+                                let Some(xi) = tap_input(g, b, ci, r, c, i, j) else {
                                     continue;
-                                }
-                                let xv = x[((b * g.c_in + ci) * g.in_h + ir as usize) * g.in_w + ic as usize];
+                                };
+                                let xv = x[xi];
                                 s += grad[((b * g.c_out + co) * oh + r) * ow + c] as f64 * xv as f64;
                             }
                         }
