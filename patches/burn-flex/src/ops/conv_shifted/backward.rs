@@ -17,12 +17,13 @@ use crate::{Flex, FlexTensor, Layout};
 /// so that its rounding does not depend on the machine.
 const WEIGHT_GRAD_CHUNKS: usize = 16;
 
-/// Largest `c_out x c_in` block of one weight-gradient GEMM. gemm takes
-/// products of at most 16 x 16 outputs (with a contraction as long as these
-/// are) as dot products read in place; larger ones pack both operands first,
-/// once per kernel position. Up to 32 x 32 channels, four in-place 16 x 16
-/// blocks beat one packed product (3x3 at 32 channels, one thread: 16.1-18.3
-/// ms against 14.5-15.2); at 64 x 64 packing pays off (43 ms against 53-58).
+/// Largest `c_out x depth` block of one weight-gradient GEMM where the
+/// kernel columns are stacked (one to a few input channels; the others take
+/// [`conv2d_weight_grad_pixel_major`]). gemm takes products of at most
+/// 16 x 16 outputs (with a contraction as long as these are) as dot products
+/// read in place; larger ones pack both operands first, once per step. Up to
+/// 32 x 32, in-place 16 x 16 blocks beat one packed product (3x3 at 32
+/// channels, one thread: 16.1-18.3 ms against 14.5-15.2).
 const WEIGHT_GRAD_BLOCK: usize = 16;
 const WEIGHT_GRAD_BLOCKED_UP_TO: usize = 32 * 32;
 
@@ -148,10 +149,17 @@ pub(super) fn plane_sum<T: ShiftedElement>(values: &[T]) -> T {
 }
 
 /// Gradient of a stride-1 2D convolution's weights, `[c_out, c_in, k_h, k_w]`,
-/// from its input `x` and the gradient `grad` of its output.
+/// from its input `x` and the gradient `grad` of its output: pixel-major
+/// ([`conv2d_weight_grad_pixel_major`]) unless the kernel columns are
+/// stacked, where `k_w * c_in` is too short a run for gemm's register
+/// blocks (1 -> 56 5x5: 1.9-2.0 ms in 16 x 16 blocks of dot products, 4.9-5.1
+/// pixel-major) and the dot products below take it.
 pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad: &[T]) -> Vec<T> {
+    if !g.stacks_columns() {
+        return conv2d_weight_grad_pixel_major(g, x, grad);
+    }
     let (zero, one) = (T::ZERO, T::ONE);
-    let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded_w());
+    let (ow, wp) = (g.out_w(), g.padded_w());
     let (depth, steps) = (g.depth(), g.steps());
     let cc = g.c_out * depth;
     let items = g.items();
@@ -161,18 +169,10 @@ pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad
         let mut acc = vec![zero; steps * cc];
         let (mut input, mut spare, mut grad_band) = (Vec::new(), Vec::new(), Vec::new());
         for item in (chunk * items / chunks)..((chunk + 1) * items / chunks) {
-            let (b, r0, rows) = g.band(item);
-            let row_stride = g.fill_gemm_band(x, (b, r0, rows), zero, &mut input, &mut spare);
-            // The output gradient on the padded-width grid, zero in the junk columns.
-            let ld = rows * wp;
-            grad_band.clear();
-            grad_band.reserve(g.c_out * ld);
-            for co in 0..g.c_out {
-                for r in 0..rows {
-                    grad_band.extend_from_slice(&grad[((b * g.c_out + co) * oh + r0 + r) * ow..][..ow]);
-                    grad_band.extend(core::iter::repeat_n(zero, wp - ow));
-                }
-            }
+            let band = g.band(item);
+            let row_stride = g.fill_gemm_band(x, band, zero, &mut input, &mut spare);
+            fill_grad_band(g, grad, band, zero, &mut grad_band);
+            let (rows, ld) = (band.2, band.2 * wp);
             let n = (rows - 1) * wp + ow;
             let block = match g.c_out * depth <= WEIGHT_GRAD_BLOCKED_UP_TO {
                 true => WEIGHT_GRAD_BLOCK,
@@ -236,3 +236,111 @@ pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad
     out
 }
 
+/// The output gradient rows `r0..r0 + rows` of image `b` on the padded-width
+/// grid (`c_out` planes of `rows x padded_w`), zero in the junk columns so
+/// that they add nothing to the weight gradient.
+fn fill_grad_band<T: Copy>(g: &Shifted2d, grad: &[T], (b, r0, rows): (usize, usize, usize), zero: T, band: &mut Vec<T>) {
+    let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded_w());
+    band.clear();
+    band.reserve(g.c_out * rows * wp);
+    for co in 0..g.c_out {
+        for r in 0..rows {
+            band.extend_from_slice(&grad[((b * g.c_out + co) * oh + r0 + r) * ow..][..ow]);
+            band.extend(core::iter::repeat_n(zero, wp - ow));
+        }
+    }
+}
+
+/// The weight gradient with the input band laid out pixel-major.
+///
+/// With `X` pixel-major (`[pixel][c_in]`, one copy per band), kernel row `i`'s
+/// `k_w` taps are one operand: row `j * c_in + ci` at pixel `p` is
+/// `X[p + j][ci]`, a single stride of `c_in` elements. So each kernel row is
+/// one GEMM `dW_i^T [k_w * c_in, c_out] += X_i [k_w * c_in, n] @ G^T [n, c_out]`
+/// whose result runs along its first dimension, which gemm computes with its
+/// register-blocked kernels (64 x 6 outputs in AVX-512 registers, the
+/// operands read in place), instead of as 4 x 4 blocks of dot products
+/// streaming both operands from L2 per block.
+fn conv2d_weight_grad_pixel_major<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad: &[T]) -> Vec<T> {
+    let (zero, one) = (T::ZERO, T::ONE);
+    let (ow, wp) = (g.out_w(), g.padded_w());
+    // Kernel columns sit next to each other in the pixel-major band only
+    // without dilation; with it, one GEMM per kernel position.
+    let (rows_per_step, steps) = match g.dil_w == 1 {
+        true => (g.k_w * g.c_in, g.k_h),
+        false => (g.c_in, g.positions()),
+    };
+    let step_offset = |s: usize| match g.dil_w == 1 {
+        true => s * g.dil_h * wp * g.c_in,
+        false => g.offset(s) * g.c_in,
+    };
+    let per_step = rows_per_step * g.c_out;
+    let items = g.items();
+    let chunks = WEIGHT_GRAD_CHUNKS.min(items);
+    let chunk_sum = |chunk: usize| -> Vec<T> {
+        // [step][c_out][rows_per_step]
+        let mut acc = vec![zero; steps * per_step];
+        let (mut input, mut grad_band) = (Vec::new(), Vec::new());
+        for item in (chunk * items / chunks)..((chunk + 1) * items / chunks) {
+            let band = g.band(item);
+            let rows = band.2;
+            g.fill_input_band_pixel_major(x, band, zero, &mut input);
+            fill_grad_band(g, grad, band, zero, &mut grad_band);
+            let (n, ld) = ((rows - 1) * wp + ow, rows * wp);
+            for s in 0..steps {
+                // SAFETY: `acc` holds rows_per_step x c_out at s * per_step;
+                // the gradient band c_out rows of `ld >= n`; the input read
+                // ends at step_offset(s) + (n - 1) * c_in + rows_per_step - 1,
+                // for the last step the band's last element (its last
+                // output pixel's last tap is the band's last pixel).
+                unsafe {
+                    gemm::gemm(
+                        rows_per_step,
+                        g.c_out,
+                        n,
+                        acc.as_mut_ptr().add(s * per_step),
+                        rows_per_step as isize,
+                        1,
+                        true,
+                        input.as_ptr().add(step_offset(s)),
+                        g.c_in as isize,
+                        1,
+                        grad_band.as_ptr(),
+                        ld as isize,
+                        1,
+                        one,
+                        one,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+            }
+        }
+        acc
+    };
+    #[cfg(feature = "rayon")]
+    let partials: Vec<Vec<T>> = {
+        use rayon::prelude::*;
+        (0..chunks).into_par_iter().map(chunk_sum).collect()
+    };
+    #[cfg(not(feature = "rayon"))]
+    let partials: Vec<Vec<T>> = (0..chunks).map(chunk_sum).collect();
+
+    let mut by_step = partials[0].clone();
+    for partial in &partials[1..] {
+        by_step.iter_mut().zip(partial).for_each(|(a, &b)| *a = *a + b);
+    }
+    let taps = g.positions();
+    let mut out = vec![zero; g.c_out * g.c_in * taps];
+    for (i, &value) in by_step.iter().enumerate() {
+        let (s, co, row) = (i / per_step, (i / rows_per_step) % g.c_out, i % rows_per_step);
+        let (ci, tap) = match g.dil_w == 1 {
+            true => (row % g.c_in, s * g.k_w + row / g.c_in),
+            false => (row, s),
+        };
+        out[(co * g.c_in + ci) * taps + tap] = value;
+    }
+    out
+}

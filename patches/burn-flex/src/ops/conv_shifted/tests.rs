@@ -63,10 +63,12 @@ fn geometries() -> Vec<Shifted2d> {
         g(2, 2, 3, 6, 7, 3, 1, 0, 0, 1),
         // Tall enough for several bands of one image.
         g(1, 64, 64, 70, 66, 3, 3, 1, 1, 1),
-        // The weight gradient in 16 x 16 channel blocks, two of them partial,
-        // and (over 32 x 32 channels) in one product.
+        // Channel counts that are not whole groups of the pixel-major copy
+        // (8 + 8 + 8, 5 x 8, 8 + 1), and with dilation one weight-gradient
+        // GEMM per kernel position instead of per kernel row.
         g(2, 24, 20, 9, 10, 3, 3, 1, 1, 1),
         g(1, 40, 36, 6, 7, 3, 3, 1, 1, 1),
+        g(1, 9, 5, 10, 12, 3, 3, 2, 2, 2),
         // Kernel columns stacked into the inner dimension: a network's
         // first layer, a sub-pixel output layer's input gradient, a
         // rectangular kernel.
