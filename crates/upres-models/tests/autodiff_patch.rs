@@ -1,8 +1,10 @@
 //! What `patches/burn-autodiff` changes: PReLU is one tracked operation with
-//! its own backward pass. Its output and both gradients are checked against
-//! the definition computed on the host in f64 (not through burn), on both
-//! CPU backends, for per-channel and single slopes, at the SESR activation
-//! shape and at shapes where a channel holds one value.
+//! its own backward pass, burn-backend's `prelu_backward` (`patches/burn-backend`:
+//! one pass on Flex, the default composition on NdArray). Its output and
+//! both gradients are checked against the definition computed on the host
+//! in f64 (not through burn), on both CPU backends, for per-channel and
+//! single slopes, at the SESR activation shape and at shapes where a
+//! channel holds one value.
 
 use burn::backend::{Autodiff, Flex, NdArray};
 use burn::prelude::*;

@@ -8,13 +8,10 @@ use crate::{
     },
     grads::Gradients,
     graph::NodeId,
-    ops::{Backward, Ops, OpsKind, binary, broadcast_shape, unary},
+    ops::{Backward, Ops, OpsKind, unary},
     retro_unary,
 };
-use burn_backend::{
-    Backend, TensorMetadata, get_device_settings, ops::ActivationOps, tensor::FloatTensor,
-};
-use burn_std::Shape;
+use burn_backend::{Backend, ops::ActivationOps, tensor::FloatTensor};
 
 impl<B: Backend, C: CheckpointStrategy> ActivationOps<Autodiff<B, C>> for Autodiff<B, C> {
     fn gelu(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -173,13 +170,14 @@ impl<B: Backend, C: CheckpointStrategy> ActivationOps<Autodiff<B, C>> for Autodi
         // (lower_elem, mul, mask_where), whose three backward steps
         // allocate two zero tensors, walk the input four times and add two
         // gradients for it. The forward pass is the backend's own `prelu`
-        // (a single pass where the backend fuses it).
+        // (a single pass where the backend fuses it), the backward pass its
+        // `prelu_backward` (both gradients in one pass where it fuses it).
         #[derive(Debug)]
         struct PRelu;
 
         impl<B: Backend> Backward<B, 2> for PRelu {
-            // The input, the slopes, and the slopes' shape.
-            type State = (FloatTensor<B>, FloatTensor<B>, Shape);
+            // The input and the slopes.
+            type State = (FloatTensor<B>, FloatTensor<B>);
 
             fn backward(
                 self,
@@ -187,28 +185,16 @@ impl<B: Backend, C: CheckpointStrategy> ActivationOps<Autodiff<B, C>> for Autodi
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let (input, alpha, alpha_shape) = ops.state;
-                let input_4alpha = input.clone();
-
-                binary::<B, _, _>(
-                    ops.parents,
-                    ops.node,
-                    grads,
-                    |grad| {
-                        // d/dx: grad where x >= 0, alpha * grad elsewhere.
-                        let bool_dtype =
-                            get_device_settings::<B>(&B::float_device(&input)).bool_dtype;
-                        let negative = B::float_lower_elem(input, 0f32.into(), bool_dtype);
-                        let scaled = B::float_mul(grad.clone(), alpha);
-                        B::float_mask_where(grad, negative, scaled)
-                    },
-                    |grad| {
-                        // d/dalpha: grad * min(x, 0), summed over the
-                        // dimensions alpha is broadcast along.
-                        let negative_part = B::float_clamp_max(input_4alpha, 0f32.into());
-                        broadcast_shape::<B>(B::float_mul(grad, negative_part), &alpha_shape)
-                    },
-                );
+                let (input, alpha) = ops.state;
+                let grad = grads.consume::<B>(&ops.node);
+                let (input_grad, alpha_grad) = B::prelu_backward(input, alpha, grad);
+                let [input_node, alpha_node] = ops.parents;
+                if let Some(node) = input_node {
+                    grads.register::<B>(node.id, input_grad);
+                }
+                if let Some(node) = alpha_node {
+                    grads.register::<B>(node.id, alpha_grad);
+                }
             }
         }
 
@@ -218,11 +204,7 @@ impl<B: Backend, C: CheckpointStrategy> ActivationOps<Autodiff<B, C>> for Autodi
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let state = (
-                    tensor.primitive.clone(),
-                    alpha.primitive.clone(),
-                    alpha.primitive.shape(),
-                );
+                let state = (tensor.primitive.clone(), alpha.primitive.clone());
                 prep.finish(state, B::prelu(tensor.primitive, alpha.primitive))
             }
             OpsKind::UnTracked(prep) => prep.finish(B::prelu(tensor.primitive, alpha.primitive)),

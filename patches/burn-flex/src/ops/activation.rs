@@ -56,6 +56,14 @@ impl ActivationOps<Flex> for Flex {
         )
     }
 
+    fn prelu_backward(
+        x: FloatTensor<Flex>,
+        alpha: FloatTensor<Flex>,
+        grad: FloatTensor<Flex>,
+    ) -> (FloatTensor<Flex>, FloatTensor<Flex>) {
+        crate::ops::prelu_backward::prelu_backward(x, alpha, grad)
+    }
+
     fn gelu(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
         // 0.5 * x * (1 + erf(x / sqrt(2)))
         use crate::ops::unary::{erf_f32, erf_f64};

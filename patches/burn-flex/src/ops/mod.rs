@@ -111,6 +111,7 @@ mod int;
 pub mod interpolate;
 pub mod mask;
 mod parallel;
+mod prelu_backward;
 pub mod matmul;
 mod module;
 pub mod pool;

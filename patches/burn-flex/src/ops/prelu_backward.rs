@@ -1,0 +1,296 @@
+//! PReLU's backward pass in one walk over the activation.
+//!
+//! burn-backend's default `prelu_backward` is a composition: a comparison,
+//! a multiply and a `mask_where` for the input gradient, a clamp and a
+//! multiply for the slope gradient, then one `sum_dim` per broadcast
+//! dimension. That is six walks over tensors the size of the activation and
+//! four of them allocated. Here one pass reads the input and the output
+//! gradient, writes the input gradient and sums the slope gradient per run
+//! of elements that share a slope.
+
+use alloc::vec::Vec;
+use burn_backend::ops::FloatTensorOps;
+use burn_backend::{DType, TensorMetadata, get_device_settings};
+use burn_std::{Bytes, FloatDType, Shape};
+
+use crate::{Flex, FlexTensor, Layout};
+
+/// Elements per work item: a run of one slope is cut into pieces of at most
+/// this many, so a single-slope PReLU still gives every core work.
+const PIECE: usize = 64 * 1024;
+
+/// How `alpha` broadcasts over `x`: `outer x channels x inner` elements,
+/// `alpha` holding one slope per channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Runs {
+    outer: usize,
+    channels: usize,
+    inner: usize,
+}
+
+impl Runs {
+    /// The two layouts `burn::tensor::activation::prelu` passes: one slope
+    /// (`alpha` all ones, of `x`'s rank) or one per channel (`[1, C, 1, ...]`
+    /// with `C = x`'s dim 1). `None` for anything else.
+    fn of(x: &[usize], alpha: &[usize]) -> Option<Self> {
+        if x.len() != alpha.len() || x.is_empty() {
+            return None;
+        }
+        let elements: usize = x.iter().product();
+        if alpha.iter().all(|&d| d == 1) {
+            return Some(Runs { outer: 1, channels: 1, inner: elements });
+        }
+        let per_channel = x.len() >= 2 && alpha[1] == x[1] && alpha.iter().enumerate().all(|(d, &n)| d == 1 || n == 1);
+        per_channel.then(|| Runs { outer: x[0], channels: x[1], inner: x[2..].iter().product() })
+    }
+}
+
+/// The element types the one-pass kernel runs on.
+trait PreluElement: Copy + Send + Sync + PartialOrd + bytemuck::Pod + burn_backend::Element {
+    const ZERO: Self;
+    fn mul(self, other: Self) -> Self;
+    fn add(self, other: Self) -> Self;
+}
+impl PreluElement for f32 {
+    const ZERO: Self = 0.0;
+    fn mul(self, other: Self) -> Self {
+        self * other
+    }
+    fn add(self, other: Self) -> Self {
+        self + other
+    }
+}
+impl PreluElement for f64 {
+    const ZERO: Self = 0.0;
+    fn mul(self, other: Self) -> Self {
+        self * other
+    }
+    fn add(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+/// `(d/dx, d/dalpha)` of `prelu(x, alpha)` given the output gradient `grad`.
+pub(crate) fn prelu_backward(x: FlexTensor, alpha: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
+    let runs = Runs::of(x.layout().shape(), alpha.layout().shape());
+    let same_dtype = x.dtype() == alpha.dtype() && x.dtype() == grad.dtype();
+    match (runs, x.dtype()) {
+        (Some(runs), DType::F32) if same_dtype && grad.layout().shape() == x.layout().shape() => {
+            one_pass::<f32>(&x, &alpha, &grad, runs)
+        }
+        (Some(runs), DType::F64) if same_dtype && grad.layout().shape() == x.layout().shape() => {
+            one_pass::<f64>(&x, &alpha, &grad, runs)
+        }
+        _ => composed(x, alpha, grad),
+    }
+}
+
+fn one_pass<T: PreluElement>(x: &FlexTensor, alpha: &FlexTensor, grad: &FlexTensor, runs: Runs) -> (FlexTensor, FlexTensor) {
+    let (x_c, grad_c, alpha_c) = (x.to_contiguous(), grad.to_contiguous(), alpha.to_contiguous());
+    let (xs, gs, slopes): (&[T], &[T], &[T]) = (x_c.storage(), grad_c.storage(), alpha_c.storage());
+    let pieces_per_run = runs.inner.div_ceil(PIECE).max(1);
+    let piece_len = runs.inner.div_ceil(pieces_per_run).max(1);
+    let items = runs.outer * runs.channels * pieces_per_run;
+    let len = xs.len();
+    let mut x_grad: Vec<T> = Vec::with_capacity(len);
+    let out = SharedOut(x_grad.as_mut_ptr());
+    // Item `i` covers elements [start, end) of run `i / pieces_per_run`,
+    // whose slope is channel `(i / pieces_per_run) % channels`.
+    let work = |item: usize| -> T {
+        let run = item / pieces_per_run;
+        let start = run * runs.inner + (item % pieces_per_run) * piece_len;
+        let end = (start + piece_len).min((run + 1) * runs.inner);
+        let a = slopes[run % runs.channels];
+        let (x, g) = (&xs[start..end], &gs[start..end]);
+        // SAFETY: items cover disjoint ranges of `x_grad`'s capacity, each
+        // written once through the raw pointer (no reference to the
+        // uninitialised memory is made).
+        let dst = unsafe { core::slice::from_raw_parts_mut(out.get().add(start).cast::<core::mem::MaybeUninit<T>>(), end - start) };
+        slope_sum(x, g, a, dst)
+    };
+    #[cfg(feature = "rayon")]
+    let sums: Vec<T> = {
+        use rayon::prelude::*;
+        (0..items).into_par_iter().map(work).collect()
+    };
+    #[cfg(not(feature = "rayon"))]
+    let sums: Vec<T> = (0..items).map(work).collect();
+    // SAFETY: the items cover every element of [0, len) once.
+    unsafe { x_grad.set_len(len) };
+
+    // Per channel, the items' sums in a fixed order (batch, then pieces), so
+    // the result does not depend on the number of threads.
+    let mut alpha_grad = alpha_c.storage::<T>().to_vec();
+    for (c, slot) in alpha_grad.iter_mut().enumerate() {
+        let mut total = T::ZERO;
+        for o in 0..runs.outer {
+            let run = o * runs.channels + c;
+            for piece in 0..pieces_per_run {
+                total = total.add(sums[run * pieces_per_run + piece]);
+            }
+        }
+        *slot = total;
+    }
+    let dtype = x.dtype();
+    let x_grad = FlexTensor::new(Bytes::from_elems(x_grad), Layout::contiguous(x.layout().shape().clone()), dtype);
+    let alpha_grad = FlexTensor::new(Bytes::from_elems(alpha_grad), Layout::contiguous(alpha.layout().shape().clone()), dtype);
+    (x_grad, alpha_grad)
+}
+
+/// Writes `dst[i] = g[i]` where `x[i] >= 0` and `a * g[i]` elsewhere, and
+/// returns the sum of `g[i] * min(x[i], 0)` in 16 lanes (added pairwise at
+/// the end), which the compiler keeps in vector registers.
+fn slope_sum<T: PreluElement>(x: &[T], g: &[T], a: T, dst: &mut [core::mem::MaybeUninit<T>]) -> T {
+    const LANES: usize = 16;
+    let mut lanes = [T::ZERO; LANES];
+    let (xc, gc, dc) = (x.chunks_exact(LANES), g.chunks_exact(LANES), dst.chunks_exact_mut(LANES));
+    let (x_rest, g_rest) = (xc.remainder(), gc.remainder());
+    for ((x, g), d) in xc.zip(gc).zip(dc) {
+        for i in 0..LANES {
+            let negative = x[i] < T::ZERO;
+            d[i].write(if negative { a.mul(g[i]) } else { g[i] });
+            lanes[i] = lanes[i].add(g[i].mul(if negative { x[i] } else { T::ZERO }));
+        }
+    }
+    let done = x.len() - x_rest.len();
+    let mut rest = T::ZERO;
+    for (i, (&x, &g)) in x_rest.iter().zip(g_rest).enumerate() {
+        let negative = x < T::ZERO;
+        dst[done + i].write(if negative { a.mul(g) } else { g });
+        rest = rest.add(g.mul(if negative { x } else { T::ZERO }));
+    }
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for i in 0..width {
+            lanes[i] = lanes[i].add(lanes[i + width]);
+        }
+    }
+    lanes[0].add(rest)
+}
+
+/// burn-backend's default composition, for dtypes and layouts the one pass
+/// does not take (half precision: in f32 and back; other broadcasts).
+fn composed(x: FlexTensor, alpha: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
+    if matches!(x.dtype(), DType::F16 | DType::BF16) && Runs::of(x.layout().shape(), alpha.layout().shape()).is_some() {
+        let dtype = FloatDType::from(x.dtype());
+        let to_f32 = |t: FlexTensor| Flex::float_cast(t, FloatDType::F32);
+        let (dx, da) = prelu_backward(to_f32(x), to_f32(alpha), to_f32(grad));
+        return (Flex::float_cast(dx, dtype), Flex::float_cast(da, dtype));
+    }
+    let bool_dtype = get_device_settings::<Flex>(&Flex::float_device(&x)).bool_dtype;
+    let alpha_shape = alpha.shape();
+    let negative = Flex::float_lower_elem(x.clone(), 0f32.into(), bool_dtype);
+    let scaled = Flex::float_mul(grad.clone(), alpha);
+    let x_grad = Flex::float_mask_where(grad.clone(), negative, scaled);
+    let mut alpha_grad = Flex::float_mul(grad, Flex::float_clamp_max(x, 0f32.into()));
+    let shape: Shape = alpha_grad.shape();
+    for (dim, (&size, &alpha_size)) in shape.as_slice().iter().zip(alpha_shape.as_slice()).enumerate() {
+        if alpha_size == 1 && size != 1 {
+            alpha_grad = Flex::float_sum_dim(alpha_grad, dim);
+        }
+    }
+    (x_grad, Flex::float_reshape(alpha_grad, alpha_shape))
+}
+
+/// The input gradient's buffer, shared by the items (each writes its own range).
+#[derive(Clone, Copy)]
+struct SharedOut<T>(*mut T);
+// SAFETY: used only to write disjoint ranges from different threads.
+unsafe impl<T> Send for SharedOut<T> {}
+unsafe impl<T> Sync for SharedOut<T> {}
+impl<T> SharedOut<T> {
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn_backend::TensorData;
+    use burn_backend::ops::ActivationOps;
+
+    fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
+        Flex::float_from_data(TensorData::new(values, shape.to_vec()), &Default::default())
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The gradients by their definition, in f64.
+    fn reference(x: &[f32], g: &[f32], alpha: &[f32], runs: Runs) -> (Vec<f64>, Vec<f64>) {
+        let mut dx = Vec::new();
+        let mut da = vec![0.0f64; alpha.len()];
+        for (i, (&x, &g)) in x.iter().zip(g).enumerate() {
+            let c = (i / runs.inner) % runs.channels;
+            let a = alpha[c] as f64;
+            dx.push(if x < 0.0 { a * g as f64 } else { g as f64 });
+            da[c] += g as f64 * (x as f64).min(0.0);
+        }
+        (dx, da)
+    }
+
+    fn check(shape: &[usize], alpha_shape: &[usize]) {
+        let n: usize = shape.iter().product();
+        let (x, g, a) = (values(n, 1), values(n, 2), values(alpha_shape.iter().product(), 3));
+        let runs = Runs::of(shape, alpha_shape).expect("a layout prelu passes");
+        let (want_dx, want_da) = reference(&x, &g, &a, runs);
+        let (dx, da) = Flex::prelu_backward(tensor(x, shape), tensor(a, alpha_shape), tensor(g, shape));
+        assert_eq!(dx.layout().shape().to_vec(), shape.to_vec());
+        assert_eq!(da.layout().shape().to_vec(), alpha_shape.to_vec());
+        for (got, want) in dx.storage::<f32>().iter().zip(&want_dx) {
+            assert_eq!(*got as f64, (*want as f32) as f64, "{shape:?}");
+        }
+        for (c, (got, want)) in da.storage::<f32>().iter().zip(&want_da).enumerate() {
+            assert!((*got as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "{shape:?} channel {c}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn one_pass_equals_the_definition() {
+        // Per channel: a batch of planes, runs shorter than the lanes, runs
+        // cut into several pieces (not a whole number of them).
+        check(&[3, 5, 7, 9], &[1, 5, 1, 1]);
+        check(&[2, 3, 2], &[1, 3, 1]);
+        check(&[2, 2, 300, 301], &[1, 2, 1, 1]);
+        // One slope for everything.
+        check(&[4, 6, 10, 10], &[1, 1, 1, 1]);
+        check(&[1000], &[1]);
+    }
+
+    #[test]
+    fn other_broadcasts_take_the_composition() {
+        assert_eq!(Runs::of(&[2, 3, 4], &[1, 1, 4]), None);
+        assert_eq!(Runs::of(&[2, 3, 4], &[1, 3]), None);
+        // The composition gives the same gradients for a layout both take.
+        let (shape, alpha_shape) = ([2, 3, 4, 5], [1, 3, 1, 1]);
+        let n = 120;
+        let make = || (tensor(values(n, 1), &shape), tensor(values(3, 3), &alpha_shape), tensor(values(n, 2), &shape));
+        let (x, a, g) = make();
+        let (dx1, da1) = one_pass::<f32>(&x, &a, &g, Runs::of(&shape, &alpha_shape).unwrap());
+        let (x, a, g) = make();
+        let (dx2, da2) = composed(x, a, g);
+        assert_eq!(dx1.storage::<f32>(), dx2.storage::<f32>());
+        for (p, q) in da1.storage::<f32>().iter().zip(da2.storage::<f32>()) {
+            assert!((p - q).abs() < 1e-4 * (1.0 + q.abs()), "{p} vs {q}");
+        }
+    }
+
+    #[test]
+    fn forward_and_backward_agree_on_zero() {
+        // prelu keeps x where x >= 0, so at exactly 0 the input gradient is grad.
+        let (dx, da) = Flex::prelu_backward(tensor(vec![0.0, -0.0, -1.0], &[3]), tensor(vec![0.25], &[1]), tensor(vec![2.0, 2.0, 2.0], &[3]));
+        assert_eq!(dx.storage::<f32>(), &[2.0, 2.0, 0.5]);
+        assert_eq!(da.storage::<f32>(), &[-2.0]);
+    }
+}
