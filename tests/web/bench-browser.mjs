@@ -19,6 +19,9 @@
 // CPU; it gets a smaller input (64x64 by default) to finish in minutes.
 // EDSR-baseline weights are made by the trainer (1 iteration: timing does
 // not depend on the values).
+// It serves www/ as the demo does, so the package measured is www/pkg
+// (`make site` copies pkg/ there): to compare builds, copy each build's
+// pkg/ to www/pkg in turn.
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";

@@ -189,7 +189,8 @@ impl Shifted2d {
         let (wp, band_h) = (self.padded_w(), rows + self.reach_h());
         let plane = band_h * wp;
         band.clear();
-        band.reserve(self.c_in * plane);
+        // With room for the zeros `conv2d` appends, so that they do not move the band.
+        band.reserve(self.c_in * plane + WHOLE_VECTORS);
         let image = &x[b * self.c_in * self.in_h * self.in_w..][..self.c_in * self.in_h * self.in_w];
         let zeros = |band: &mut Vec<T>, n: usize| band.extend(core::iter::repeat_n(zero, n));
         for src_plane in image.chunks_exact(self.in_h * self.in_w) {
@@ -302,7 +303,7 @@ impl Shifted2d {
         // the step's offset (the last output pixel of the last kernel row).
         let stacked_plane = plane - self.reach_w();
         spare.clear();
-        spare.reserve(self.k_w * self.c_in * stacked_plane);
+        spare.reserve(self.k_w * self.c_in * stacked_plane + WHOLE_VECTORS);
         for j in 0..self.k_w {
             for ci in 0..self.c_in {
                 spare.extend_from_slice(&band[ci * plane + j * self.dil_w..][..stacked_plane]);
