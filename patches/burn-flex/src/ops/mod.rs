@@ -88,6 +88,21 @@ pub(crate) fn float_storage_as_f32(tensor: &FlexTensor) -> Cow<'_, [f32]> {
     }
 }
 
+/// Deterministic values in [-1, 1] (a xorshift of `seed`) for the tests of
+/// the patched paths.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u32) -> alloc::vec::Vec<f32> {
+    let mut state = seed.wrapping_mul(2654435761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
 pub mod activation;
 pub mod attention;
 pub mod binary;

@@ -48,21 +48,10 @@ mod tests {
     use burn_backend::ops::{ActivationOps, FloatTensorOps};
     use burn_backend::{DType, TensorData};
 
+    use crate::ops::test_values as values;
     use crate::{Flex, FlexTensor};
 
     const SHAPE: [usize; 4] = [3, 5, 131, 141];
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(2654435761).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
 
     fn tensor(v: &[f32], shape: &[usize]) -> FlexTensor {
         FlexTensor::from_data(TensorData::new(v.to_vec(), shape.to_vec()))

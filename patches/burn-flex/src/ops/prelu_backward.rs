@@ -9,9 +9,11 @@
 //! of elements that share a slope.
 
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 use burn_backend::ops::FloatTensorOps;
 use burn_backend::{DType, TensorMetadata, get_device_settings};
 use burn_std::{Bytes, FloatDType, Shape};
+use num_traits::Float;
 
 use crate::{Flex, FlexTensor, Layout};
 
@@ -45,31 +47,6 @@ impl Runs {
     }
 }
 
-/// The element types the one-pass kernel runs on.
-trait PreluElement: Copy + Send + Sync + PartialOrd + bytemuck::Pod + burn_backend::Element {
-    const ZERO: Self;
-    fn mul(self, other: Self) -> Self;
-    fn add(self, other: Self) -> Self;
-}
-impl PreluElement for f32 {
-    const ZERO: Self = 0.0;
-    fn mul(self, other: Self) -> Self {
-        self * other
-    }
-    fn add(self, other: Self) -> Self {
-        self + other
-    }
-}
-impl PreluElement for f64 {
-    const ZERO: Self = 0.0;
-    fn mul(self, other: Self) -> Self {
-        self * other
-    }
-    fn add(self, other: Self) -> Self {
-        self + other
-    }
-}
-
 /// `(d/dx, d/dalpha)` of `prelu(x, alpha)` given the output gradient `grad`.
 pub(crate) fn prelu_backward(x: FlexTensor, alpha: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
     let runs = Runs::of(x.layout().shape(), alpha.layout().shape());
@@ -85,48 +62,53 @@ pub(crate) fn prelu_backward(x: FlexTensor, alpha: FlexTensor, grad: FlexTensor)
     }
 }
 
-fn one_pass<T: PreluElement>(x: &FlexTensor, alpha: &FlexTensor, grad: &FlexTensor, runs: Runs) -> (FlexTensor, FlexTensor) {
+/// The element types the one-pass kernel runs on (f32, f64).
+trait Real: Float + Send + Sync + bytemuck::Pod + burn_backend::Element {}
+impl<T: Float + Send + Sync + bytemuck::Pod + burn_backend::Element> Real for T {}
+
+fn one_pass<T: Real>(x: &FlexTensor, alpha: &FlexTensor, grad: &FlexTensor, runs: Runs) -> (FlexTensor, FlexTensor) {
     let (x_c, grad_c, alpha_c) = (x.to_contiguous(), grad.to_contiguous(), alpha.to_contiguous());
     let (xs, gs, slopes): (&[T], &[T], &[T]) = (x_c.storage(), grad_c.storage(), alpha_c.storage());
-    let pieces_per_run = runs.inner.div_ceil(PIECE).max(1);
-    let piece_len = runs.inner.div_ceil(pieces_per_run).max(1);
-    let items = runs.outer * runs.channels * pieces_per_run;
+    let piece_len = runs.inner.div_ceil(runs.inner.div_ceil(PIECE).max(1)).max(1);
+    let pieces_per_run = runs.inner.div_ceil(piece_len);
     let len = xs.len();
     let mut x_grad: Vec<T> = Vec::with_capacity(len);
-    let out = SharedOut(x_grad.as_mut_ptr());
-    // Item `i` covers elements [start, end) of run `i / pieces_per_run`,
-    // whose slope is channel `(i / pieces_per_run) % channels`.
-    let work = |item: usize| -> T {
-        let run = item / pieces_per_run;
-        let start = run * runs.inner + (item % pieces_per_run) * piece_len;
-        let end = (start + piece_len).min((run + 1) * runs.inner);
-        let a = slopes[run % runs.channels];
-        let (x, g) = (&xs[start..end], &gs[start..end]);
-        // SAFETY: items cover disjoint ranges of `x_grad`'s capacity, each
-        // written once through the raw pointer (no reference to the
-        // uninitialised memory is made).
-        let dst = unsafe { core::slice::from_raw_parts_mut(out.get().add(start).cast::<core::mem::MaybeUninit<T>>(), end - start) };
-        slope_sum(x, g, a, dst)
+    // Work items in order: piece `p` of run `r` (elements [start, end)),
+    // its slope channel `r % channels`, and its share of the input gradient,
+    // split off the output's capacity (the items tile it in order).
+    let mut rest = &mut x_grad.spare_capacity_mut()[..len];
+    let mut items = Vec::with_capacity(runs.outer * runs.channels * pieces_per_run);
+    for run in 0..runs.outer * runs.channels {
+        for piece in 0..pieces_per_run {
+            let start = run * runs.inner + piece * piece_len;
+            let end = (start + piece_len).min((run + 1) * runs.inner);
+            let (dst, tail) = core::mem::take(&mut rest).split_at_mut(end - start);
+            rest = tail;
+            items.push((start..end, run % runs.channels, dst));
+        }
+    }
+    let work = |(range, channel, dst): (core::ops::Range<usize>, usize, &mut [MaybeUninit<T>])| {
+        slope_sum(&xs[range.clone()], &gs[range], slopes[channel], dst)
     };
     #[cfg(feature = "rayon")]
     let sums: Vec<T> = {
         use rayon::prelude::*;
-        (0..items).into_par_iter().map(work).collect()
+        items.into_par_iter().map(work).collect()
     };
     #[cfg(not(feature = "rayon"))]
-    let sums: Vec<T> = (0..items).map(work).collect();
-    // SAFETY: the items cover every element of [0, len) once.
+    let sums: Vec<T> = items.into_iter().map(work).collect();
+    // SAFETY: the items' shares tile [0, len) and `slope_sum` wrote each element.
     unsafe { x_grad.set_len(len) };
 
     // Per channel, the items' sums in a fixed order (batch, then pieces), so
     // the result does not depend on the number of threads.
     let mut alpha_grad = alpha_c.storage::<T>().to_vec();
     for (c, slot) in alpha_grad.iter_mut().enumerate() {
-        let mut total = T::ZERO;
+        let mut total = T::zero();
         for o in 0..runs.outer {
             let run = o * runs.channels + c;
             for piece in 0..pieces_per_run {
-                total = total.add(sums[run * pieces_per_run + piece]);
+                total = total + sums[run * pieces_per_run + piece];
             }
         }
         *slot = total;
@@ -140,33 +122,34 @@ fn one_pass<T: PreluElement>(x: &FlexTensor, alpha: &FlexTensor, grad: &FlexTens
 /// Writes `dst[i] = g[i]` where `x[i] >= 0` and `a * g[i]` elsewhere, and
 /// returns the sum of `g[i] * min(x[i], 0)` in 16 lanes (added pairwise at
 /// the end), which the compiler keeps in vector registers.
-fn slope_sum<T: PreluElement>(x: &[T], g: &[T], a: T, dst: &mut [core::mem::MaybeUninit<T>]) -> T {
+fn slope_sum<T: Real>(x: &[T], g: &[T], a: T, dst: &mut [MaybeUninit<T>]) -> T {
     const LANES: usize = 16;
-    let mut lanes = [T::ZERO; LANES];
+    let zero = T::zero();
+    let mut lanes = [zero; LANES];
     let (xc, gc, dc) = (x.chunks_exact(LANES), g.chunks_exact(LANES), dst.chunks_exact_mut(LANES));
     let (x_rest, g_rest) = (xc.remainder(), gc.remainder());
     for ((x, g), d) in xc.zip(gc).zip(dc) {
         for i in 0..LANES {
-            let negative = x[i] < T::ZERO;
-            d[i].write(if negative { a.mul(g[i]) } else { g[i] });
-            lanes[i] = lanes[i].add(g[i].mul(if negative { x[i] } else { T::ZERO }));
+            let negative = x[i] < zero;
+            d[i].write(if negative { a * g[i] } else { g[i] });
+            lanes[i] = lanes[i] + g[i] * if negative { x[i] } else { zero };
         }
     }
     let done = x.len() - x_rest.len();
-    let mut rest = T::ZERO;
+    let mut rest = zero;
     for (i, (&x, &g)) in x_rest.iter().zip(g_rest).enumerate() {
-        let negative = x < T::ZERO;
-        dst[done + i].write(if negative { a.mul(g) } else { g });
-        rest = rest.add(g.mul(if negative { x } else { T::ZERO }));
+        let negative = x < zero;
+        dst[done + i].write(if negative { a * g } else { g });
+        rest = rest + g * if negative { x } else { zero };
     }
     let mut width = LANES;
     while width > 1 {
         width /= 2;
         for i in 0..width {
-            lanes[i] = lanes[i].add(lanes[i + width]);
+            lanes[i] = lanes[i] + lanes[i + width];
         }
     }
-    lanes[0].add(rest)
+    lanes[0] + rest
 }
 
 /// burn-backend's default composition, for dtypes and layouts the one pass
@@ -193,38 +176,15 @@ fn composed(x: FlexTensor, alpha: FlexTensor, grad: FlexTensor) -> (FlexTensor, 
     (x_grad, Flex::float_reshape(alpha_grad, alpha_shape))
 }
 
-/// The input gradient's buffer, shared by the items (each writes its own range).
-#[derive(Clone, Copy)]
-struct SharedOut<T>(*mut T);
-// SAFETY: used only to write disjoint ranges from different threads.
-unsafe impl<T> Send for SharedOut<T> {}
-unsafe impl<T> Sync for SharedOut<T> {}
-impl<T> SharedOut<T> {
-    fn get(&self) -> *mut T {
-        self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn_backend::TensorData;
     use burn_backend::ops::ActivationOps;
+    use crate::ops::test_values as values;
 
     fn tensor(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
         Flex::float_from_data(TensorData::new(values, shape.to_vec()), &Default::default())
-    }
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(2654435761).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect()
     }
 
     /// The gradients by their definition, in f64.

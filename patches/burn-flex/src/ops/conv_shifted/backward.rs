@@ -214,6 +214,14 @@ pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad
         }
         acc
     };
+    let by_step = sum_chunks_in_order(chunks, chunk_sum);
+    weights_from_steps(g, &by_step, depth, |s, kk| g.channel_and_tap(s, kk))
+}
+
+/// The sum of the `chunks` partial sums `chunk_sum(0..chunks)` (computed in
+/// parallel where rayon is on), added in chunk order so that the result
+/// does not depend on the number of threads.
+fn sum_chunks_in_order<T: ShiftedElement>(chunks: usize, chunk_sum: impl Fn(usize) -> Vec<T> + Send + Sync) -> Vec<T> {
     #[cfg(feature = "rayon")]
     let partials: Vec<Vec<T>> = {
         use rayon::prelude::*;
@@ -222,15 +230,26 @@ pub(crate) fn conv2d_weight_grad<T: ShiftedElement>(g: &Shifted2d, x: &[T], grad
     #[cfg(not(feature = "rayon"))]
     let partials: Vec<Vec<T>> = (0..chunks).map(chunk_sum).collect();
 
-    let mut by_step = partials[0].clone();
+    let mut sum = partials[0].clone();
     for partial in &partials[1..] {
-        by_step.iter_mut().zip(partial).for_each(|(a, &b)| *a = *a + b);
+        sum.iter_mut().zip(partial).for_each(|(a, &b)| *a = *a + b);
     }
+    sum
+}
+
+/// Weights `[c_out, c_in, k_h, k_w]` from sums laid out `[step][c_out][rows]`,
+/// `channel_and_tap(step, row)` naming the weight each row stands for.
+fn weights_from_steps<T: ShiftedElement>(
+    g: &Shifted2d,
+    by_step: &[T],
+    rows: usize,
+    channel_and_tap: impl Fn(usize, usize) -> (usize, usize),
+) -> Vec<T> {
     let taps = g.positions();
-    let mut out = vec![zero; g.c_out * g.c_in * taps];
+    let mut out = vec![T::ZERO; g.c_out * g.c_in * taps];
     for (i, &value) in by_step.iter().enumerate() {
-        let (s, co, kk) = (i / cc, (i / depth) % g.c_out, i % depth);
-        let (ci, tap) = g.channel_and_tap(s, kk);
+        let (s, co, row) = (i / (g.c_out * rows), (i / rows) % g.c_out, i % rows);
+        let (ci, tap) = channel_and_tap(s, row);
         out[(co * g.c_in + ci) * taps + tap] = value;
     }
     out
@@ -266,11 +285,12 @@ fn conv2d_weight_grad_pixel_major<T: ShiftedElement>(g: &Shifted2d, x: &[T], gra
     let (ow, wp) = (g.out_w(), g.padded_w());
     // Kernel columns sit next to each other in the pixel-major band only
     // without dilation; with it, one GEMM per kernel position.
-    let (rows_per_step, steps) = match g.dil_w == 1 {
+    let stacked = g.dil_w == 1;
+    let (rows_per_step, steps) = match stacked {
         true => (g.k_w * g.c_in, g.k_h),
         false => (g.c_in, g.positions()),
     };
-    let step_offset = |s: usize| match g.dil_w == 1 {
+    let step_offset = |s: usize| match stacked {
         true => s * g.dil_h * wp * g.c_in,
         false => g.offset(s) * g.c_in,
     };
@@ -320,27 +340,6 @@ fn conv2d_weight_grad_pixel_major<T: ShiftedElement>(g: &Shifted2d, x: &[T], gra
         }
         acc
     };
-    #[cfg(feature = "rayon")]
-    let partials: Vec<Vec<T>> = {
-        use rayon::prelude::*;
-        (0..chunks).into_par_iter().map(chunk_sum).collect()
-    };
-    #[cfg(not(feature = "rayon"))]
-    let partials: Vec<Vec<T>> = (0..chunks).map(chunk_sum).collect();
-
-    let mut by_step = partials[0].clone();
-    for partial in &partials[1..] {
-        by_step.iter_mut().zip(partial).for_each(|(a, &b)| *a = *a + b);
-    }
-    let taps = g.positions();
-    let mut out = vec![zero; g.c_out * g.c_in * taps];
-    for (i, &value) in by_step.iter().enumerate() {
-        let (s, co, row) = (i / per_step, (i / rows_per_step) % g.c_out, i % rows_per_step);
-        let (ci, tap) = match g.dil_w == 1 {
-            true => (row % g.c_in, s * g.k_w + row / g.c_in),
-            false => (row, s),
-        };
-        out[(co * g.c_in + ci) * taps + tap] = value;
-    }
-    out
+    let by_step = sum_chunks_in_order(chunks, chunk_sum);
+    weights_from_steps(g, &by_step, rows_per_step, |s, row| g.channel_and_tap_when(stacked, s, row))
 }

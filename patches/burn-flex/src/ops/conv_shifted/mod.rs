@@ -276,7 +276,13 @@ impl Shifted2d {
     /// The input channel and kernel tap (`i * k_w + j`) that row `kk` of
     /// step `s`'s inner dimension stands for.
     fn channel_and_tap(&self, s: usize, kk: usize) -> (usize, usize) {
-        match self.stacks_columns() {
+        self.channel_and_tap_when(self.stacks_columns(), s, kk)
+    }
+    /// The same for steps that take a kernel row each, the `k_w` columns
+    /// stacked (`stacked`), or a kernel position each, whichever layout the
+    /// caller's band has.
+    fn channel_and_tap_when(&self, stacked: bool, s: usize, kk: usize) -> (usize, usize) {
+        match stacked {
             true => (kk % self.c_in, s * self.k_w + kk / self.c_in),
             false => (kk, s),
         }

@@ -1,6 +1,7 @@
 //! The shifted-GEMM convolution against the definition.
 
 use super::*;
+use crate::ops::test_values as values;
 
 /// Index in NCHW `x` of the input pixel that tap `(i, j)` reads for output
 /// pixel `(r, c)` of image `b`, channel `ci`; `None` where it is padding.
@@ -37,18 +38,6 @@ fn reference(g: &Shifted2d, x: &[f32], w: &[f32]) -> Vec<f64> {
         }
     }
     out
-}
-
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2654435761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect()
 }
 
 fn geometries() -> Vec<Shifted2d> {
