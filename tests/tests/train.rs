@@ -121,6 +121,32 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_weights() {
 }
 
 #[test]
+fn a_run_on_degraded_patches_resumes_to_the_same_weights() {
+    // Both presets: the JPEG chain on the clean LR and Real-ESRGAN's chain
+    // from the HR draw their randomness from (seed, iteration) alone.
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path(), 72);
+    for preset in ["jpeg", "real"] {
+        let run = |name: &str, iters: u64| {
+            let dir = tmp.path().join(format!("{preset}-{name}"));
+            let mut cmd = train_cmd("sesr-m5-x2.json", &dir);
+            resume_config(&mut cmd, &val, iters, 3);
+            cmd.args(["--set", "data.batch=4", "--set", "data.patch=24", "--set", "data.workers=2", "--set"]).arg(format!("data.degradation=\"{preset}\""));
+            run_ok(&mut cmd);
+            dir
+        };
+        let straight = run("straight", 8);
+        let halted = run("halted", 4);
+        run_ok(trainer().args(["train", "--quiet", "--resume", "--max-iters", "8", "--data-root"]).arg(data_dir()).arg("--out").arg(&halted));
+        assert_eq!(tensors(&halted.join("last.safetensors")), tensors(&straight.join("last.safetensors")), "{preset}");
+        let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(straight.join("config.json")).unwrap()).unwrap();
+        // The preset is written out in the run's config, so a later change to it cannot change a resumed run.
+        let kind = if preset == "jpeg" { "after_bicubic" } else { "second_order" };
+        assert_eq!(config["data"]["degradation"]["kind"], kind, "{preset}");
+    }
+}
+
+#[test]
 fn killing_during_checkpoint_writes_never_leaves_a_torn_checkpoint() {
     // A checkpoint every iteration, killed at several moments: each time the
     // checkpoint on disk must load, and the run must resume from it.

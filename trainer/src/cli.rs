@@ -202,6 +202,13 @@ pub struct DegradeArgs {
     /// Folder for the LR images, written as `<name>x<scale>.png`.
     #[arg(long)]
     pub output: PathBuf,
+    /// Degrade the MATLAB bicubic LR as `trainer eval --degrade` does
+    /// (a preset, or e.g. `jpeg:75+noise:2`).
+    #[arg(long)]
+    pub degrade: Option<String>,
+    /// Seed of the degradation (each image draws from the seed and its name).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]
@@ -219,6 +226,28 @@ pub struct EvalArgs {
     /// (test scale x model, bicubic beside), as the VDSR paper's Table 2.
     #[arg(long, required_unless_present = "model", num_args = 1..)]
     pub weights: Vec<PathBuf>,
+    /// Degrade the papers' LR as photos are before the model sees it: a
+    /// preset (`jpeg`, `real`) or steps joined by `+`: `jpeg:Q`,
+    /// `noise:SIGMA` (8-bit levels), `gray-noise:SIGMA`, `poisson:SCALE`,
+    /// `blur:SIGMA` (pixels); a value may be a range `LO..HI`. Bicubic is
+    /// measured on the same degraded LR.
+    #[arg(long, conflicts_with = "lr")]
+    pub degrade: Option<String>,
+    /// Seed of the degradation (each image draws from the seed and its name).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Real pairs: a folder of LR images named as the HR images of --data
+    /// (e.g. DRealSR/LR_x4 with --data DRealSR/HR --scale 4).
+    #[arg(long)]
+    pub lr: Option<PathBuf>,
+    /// Also measure LPIPS (VGG16, v0.1 heads; lower is closer to the HR)
+    /// on RGB, `scale` pixels shaved. Needs the weights `make tools` writes.
+    #[arg(long)]
+    pub lpips: bool,
+    /// LPIPS weights (default: $UPRES_LPIPS_WEIGHTS, else
+    /// ~/.cache/upres/lpips-vgg16.safetensors).
+    #[arg(long, requires = "lpips")]
+    pub lpips_weights: Option<PathBuf>,
     /// One JSON object on stdout instead of tables.
     #[arg(long)]
     pub json: bool,

@@ -7,6 +7,8 @@ mod cli;
 mod commands;
 mod files;
 mod foreign_tensors;
+mod lpips;
+mod pairs;
 mod train;
 
 use clap::Parser;

@@ -15,6 +15,10 @@ pub enum ImageError {
     TooSmall { name: String, width: usize, height: usize, min: usize },
     #[error("{0}: cannot encode PNG ({1})")]
     Encode(String, String),
+    #[error("cannot encode JPEG ({0})")]
+    EncodeJpeg(String),
+    #[error("invalid degradation: {0}")]
+    InvalidDegradation(String),
     #[error("images differ in size: {0}x{1} vs {2}x{3}")]
     SizeMismatch(usize, usize, usize, usize),
     #[error("invalid resize: {0}")]

@@ -7,6 +7,7 @@
 //! lets inference run on images of any size with bounded memory.
 
 mod bands;
+pub mod degrade;
 mod feature_grid;
 mod color;
 mod crop;

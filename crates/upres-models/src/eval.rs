@@ -45,12 +45,25 @@ pub fn model_quality<B: Backend>(
     scale: f64,
     device: &B::Device,
 ) -> Result<Quality, ModelError> {
+    model_output(model, config, hr, lr, scale, device).map(|(quality, _)| quality)
+}
+
+/// [`model_quality`], with the 8-bit output image (for LPIPS, which looks at RGB).
+pub fn model_output<B: Backend>(
+    model: &SrModel<B>,
+    config: &ModelConfig,
+    hr: &PlanarImage,
+    lr: &PlanarImage,
+    scale: f64,
+    device: &B::Device,
+) -> Result<(Quality, PlanarImage), ModelError> {
     // Large tiles: the published images are evaluated whole; tiling only bounds memory for huge ones.
     let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile: 1024, overlap: 32 };
     let out = crate::run::upscale(model, config, lr, &request, device, |_, _| true)?;
     let shave = shave_for_scale(scale);
-    Ok(match &out.network_y {
+    let quality = match &out.network_y {
         Some(y) => evaluate_y_planes(y, &luma(hr), shave)?,
         None => evaluate_y(&out.image, hr, shave)?,
-    })
+    };
+    Ok((quality, out.image))
 }

@@ -16,6 +16,7 @@ mod cost;
 pub mod discriminator;
 pub mod edsr;
 pub mod fsrcnn;
+pub mod lpips;
 pub mod eval;
 mod error;
 mod model;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use upres_image::degrade::DegradationRecipe;
 use upres_models::ModelConfig;
 
 /// A length of training, in optimiser steps or in epochs (see [`DataConfig::epoch_patches`]).
@@ -49,6 +50,11 @@ pub struct DataConfig {
     /// training images would give.
     #[serde(default)]
     pub epoch_patches: Option<u64>,
+    /// How each LR patch is degraded on the fly, as photos are: a preset
+    /// (`"jpeg"`, `"real"`) or a whole chain (upres_image::degrade); the
+    /// papers' clean MATLAB bicubic LR when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degradation: Option<DegradationRecipe>,
 }
 
 fn yes() -> bool {
@@ -183,6 +189,10 @@ pub struct ValidationConfig {
     /// The paper's PSNR at this scale, drawn as a reference line.
     #[serde(default)]
     pub published_psnr: Option<f64>,
+    /// Validate on LR degraded as `trainer eval --degrade` does (e.g.
+    /// `jpeg:75`, seed 0), so that the best checkpoint is the best on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degrade: Option<String>,
 }
 
 fn set5() -> PathBuf {
@@ -261,6 +271,10 @@ impl TrainConfig {
             let (k, v) = o.split_once('=').with_context(|| format!("--set {o}: expected KEY=VALUE"))?;
             set_path(&mut value, k.trim(), v.trim())?;
         }
+        if let Some(d) = value.pointer("/data/degradation").filter(|d| d.is_object()) {
+            // The recipe type accepts a name or a chain: say what is wrong with the chain.
+            serde_json::from_value::<upres_image::degrade::Degradation>(d.clone()).context("invalid config: data.degradation")?;
+        }
         let config: TrainConfig = serde_json::from_value(value.clone()).context("invalid config")?;
         // The model configs are burn `Config`s, which ignore unknown keys:
         // compare against what the parsed config writes back instead.
@@ -276,6 +290,17 @@ impl TrainConfig {
         anyhow::ensure!(!d.dirs.is_empty(), "data.dirs is empty");
         anyhow::ensure!(!d.scales.is_empty(), "data.scales is empty");
         anyhow::ensure!(d.patch >= 4 && d.batch >= 1 && d.workers >= 1, "data.patch must be at least 4, batch and workers at least 1");
+        if let Some(d) = &d.degradation {
+            d.degradation().validate().context("data.degradation")?;
+            anyhow::ensure!(
+                self.model.network_spec().input == upres_image::InputKind::LowRes,
+                "data.degradation: degraded patches are made for low-resolution-input networks; the {} model takes a bicubic-upscaled input",
+                self.model.arch()
+            );
+        }
+        if let Some(spec) = &self.validation.degrade {
+            upres_image::degrade::Degradation::parse(spec).context("validation.degrade")?;
+        }
         if let Some(scales) = self.model.network_scales() {
             for s in &d.scales {
                 anyhow::ensure!(scales.contains(s), "data.scales has x{s}, but the {} model produces {:?}", self.model.arch(), scales);
@@ -330,6 +355,21 @@ mod tests {
         let text = MINIMAL.replace(r#"{"arch": "vdsr", "layers": 4, "features": 8}"#, r#"{"arch": "edsr", "scale": 2}"#);
         let err = TrainConfig::from_json(&text, &["data.scales=[3]".into()]).unwrap_err();
         assert!(format!("{err:#}").contains("data.scales has x3"), "{err:#}");
+    }
+
+    #[test]
+    fn degradations_are_named_presets_or_checked_chains() {
+        let lowres = MINIMAL.replace(r#"{"arch": "vdsr", "layers": 4, "features": 8}"#, r#"{"arch": "edsr", "scale": 2}"#);
+        let c = TrainConfig::from_json(&lowres, &[r#"data.degradation="jpeg""#.into(), "validation.degrade=jpeg:75".into()]).unwrap();
+        assert_eq!(c.data.degradation, Some(DegradationRecipe::Preset(upres_image::degrade::Preset::Jpeg)));
+        let err = TrainConfig::from_json(&lowres, &[r#"data.degradation={"kind": "after_bicubic", "steps": [{"op": "jpeg", "qualty": 50}]}"#.into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("data.degradation") && format!("{err:#}").contains("qualty"), "{err:#}");
+        let err = TrainConfig::from_json(&lowres, &[r#"data.degradation={"kind": "after_bicubic", "steps": [{"op": "jpeg", "quality": 500}]}"#.into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("jpeg quality"), "{err:#}");
+        let err = TrainConfig::from_json(MINIMAL, &[r#"data.degradation="real""#.into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("bicubic-upscaled input"), "{err:#}");
+        let err = TrainConfig::from_json(&lowres, &["validation.degrade=jpg".into()]).unwrap_err();
+        assert!(format!("{err:#}").contains("validation.degrade"), "{err:#}");
     }
 
     #[test]

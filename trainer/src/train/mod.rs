@@ -225,7 +225,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     };
     let config = match &resumed {
         Some(ck) => ck.state.config.clone(),
-        None => job.config.clone(),
+        None => with_presets_expanded(job.config.clone()),
     };
     let precision = job.precision.or(resumed.as_ref().map(|ck| ck.state.precision)).unwrap_or_default();
     crate::files::write_atomic(&files.dir.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
@@ -237,7 +237,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     );
     let spec = config.model.network_spec();
     let dataset = Arc::new(Dataset::load(&config.data, &job.data_root, spec.input, spec.color)?);
-    let validation = Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale)?;
+    let validation = Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale, config.validation.degrade.as_deref())?;
     let epoch_patches = config.data.epoch_patches.unwrap_or_else(|| dataset.grid_patches());
     let iters_per_epoch = (epoch_patches as f64 / config.data.batch as f64).max(1.0);
     let total = config.duration.iterations(iters_per_epoch);
@@ -300,6 +300,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     let mut prefetch = Prefetcher::new(dataset.clone(), config.seed, state.iteration, end, config.data.workers);
     let log_every = config.validation.every.clamp(1, 25);
     let mut window = Window::<AB::InnerBackend>::default();
+    let mut timed = Timed::default();
     while state.iteration < end {
         if job.stop.load(Ordering::SeqCst) {
             state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
@@ -318,7 +319,9 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
         let t1 = Instant::now();
         let loss;
         (model, loss) = trainer.step(model, batch, &mut state.loss_scale)?;
-        window.add(loss, (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
+        let (wait_s, step_s) = ((t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
+        window.add(loss, wait_s, step_s);
+        timed = Timed { steps: timed.steps + 1, wait_s: timed.wait_s + wait_s, step_s: timed.step_s + step_s };
         state.iteration += 1;
         let it = state.iteration;
 
@@ -370,6 +373,15 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
         eprintln!("warning: no curves.png: {e:#}");
     }
     if !job.quiet {
+        if let Some(ms) = prefetch.mean_batch_ms() {
+            let n = timed.steps.max(1) as f64;
+            eprintln!(
+                "data: {ms:.1} ms to make a batch on {} loader thread(s), against {:.1} ms a step; the step waited {:.2} ms a batch",
+                config.data.workers,
+                1e3 * timed.step_s / n,
+                1e3 * timed.wait_s / n
+            );
+        }
         eprintln!(
             "done: {end} iterations in {elapsed:.0} s; best validation {:.2} dB at iteration {} (bicubic {:.2}); weights in {}",
             state.best_psnr.unwrap_or(f64::NAN),
@@ -379,6 +391,23 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
         );
     }
     Ok(Outcome::Finished { iterations: end })
+}
+
+/// A degradation preset's name written out as its chain in the run's
+/// config: a run resumed after a preset changed degrades as it began.
+fn with_presets_expanded(mut config: TrainConfig) -> TrainConfig {
+    if let Some(d) = &config.data.degradation {
+        config.data.degradation = Some(upres_image::degrade::DegradationRecipe::Custom(d.degradation()));
+    }
+    config
+}
+
+/// Seconds the loop waited for batches and spent in steps, this session.
+#[derive(Default, Clone, Copy)]
+struct Timed {
+    steps: u64,
+    wait_s: f64,
+    step_s: f64,
 }
 
 /// Start from another model's weights where names and shapes agree (EDSR x3

@@ -5,9 +5,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
-use upres_image::{read_image, DecodeLimits, PlanarImage};
-use upres_models::eval::{bicubic_quality, model_quality, protocol_pair};
+use upres_image::PlanarImage;
+use upres_models::eval::{bicubic_quality, model_quality};
 use upres_models::{ModelConfig, SrModel};
+
+use crate::pairs::LrSource;
 
 /// Set5 (or the configured set) as protocol pairs, loaded once.
 pub struct Validation {
@@ -17,11 +19,13 @@ pub struct Validation {
 }
 
 impl Validation {
-    pub fn load(dir: &Path, scale: usize) -> Result<Self> {
+    /// The set's protocol pairs, with the LR degraded by `degrade` (a
+    /// `trainer eval --degrade` spec, seed 0) if given.
+    pub fn load(dir: &Path, scale: usize, degrade: Option<&str>) -> Result<Self> {
+        let source = LrSource::synthetic(degrade, 0)?;
         let mut pairs = Vec::new();
         for f in crate::files::list_images(dir).context("validation set")? {
-            let image = read_image(&f, DecodeLimits::default())?;
-            pairs.push(protocol_pair(&image, scale as f64, &f.display().to_string())?);
+            pairs.push(source.pair(&f, scale as f64)?);
         }
         let scale = scale as f64;
         let mut sum = 0.0;
