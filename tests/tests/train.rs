@@ -121,6 +121,25 @@ fn a_run_killed_with_sigkill_resumes_to_the_same_weights() {
 }
 
 #[test]
+fn the_photo_srgan_finds_vgg16_where_make_tools_installed_it() {
+    // The SRGAN recipe for photos names VGG16 and no weights file: the
+    // perceptual loss takes the ImageNet VGG16 installed with LPIPS's.
+    if !upres_tests::lpips_weights_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path(), 72);
+    let run = tmp.path().join("srgan");
+    let mut cmd = train_cmd("srgan-photo-x4.json", &run);
+    cmd.args(["--max-iters", "1", "--set", "data.batch=2", "--set", "data.patch=16", "--set"]).arg(format!("validation.dir={}", val.display()));
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("untrained"), "{stderr}");
+    assert!(run.join("last.safetensors").exists());
+}
+
+#[test]
 fn a_run_on_degraded_patches_resumes_to_the_same_weights() {
     // Both presets: the JPEG chain on the clean LR and Real-ESRGAN's chain
     // from the HR draw their randomness from (seed, iteration) alone.

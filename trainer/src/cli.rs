@@ -116,8 +116,10 @@ pub struct TrainArgs {
     /// Root for the config's relative data paths (default: $UPRES_DATA or ../shared/data).
     #[arg(long)]
     pub data_root: Option<PathBuf>,
-    /// torchvision VGG19 weights (.pth state dict or .safetensors) for the
-    /// perceptual loss; `random` uses an untrained VGG, only to test the code path.
+    /// torchvision VGG19 or VGG16 weights (.pth state dict or .safetensors)
+    /// for the perceptual loss (VGG16's default: the ones `make tools`
+    /// installs with LPIPS's); `random` uses an untrained VGG, only to test
+    /// the code path.
     #[arg(long)]
     pub vgg_weights: Option<PathBuf>,
     /// Forward and backward in f16 or bf16, with f32 master weights and

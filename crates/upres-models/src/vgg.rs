@@ -1,7 +1,9 @@
-//! VGG19's convolutional trunk up to a chosen ReLU (SRGAN's perceptual loss
-//! uses relu5_4, the "VGG54" of the paper). Input RGB in [0, 1]; ImageNet
-//! normalisation is applied inside. Weights come from a torchvision
-//! `vgg19` state dict (`features.N.weight`), imported by the trainer.
+//! VGG's convolutional trunk up to a chosen ReLU, for perceptual losses:
+//! VGG19 (SRGAN's "VGG54" is relu5_4) or VGG16 (relu5_3; the ImageNet
+//! weights this project can install are VGG16's, from the LPIPS set-up).
+//! Input RGB in [0, 1]; ImageNet normalisation is applied inside. Weights
+//! come from a torchvision `vgg16`/`vgg19` state dict (`features.N.weight`),
+//! imported by the trainer.
 
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -11,43 +13,77 @@ use burn::tensor::activation::relu;
 use crate::blocks::conv;
 use crate::ModelError;
 
-/// Output channels of VGG19's 16 convolutions; a max-pool follows the 2nd, 4th, 8th, 12th and 16th.
-const CHANNELS: [usize; 16] = [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512];
-const POOL_AFTER: [usize; 5] = [1, 3, 7, 11, 15];
-/// torchvision's `features` index of each convolution.
-pub const TORCHVISION_INDEX: [usize; 16] = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
+/// Output channels of each of VGG's five blocks.
+const BLOCK_CHANNELS: [usize; 5] = [64, 128, 256, 512, 512];
+
+/// Convolutions per block: VGG16's and VGG19's.
+fn per_block(depth: usize) -> Result<[usize; 5], ModelError> {
+    match depth {
+        16 => Ok([2, 2, 3, 3, 3]),
+        19 => Ok([2, 2, 4, 4, 4]),
+        d => Err(ModelError::InvalidConfig(format!("VGG{d}: only VGG16 and VGG19 are built"))),
+    }
+}
+
+/// torchvision's `features` index of each convolution of VGG`depth` (a
+/// ReLU follows each convolution, a max-pool each block).
+pub fn torchvision_index(depth: usize) -> Result<Vec<usize>, ModelError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    for n in per_block(depth)? {
+        for _ in 0..n {
+            out.push(i);
+            i += 2;
+        }
+        i += 1;
+    }
+    Ok(out)
+}
 
 #[derive(Config, Debug, PartialEq)]
 pub struct VggConfig {
     /// The ReLU whose activations are compared, as `relu<block>_<conv>` (relu5_4, relu2_2, ...).
     #[config(default = "String::from(\"relu5_4\")")]
     pub layer: String,
+    /// 19 or 16.
+    #[config(default = 19)]
+    pub depth: usize,
 }
 
-/// Which of the 16 convolutions `relu<b>_<c>` follows.
-fn conv_index(layer: &str) -> Result<usize, ModelError> {
-    let bad = || ModelError::InvalidConfig(format!("unknown VGG19 layer '{layer}' (relu1_1 .. relu5_4)"));
+/// Which convolution `relu<b>_<c>` follows.
+fn conv_index(layer: &str, depth: usize) -> Result<usize, ModelError> {
+    let blocks = per_block(depth)?;
+    let bad = || ModelError::InvalidConfig(format!("unknown VGG{depth} layer '{layer}' (relu1_1 .. relu5_{})", blocks[4]));
     let rest = layer.strip_prefix("relu").ok_or_else(bad)?;
     let (b, c) = rest.split_once('_').ok_or_else(bad)?;
     let (b, c): (usize, usize) = (b.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
-    let per_block = [2, 2, 4, 4, 4];
-    if !(1..=5).contains(&b) || c == 0 || c > per_block[b - 1] {
+    if !(1..=5).contains(&b) || c == 0 || c > blocks[b - 1] {
         return Err(bad());
     }
-    Ok(per_block[..b - 1].iter().sum::<usize>() + c - 1)
+    Ok(blocks[..b - 1].iter().sum::<usize>() + c - 1)
 }
 
 #[derive(Module, Debug)]
-pub struct Vgg19<B: Backend> {
+pub struct Vgg<B: Backend> {
     pub convs: Vec<Conv2d<B>>,
     pub pool: MaxPool2d,
+    /// The convolutions that end a block (a max-pool follows).
+    #[module(skip)]
+    pub pool_after: Vec<usize>,
 }
 
 impl VggConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<Vgg19<B>, ModelError> {
-        let last = conv_index(&self.layer)?;
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<Vgg<B>, ModelError> {
+        let last = conv_index(&self.layer, self.depth)?;
+        let blocks = per_block(self.depth)?;
+        let mut channels = Vec::new();
+        let mut pool_after = Vec::new();
+        for (n, ch) in blocks.iter().zip(BLOCK_CHANNELS) {
+            channels.extend(std::iter::repeat_n(ch, *n));
+            pool_after.push(channels.len() - 1);
+        }
         let mut in_ch = 3;
-        let convs = CHANNELS[..=last]
+        let convs = channels[..=last]
             .iter()
             .map(|&out| {
                 let c = conv(in_ch, out, 3, true, device);
@@ -55,11 +91,11 @@ impl VggConfig {
                 c
             })
             .collect();
-        Ok(Vgg19 { convs, pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init() })
+        Ok(Vgg { convs, pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(), pool_after })
     }
 }
 
-impl<B: Backend> Vgg19<B> {
+impl<B: Backend> Vgg<B> {
     /// Activations at the configured ReLU for RGB input in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let device = x.device();
@@ -70,7 +106,7 @@ impl<B: Backend> Vgg19<B> {
         let last = self.convs.len() - 1;
         for (i, c) in self.convs.iter().enumerate() {
             h = relu(c.forward(h));
-            if i < last && POOL_AFTER.contains(&i) {
+            if i < last && self.pool_after.contains(&i) {
                 h = self.pool.forward(h);
             }
         }
@@ -84,11 +120,16 @@ mod tests {
 
     #[test]
     fn relu_names_map_to_their_convolutions() {
-        assert_eq!(conv_index("relu1_1").unwrap(), 0);
-        assert_eq!(conv_index("relu2_2").unwrap(), 3);
-        assert_eq!(conv_index("relu5_4").unwrap(), 15);
-        assert!(conv_index("relu2_3").is_err());
-        assert!(conv_index("conv5_4").is_err());
+        assert_eq!(conv_index("relu1_1", 19).unwrap(), 0);
+        assert_eq!(conv_index("relu2_2", 19).unwrap(), 3);
+        assert_eq!(conv_index("relu5_4", 19).unwrap(), 15);
+        assert!(conv_index("relu2_3", 19).is_err());
+        assert!(conv_index("conv5_4", 19).is_err());
+        assert_eq!(conv_index("relu5_3", 16).unwrap(), 12);
+        assert!(conv_index("relu5_4", 16).is_err());
+        // torchvision's vgg16 and vgg19 `features` indices.
+        assert_eq!(torchvision_index(16).unwrap(), [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]);
+        assert_eq!(torchvision_index(19).unwrap(), [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]);
     }
 
     #[test]
@@ -99,5 +140,8 @@ mod tests {
         assert_eq!(vgg.convs.len(), 16);
         let y = vgg.forward(Tensor::zeros([1, 3, 32, 48], &device));
         assert_eq!(y.dims(), [1, 512, 2, 3]);
+        let vgg16 = VggConfig::new().with_depth(16).with_layer("relu5_3".into()).init::<B>(&device).unwrap();
+        assert_eq!(vgg16.convs.len(), 13);
+        assert_eq!(vgg16.forward(Tensor::zeros([1, 3, 32, 48], &device)).dims(), [1, 512, 2, 3]);
     }
 }

@@ -26,7 +26,7 @@ struct Case {
     name: String,
     config: ModelConfig,
     objective: Objective,
-    perceptual_layer: Option<String>,
+    perceptual_layer: Option<(String, usize)>,
     batch: usize,
     patch: usize,
     scale: usize,
@@ -51,7 +51,7 @@ fn recipe_case(path: &std::path::Path, batch: Option<usize>) -> Result<Case> {
     Ok(Case {
         name: recipe.name.clone(),
         objective: Objective::from(&recipe),
-        perceptual_layer: recipe.perceptual.as_ref().map(|p| p.layer.clone()),
+        perceptual_layer: recipe.perceptual.as_ref().map(|p| (p.layer.clone(), p.network.depth())),
         config: recipe.model,
         batch: batch.unwrap_or(recipe.data.batch),
         patch: recipe.data.patch,
@@ -133,9 +133,9 @@ impl OnBackend for BenchTask<'_> {
         let mut out = Vec::new();
         for case in self.cases {
             let mut model = case.config.init::<AB<B>>(&device)?;
-            // Timing needs no trained VGG19: an untrained one costs the same.
+            // Timing needs no trained VGG: an untrained one costs the same.
             let vgg = match &case.perceptual_layer {
-                Some(layer) => Some(VggConfig::new().with_layer(layer.clone()).init::<AB<B>>(&device)?.no_grad()),
+                Some((layer, depth)) => Some(VggConfig::new().with_layer(layer.clone()).with_depth(*depth).init::<AB<B>>(&device)?.no_grad()),
                 None => None,
             };
             let channels = case.config.color_space().channels();

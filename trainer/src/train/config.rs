@@ -126,14 +126,35 @@ pub enum LossKind {
     None,
 }
 
-/// A VGG19 feature loss: `weight * MSE(VGG(sr), VGG(hr))` at `layer`
-/// (SRGAN's VGG54 is relu5_4 with weight 1/12.75^2 = 0.006).
+/// A VGG feature loss: `weight * MSE(VGG(sr), VGG(hr))` at `layer`
+/// (SRGAN's VGG54 is VGG19's relu5_4 with weight 1/12.75^2 = 0.006).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerceptualConfig {
     #[serde(default = "relu5_4")]
     pub layer: String,
     pub weight: f64,
+    /// VGG19 (the papers') or VGG16 (whose ImageNet weights `make tools`
+    /// installs with LPIPS's, and which `--vgg-weights` then defaults to).
+    #[serde(default)]
+    pub network: VggNetwork,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VggNetwork {
+    Vgg16,
+    #[default]
+    Vgg19,
+}
+
+impl VggNetwork {
+    pub fn depth(self) -> usize {
+        match self {
+            VggNetwork::Vgg16 => 16,
+            VggNetwork::Vgg19 => 19,
+        }
+    }
 }
 
 fn relu5_4() -> String {

@@ -12,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::DType;
 use upres_models::blocks::in_dtype;
 use upres_models::discriminator::{Discriminator, DiscriminatorConfig};
-use upres_models::vgg::Vgg19;
+use upres_models::vgg::Vgg;
 use upres_models::SrModel;
 
 use super::config::{GanConfig, LossKind, OptimizerConfig, TrainConfig};
@@ -116,7 +116,7 @@ fn split_batch(batch: Batch, n: usize) -> Vec<Batch> {
 /// The loss terms of one share of a batch, borrowed for its thread.
 struct Terms<'a, AB: AutodiffBackend> {
     loss: LossKind,
-    perceptual: Option<(&'a Vgg19<AB>, f64)>,
+    perceptual: Option<(&'a Vgg<AB>, f64)>,
 }
 
 impl<AB: AutodiffBackend> Terms<'_, AB> {
@@ -165,7 +165,7 @@ pub struct Trainer<AB: AutodiffBackend> {
     pub optimizer: Optim<AB, SrModel<AB>>,
     pub gan: Option<Gan<AB>>,
     objective: Objective,
-    vgg: Option<Vgg19<AB>>,
+    vgg: Option<Vgg<AB>>,
     devices: Vec<AB::Device>,
     half: Option<DType>,
     lr: f64,
@@ -175,7 +175,7 @@ impl<AB: AutodiffBackend> Trainer<AB> {
     /// `vgg`: the frozen VGG19 of the perceptual term (f32; cast here for
     /// half-precision runs). `channels`: the model's output channels, for
     /// the discriminator.
-    pub fn new(objective: Objective, vgg: Option<Vgg19<AB>>, channels: usize, devices: Vec<AB::Device>, precision: Precision) -> Result<Self> {
+    pub fn new(objective: Objective, vgg: Option<Vgg<AB>>, channels: usize, devices: Vec<AB::Device>, precision: Precision) -> Result<Self> {
         let main = devices.first().context("no device to train on")?;
         anyhow::ensure!(objective.perceptual_weight.is_none() || vgg.is_some(), "the perceptual term needs its VGG19");
         anyhow::ensure!(
