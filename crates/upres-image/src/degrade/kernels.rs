@@ -73,12 +73,6 @@ impl Kernel {
         })
     }
 
-    /// An isotropic Gaussian of `sigma` pixels on `2 ceil(3 sigma) + 1` taps.
-    pub fn gaussian(sigma: f64) -> Self {
-        let size = 2 * (3.0 * sigma).ceil().max(1.0) as usize + 1;
-        Kernel::bivariate(Shape::Gaussian, size, sigma, sigma, 0.0, 1.0)
-    }
-
     /// Filter every plane (correlation; every kernel here is point-symmetric,
     /// so it equals convolution), with reflect padding at the borders.
     pub fn apply(&self, planes: &mut [Plane]) {
@@ -171,6 +165,13 @@ pub struct KernelMix {
     pub plateau_aniso: f64,
 }
 
+impl KernelMix {
+    /// The weights in family order: Gaussian, generalized, plateau, each isotropic then anisotropic.
+    fn weights(&self) -> [f64; 6] {
+        [self.iso, self.aniso, self.generalized_iso, self.generalized_aniso, self.plateau_iso, self.plateau_aniso]
+    }
+}
+
 impl Default for KernelMix {
     /// Real-ESRGAN's `kernel_prob`.
     fn default() -> Self {
@@ -224,8 +225,7 @@ impl BlurConfig {
         self.sigma.validate("blur sigma", 1e-3, 50.0)?;
         self.generalized_beta.validate("generalized_beta", 1e-2, 20.0)?;
         self.plateau_beta.validate("plateau_beta", 1e-2, 20.0)?;
-        let m = &self.mix;
-        let weights = [m.iso, m.aniso, m.generalized_iso, m.generalized_aniso, m.plateau_iso, m.plateau_aniso];
+        let weights = self.mix.weights();
         if weights.iter().any(|w| !(*w >= 0.0)) || weights.iter().sum::<f64>() <= 0.0 {
             return Err("blur mix: weights must be non-negative and not all zero".into());
         }
@@ -240,8 +240,7 @@ impl BlurConfig {
             let low = if size < 13 { PI / 3.0 } else { PI / 5.0 };
             return Kernel::sinc(size, Range::new(low, PI).sample(rng));
         }
-        let m = &self.mix;
-        let weights = [m.iso, m.aniso, m.generalized_iso, m.generalized_aniso, m.plateau_iso, m.plateau_aniso];
+        let weights = self.mix.weights();
         let mut pick = rng.random::<f64>() * weights.iter().sum::<f64>();
         let mut family = weights.len() - 1;
         for (i, w) in weights.iter().enumerate() {
