@@ -87,6 +87,16 @@ if (existsSync(weightsDir)) {
 // model's config (its input, its multiply-adds per pixel) come from the Rust
 // side, also for files written before the metadata carried them.
 const { readWeightsInfo } = await import(pathToFileURL(join(pkg, "node.js")).href);
+// What a model is for, from the recipe it was trained with: "gan" (an
+// adversarial loss), "photo" (degraded inputs: data.degradation), else
+// "clean" (the papers' bicubic downscales; imported weights too). The
+// package's { scale, kind } and the demo's menu groups read it.
+function modelKind(provenance) {
+  const recipe = provenance?.training_config;
+  if (recipe?.gan) return "gan";
+  if (recipe?.data?.degradation) return "photo";
+  return "clean";
+}
 async function weightsMetadata(file) {
   const bytes = readFileSync(file);
   const info = await readWeightsInfo(new Uint8Array(bytes));
@@ -102,6 +112,7 @@ async function weightsMetadata(file) {
     macsPerLrPixel: info.macsPerLrPixel,
     dtype: info.dtype,
     provenance: info.provenance,
+    kind: modelKind(info.provenance),
     // Subresource Integrity of the file: a browser that cached it loads it again with no request.
     integrity: `sha256-${createHash("sha256").update(bytes).digest("base64")}`,
   };

@@ -2,8 +2,9 @@
 // this file only handles input, display and the comparison viewer.
 
 import { createWorkerUpscaler, defaultWorkerCount, ImageTooLargeError } from "./pkg/index.js";
-import { drawInto, fitZoom } from "./viewer.js";
+import { centreCrop, drawInto, fitZoom, imageDataCanvas, renderFeatureMaps } from "./viewer.js";
 import { addModelOption, canUpscale, fastModelFor, humanBytes, humanCount } from "./models.js";
+import { inputKind, jpegQualityChoice, kindReason, wireJpegControls } from "./photo.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -15,7 +16,8 @@ const state = {
   upscaler: null,
   upscalerKey: null,
   workers: null, // the upres workers: their wasm instances serve every model
-  input: null, // { blob, name, bitmap }
+  input: null, // { blob, name, bitmap, kind: "photo" | "clean" }
+  modelByHand: false, // the visitor chose a model: a dropped file no longer picks one
   inputGeneration: 0, // counts dropped files, so that only the latest one's decode lands
   readingInput: false, // a dropped file is being decoded: Run waits for it
   result: null, // { before: canvas, after: canvas, image: ImageData, label }
@@ -40,6 +42,8 @@ async function loadModels() {
   const wanted = params.get("model");
   const i = wanted ? state.models.findIndex((m) => m.file.startsWith(wanted)) : fastModelFor(state.models, Number($("scale").value));
   if (i >= 0) $("model").value = String(i);
+  // A model named in the address is the visitor's choice: a dropped file does not change it.
+  state.modelByHand = wanted !== null && i >= 0;
   describeModel();
 }
 
@@ -68,6 +72,7 @@ async function addOwnWeights(file) {
     const i = state.models.length - 1;
     addModelOption($("model"), m, i);
     $("model").value = String(i);
+    state.modelByHand = true; // the visitor's own weights stay chosen whatever is dropped next
     state.upscaler?.dispose();
     state.upscaler = up;
     state.upscalerKey = upscalerKey(i, backend);
@@ -84,7 +89,7 @@ async function addOwnWeights(file) {
 function scaleChanged() {
   const scale = Number($("scale").value);
   if (currentModel() && !canUpscale(currentModel(), scale)) {
-    const i = fastModelFor(state.models, scale);
+    const i = fastModelFor(state.models, scale, state.input?.kind);
     if (i >= 0) $("model").value = String(i);
   }
   describeModel();
@@ -219,7 +224,9 @@ async function setInput(blob, name) {
   }
   state.readingInput = false;
   state.input?.bitmap.close();
-  state.input = { blob, name, bitmap };
+  const kind = await inputKind(blob);
+  state.input = { blob, name, bitmap, kind };
+  const chose = state.modelByHand ? "" : chooseModelFor(kind);
   // A new image: show it, and put away what was shown for the last one.
   const preview = $("input-preview");
   if (preview.src.startsWith("blob:")) URL.revokeObjectURL(preview.src);
@@ -231,20 +238,24 @@ async function setInput(blob, name) {
   $("metrics").hidden = true;
   $("feature-panel").hidden = true;
   $("run").textContent = mode() === "truth" ? "Measure" : "Upscale";
-  showMessage(`${name}: ${bitmap.width}×${bitmap.height}. Choose a model and scale, then ${mode() === "truth" ? "Measure" : "Upscale"}.`, "info");
+  showMessage(`${name}: ${bitmap.width}×${bitmap.height}.${chose} Choose a model and scale, then ${mode() === "truth" ? "Measure" : "Upscale"}.`, "info");
   setBusy(false);
+}
+
+/**
+ * Until the visitor picks a model, a dropped photo gets the photo model for
+ * the scale and a lossless image the clean one; returns what to tell them.
+ */
+function chooseModelFor(kind) {
+  const i = fastModelFor(state.models, Number($("scale").value), kind);
+  if (i < 0 || String(i) === $("model").value) return "";
+  $("model").value = String(i);
+  describeModel();
+  return kindReason(kind, state.models[i].file.replace(/\.f16\.safetensors$|\.safetensors$/, ""));
 }
 
 function mode() {
   return document.querySelector("input[name=mode]:checked").value;
-}
-
-function imageDataCanvas(image) {
-  const c = document.createElement("canvas");
-  c.width = image.width;
-  c.height = image.height;
-  c.getContext("2d").putImageData(image, 0, 0);
-  return c;
 }
 
 async function run() {
@@ -263,9 +274,10 @@ async function run() {
     const onProgress = (done, total) => setProgress(done, total);
     const label = currentModel().file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
     if (mode() === "truth") {
-      const r = await up.evaluate(state.input.blob, { scale, onProgress, signal: controller.signal });
+      const jpegQuality = jpegQualityChoice(document);
+      const r = await up.evaluate(state.input.blob, { scale, jpegQuality, onProgress, signal: controller.signal });
       showResult(r.bicubic, r.model, label);
-      showMetrics(r, scale, label);
+      showMetrics(r, scale, label, jpegQuality);
       decodeNotes = r.notes;
     } else {
       const { before, out, seconds } = await upscaleIntoCanvas(up, scale, onProgress, controller.signal, label);
@@ -391,9 +403,10 @@ function download(e) {
   }, "image/png");
 }
 
-function showMetrics(r, scale, label) {
+function showMetrics(r, scale, label, jpegQuality) {
   $("metrics").hidden = false;
-  $("metrics-protocol").textContent = `modcrop to ${scale}, ${Math.round(scale)} pixels shaved, LR by MATLAB bicubic`;
+  const jpeg = jpegQuality === undefined ? "" : ` saved as a JPEG of quality ${jpegQuality} (4:2:0)`;
+  $("metrics-protocol").textContent = `modcrop to ${scale}, ${Math.round(scale)} pixels shaved, LR by MATLAB bicubic${jpeg}`;
   $("metrics-model-name").textContent = label;
   for (const [key, q] of [["bicubic", r.bicubicQuality], ["model", r.modelQuality]]) {
     $(`psnr-${key}`).textContent = q.psnr.toFixed(2);
@@ -464,25 +477,11 @@ async function showFeatures() {
   try {
     const up = await getUpscaler();
     // A centre crop: every layer's activations are kept at once.
-    const { bitmap } = state.input;
-    const side = Math.min(64, bitmap.width, bitmap.height);
-    const canvas = new OffscreenCanvas(side, side);
-    canvas.getContext("2d").drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, side, side);
-    const crop = canvas.getContext("2d").getImageData(0, 0, side, side);
+    const crop = centreCrop(state.input.bitmap, 64);
+    const side = crop.width;
     const scale = Number($("scale").value);
     const maps = await up.features(crop, { scale, maxChannels: 16 });
-    const box = $("feature-maps");
-    box.replaceChildren();
-    for (const m of maps) {
-      const fig = document.createElement("figure");
-      const c = imageDataCanvas(m.image);
-      c.setAttribute("role", "img");
-      c.setAttribute("aria-label", `${m.name}: ${m.channels} channels of ${m.width}×${m.height}`);
-      const cap = document.createElement("figcaption");
-      cap.textContent = `${m.name} · ${Math.min(m.channels, 16)} of ${m.channels} channels`;
-      fig.append(c, cap);
-      box.append(fig);
-    }
+    renderFeatureMaps($("feature-maps"), maps, 16);
     $("feature-about").textContent = `${currentModel().arch.toUpperCase()}, ${side}×${side} centre crop at ×${scale}; each channel scaled to its own range`;
     $("feature-panel").hidden = false;
     showBackend(up.info, up.workers);
@@ -547,7 +546,10 @@ function wire() {
   $("download").addEventListener("click", download);
   $("cancel").addEventListener("click", () => state.controller?.abort());
   $("features").addEventListener("click", showFeatures);
-  $("model").addEventListener("change", describeModel);
+  $("model").addEventListener("change", () => {
+    state.modelByHand = true;
+    describeModel();
+  });
   $("weights-file").addEventListener("change", (e) => {
     const file = e.target.files?.[0];
     if (file) addOwnWeights(file);
@@ -557,6 +559,7 @@ function wire() {
   for (const r of document.querySelectorAll("input[name=mode]")) {
     r.addEventListener("change", () => ($("run").textContent = mode() === "truth" ? "Measure" : "Upscale"));
   }
+  wireJpegControls(document, mode);
   for (const r of document.querySelectorAll("input[name=view]")) r.addEventListener("change", draw);
   $("split").addEventListener("input", draw);
   $("zoom-in").addEventListener("click", () => setZoom((state.view.fitted ? fitZoom($("view"), state.result.after) : state.view.zoom) * 1.5));

@@ -29,7 +29,37 @@ export function humanBytes(n) {
   return n > 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.round(n / 1024)} kB`;
 }
 
-/** The model menu's entry for model `i`: name, size, cost, Set5 PSNR (measured, and the paper's). */
+// The menu's groups, in a visitor's words: what images each kind of model is for.
+const GROUPS = {
+  photo: "Photos: JPEG, noise",
+  clean: "Clean images: PNG, renders, screenshots",
+  gan: "Sharp details (GAN)",
+  own: "Your weights",
+};
+
+/**
+ * What a model was trained for (weights/index.json's `kind`, from its
+ * training recipe): "photo" (degraded inputs), "gan", or "clean".
+ */
+export function kindOf(m) {
+  return m.own ? "own" : (m.kind ?? "clean");
+}
+
+function groupFor(select, kind) {
+  const label = GROUPS[kind] ?? GROUPS.clean;
+  let group = [...select.querySelectorAll("optgroup")].find((g) => g.label === label);
+  if (!group) {
+    group = document.createElement("optgroup");
+    group.label = label;
+    // Groups in GROUPS' order, whatever order the models come in.
+    const order = Object.values(GROUPS);
+    const after = [...select.querySelectorAll("optgroup")].find((g) => order.indexOf(g.label) > order.indexOf(label));
+    select.insertBefore(group, after ?? null);
+  }
+  return group;
+}
+
+/** The model menu's entry for model `i` (its value), under its kind's group: name, size, cost, Set5 PSNR (measured, and the paper's). */
 export function addModelOption(select, m, i) {
   const published = PUBLISHED[family(m)] ?? {};
   const measured = m.provenance?.set5_psnr ?? {};
@@ -44,7 +74,7 @@ export function addModelOption(select, m, i) {
   option.dataset.file = m.file;
   option.dataset.label = `${m.own ? "yours: " : ""}${name}${slow} · ${humanBytes(m.bytes)}${cost}${score ? " · " + score : ""}${paper ? " (" + paper + ")" : ""}`;
   option.textContent = option.dataset.label;
-  select.append(option);
+  groupFor(select, kindOf(m)).append(option);
 }
 
 // index.json says what input each network takes (web/build.mjs reads it from the weights):
@@ -54,17 +84,20 @@ export function canUpscale(m, scale) {
 }
 
 /**
- * The index of the fast model shipped for `scale` (of the LR-space networks,
- * SESR and FSRCNN, the one with the fewest multiply-adds: sesr-m5 rather than
- * the larger sesr-m11), else of any model that does it, else -1.
+ * The index of the model of `kind` ("clean" or "photo") for `scale` that the
+ * package's `{ scale, kind }` would load: of the LR-space networks (SESR,
+ * FSRCNN) of that kind, the one with the fewest multiply-adds (sesr-m5
+ * rather than the larger sesr-m11); else of any model that does the scale,
+ * else -1.
  */
-export function fastModelFor(models, scale) {
+export function fastModelFor(models, scale, kind = "clean") {
   const cost = (m) => m.macsPerLrPixel?.[`x${scale}`] ?? Infinity;
   let fast = -1;
   models.forEach((m, i) => {
-    const lrSpace = (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale);
+    const lrSpace = (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale) && kindOf(m) === kind;
     if (lrSpace && (fast < 0 || cost(m) < cost(models[fast]))) fast = i;
   });
-  return fast >= 0 ? fast : models.findIndex((m) => canUpscale(m, scale));
+  if (fast >= 0) return fast;
+  // No model of that kind for the scale: the clean one, else any that does it.
+  return kind !== "clean" ? fastModelFor(models, scale, "clean") : models.findIndex((m) => canUpscale(m, scale));
 }
-

@@ -7,7 +7,7 @@
 // at once; the stored copy answers only when the network does not.
 
 const CACHE = "upres-demo-v1";
-const PAGE = ["./", "app.js", "models.js", "viewer.js", "style.css", "pkg/weights/index.json"];
+const PAGE = ["./", "app.js", "models.js", "photo.js", "viewer.js", "style.css", "pkg/weights/index.json"];
 
 // The package's code, as its package.json lists it (read here, not stored:
 // the page never loads it), and one of its two builds of the wasm, chosen as

@@ -1,5 +1,6 @@
-// The demo's comparison viewer: images drawn at one zoom and pan, clipped
-// to horizontal ranges (the slider's two sides, or one side of two canvases).
+// The demo's canvases: the comparison viewer (images drawn at one zoom and
+// pan, clipped to horizontal ranges: the slider's two sides, or one side of
+// two canvases) and the feature maps' figures.
 
 /** The zoom at which `after` fits `canvas`. */
 export function fitZoom(canvas, after) {
@@ -36,4 +37,36 @@ export function drawInto(canvas, layers, after, view) {
     ctx.restore();
   }
   return zoom;
+}
+
+/** A canvas holding `image` (ImageData). */
+export function imageDataCanvas(image) {
+  const c = document.createElement("canvas");
+  c.width = image.width;
+  c.height = image.height;
+  c.getContext("2d").putImageData(image, 0, 0);
+  return c;
+}
+
+/** The centre square of `bitmap`, at most `maxSide` a side, as ImageData. */
+export function centreCrop(bitmap, maxSide) {
+  const side = Math.min(maxSide, bitmap.width, bitmap.height);
+  const canvas = new OffscreenCanvas(side, side);
+  canvas.getContext("2d").drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, side, side);
+  return canvas.getContext("2d").getImageData(0, 0, side, side);
+}
+
+/** The feature maps of `up.features` into `box`: a captioned figure a layer. */
+export function renderFeatureMaps(box, maps, shownChannels) {
+  box.replaceChildren();
+  for (const m of maps) {
+    const fig = document.createElement("figure");
+    const c = imageDataCanvas(m.image);
+    c.setAttribute("role", "img");
+    c.setAttribute("aria-label", `${m.name}: ${m.channels} channels of ${m.width}×${m.height}`);
+    const cap = document.createElement("figcaption");
+    cap.textContent = `${m.name} · ${Math.min(m.channels, shownChannels)} of ${m.channels} channels`;
+    fig.append(c, cap);
+    box.append(fig);
+  }
 }

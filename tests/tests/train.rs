@@ -427,3 +427,26 @@ fn mixed_precision_runs_train_validate_export_and_resume() {
         run_ok(&mut cmd);
     }
 }
+
+#[test]
+fn a_run_validated_on_jpegs_does_not_call_its_score_set5_psnr() {
+    // The menus print set5_psnr beside the paper's clean figure: a score on
+    // JPEG-degraded LR goes into the notes instead, in training and export.
+    let tmp = tempfile::tempdir().unwrap();
+    let val = tiny_validation(tmp.path(), 72);
+    let run = tmp.path().join("run");
+    let mut cmd = train_cmd("sesr-m5-x2-photo.json", &run);
+    resume_config(&mut cmd, &val, 2, 2);
+    cmd.args(["--set", "data.batch=2", "--set", "data.patch=24", "--set", "validation.every=2"]);
+    run_ok(&mut cmd);
+    let exported = tmp.path().join("exported.safetensors");
+    run_ok(trainer().args(["export", "--run"]).arg(&run).arg("--out").arg(&exported));
+    for file in [run.join("best.safetensors"), exported] {
+        let bytes = std::fs::read(&file).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let provenance: serde_json::Value = serde_json::from_str(&header.metadata().as_ref().unwrap()["provenance"]).unwrap();
+        assert_eq!(provenance["set5_psnr"], serde_json::json!({}), "{}", file.display());
+        let notes = provenance["notes"].as_str().unwrap();
+        assert!(notes.contains("best validation: ") && notes.contains("x2 degraded by jpeg:75, "), "{notes}");
+    }
+}

@@ -20,7 +20,7 @@ async function ready(page) {
 }
 
 async function chooseModel(page, file) {
-  await page.selectOption("#model", { index: shipped.findIndex((m) => m.file === file) });
+  await page.selectOption("#model", String(shipped.findIndex((m) => m.file === file)));
 }
 
 async function upscaleButterfly(page) {

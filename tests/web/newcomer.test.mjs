@@ -52,7 +52,7 @@ describe("in Node", () => {
       assert.deepEqual([out.width, out.modelScale], [16 * scale, scale], "the network itself made the scale");
       up.dispose();
     }
-    await assert.rejects(Upscaler.create({ scale: 8 }), (e) => e instanceof ScaleError && /no model is shipped for scale 8: the defaults are x2, x3, x4/.test(e.message));
+    await assert.rejects(Upscaler.create({ scale: 8 }), (e) => e instanceof ScaleError && /no clean model is shipped for scale 8: the clean models are x2, x3, x4/.test(e.message));
     await assert.rejects(Upscaler.create({}), (e) => e instanceof TypeError && /needs \{ weights \}.* or \{ scale \}/.test(e.message));
   });
 

@@ -108,7 +108,7 @@ test("the demo: another model loads into the same worker (the wasm is fetched on
     await dropFile(page, "#drop", readFileSync(set5("butterfly")), "butterfly.png", "image/png");
     await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("butterfly.png: 256×256"));
     for (const file of quick) {
-      await page.selectOption("#model", { index: shipped.findIndex((m) => m.file === file) });
+      await page.selectOption("#model", String(shipped.findIndex((m) => m.file === file)));
       await page.click("#run");
       await page.waitForFunction(() => document.getElementById("message").textContent.startsWith("Done"), null, { timeout: 300000 });
     }

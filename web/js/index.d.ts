@@ -27,11 +27,22 @@ export type ImageInput =
 export type BackendChoice = "auto" | "webgpu" | "cpu";
 export type Backend = "webgpu" | "cpu";
 
+/**
+ * The shipped models, by what they were trained on. "clean": the papers'
+ * clean bicubic downscales (SESR-M5 at x2, x3 and x4), the sharpest on PNGs,
+ * renders and screenshots. "photo": JPEG artifacts and sensor noise as phones
+ * and websites leave them (x2: SESR-M11, x4: SESR-M5), which it removes
+ * instead of sharpening them.
+ */
+export type ModelKind = "clean" | "photo";
+
 export interface UpscalerOptions {
-  /** An upres weights file (safetensors with upres metadata), f32 or f16. Leave it out to get the fast model shipped for `scale`. */
+  /** An upres weights file (safetensors with upres metadata), f32 or f16. Leave it out to get the model shipped for `scale` and `kind`. */
   weights?: WeightsSource;
-  /** Without `weights`: the scale (2, 3 or 4) whose fast model (SESR-M5, one file a scale) to load. */
+  /** Without `weights`: the scale (2, 3 or 4) whose shipped model to load. */
   scale?: 2 | 3 | 4;
+  /** Without `weights`: which shipped model for `scale` (default "clean"); see {@link ModelKind}. */
+  kind?: ModelKind;
   /** "auto" (default) tries WebGPU and falls back to the CPU, saying why in `info.fallbackReason`. */
   backend?: BackendChoice;
   /** Called as the weights download: bytes so far and in all (0 if unknown). */
@@ -187,6 +198,12 @@ export interface Quality {
 export interface EvaluateOptions {
   /** The scale to degrade and restore by (one the weights support; default 2). */
   scale?: number;
+  /**
+   * Save the low-resolution image as a JPEG of this quality (1-100, 4:2:0
+   * chroma) before restoring it, as a photo is: what the "photo" models are
+   * for. The same LR as `trainer eval --degrade jpeg:Q`.
+   */
+  jpegQuality?: number;
   tileSize?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -195,7 +212,7 @@ export interface EvaluateOptions {
 export interface Evaluation {
   /** The input, modcropped to the scale: the ground truth. */
   hr: ImageData;
-  /** The low-resolution image made with MATLAB's bicubic. */
+  /** The low-resolution image made with MATLAB's bicubic (and saved as a JPEG, with `jpegQuality`). */
   lr: ImageData;
   bicubic: ImageData;
   model: ImageData;

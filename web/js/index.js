@@ -418,13 +418,16 @@ export class Upscaler {
    * Ground-truth mode: treat `input` as the high-resolution original, make its
    * low-resolution version with MATLAB's bicubic, upscale it back with bicubic
    * and with the model, and score both as the papers do (PSNR/SSIM on Y).
+   * With `jpegQuality` the low-resolution image is first saved as a JPEG of
+   * that quality (4:2:0, as cameras and browsers write it), as a photo is.
    */
   evaluate(input, options = {}) {
-    const { scale = 2, tileSize = 1024, onProgress, signal } = options;
+    const { scale = 2, jpegQuality, tileSize = 1024, onProgress, signal } = options;
+    if (jpegQuality !== undefined && typeof jpegQuality !== "number") return Promise.reject(new TypeError(`jpegQuality must be a number from 1 to 100, not ${typeof jpegQuality}`));
     return this.#exclusive(() =>
       guard(signal, async () => {
         const pixels = await toPixels(input);
-        const r = await this.#alive().evaluate(rgbaBytes(pixels), pixels.width, pixels.height, scale, tileSize, tileCallback(onProgress, signal));
+        const r = await this.#alive().evaluate(rgbaBytes(pixels), pixels.width, pixels.height, scale, jpegQuality, tileSize, tileCallback(onProgress, signal));
         const notes = pixels.notes?.length ? { notes: pixels.notes } : {};
         return { ...r, ...notes, hr: toImageData(r.hr), lr: toImageData(r.lr), bicubic: toImageData(r.bicubic), model: toImageData(r.model) };
       }),

@@ -343,12 +343,17 @@ impl UpscalerCore {
     /// bicubic, upscale it back with bicubic and the model and score both on
     /// the papers' protocol. Resolves to `{ hr, lr, bicubic, model,
     /// bicubicQuality: { psnr, ssim }, modelQuality }`.
-    pub fn evaluate(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, tile_size: usize, on_tile: Option<Function>) -> Promise {
+    pub fn evaluate(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, jpeg_quality: Option<f64>, tile_size: usize, on_tile: Option<Function>) -> Promise {
         let mut session = self.session_copy();
         let shared = self.session.clone();
         future_to_promise(async move {
+            let jpeg_quality = match jpeg_quality {
+                None => None,
+                Some(q) if q.fract() == 0.0 && (1.0..=100.0).contains(&q) => Some(q as u8),
+                Some(q) => return Err(js_error(WebError::Options(format!("jpegQuality must be a whole number from 1 to 100, not {q}")))),
+            };
             let image = planar_from_rgba(&rgba, width, height).map_err(js_error)?;
-            let result = session.evaluate(&image, scale, tile_size.max(16), |d, t| call_on_tile(&on_tile, d, t)).await;
+            let result = session.evaluate(&image, scale, jpeg_quality, tile_size.max(16), |d, t| call_on_tile(&on_tile, d, t)).await;
             store_back(&shared, session);
             let e = result.map_err(js_error)?;
             let obj = js_sys::Object::new();

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::Serialize;
 use upres_image::{
-    evaluate_y, evaluate_y_planes, feature_grid, luma, shave_for_scale, OutputSize, PlanarImage, Quality, TileInput, UpscaleJob,
+    degrade::jpeg_image, evaluate_y, evaluate_y_planes, feature_grid, luma, shave_for_scale, OutputSize, PlanarImage, Quality, TileInput, UpscaleJob,
     UpscaleOutput, UpscaleRequest,
 };
 use upres_models::eval::{bicubic_to, protocol_pair};
@@ -226,13 +226,18 @@ impl Session {
     /// Ground-truth mode: `image` is the HR; its LR is made with MATLAB's
     /// bicubic and upscaled back by bicubic and by the model, both scored on
     /// the papers' protocol (Y, modcrop, `round(scale)` shaved).
-    pub async fn evaluate<F, Fut>(&mut self, image: &PlanarImage, scale: f64, tile: usize, on_tile: F) -> Result<Evaluation, WebError>
+    /// With `jpeg_quality`, the low-resolution image is saved as a JPEG of
+    /// that quality before both restore it (`trainer eval --degrade jpeg:Q`).
+    pub async fn evaluate<F, Fut>(&mut self, image: &PlanarImage, scale: f64, jpeg_quality: Option<u8>, tile: usize, on_tile: F) -> Result<Evaluation, WebError>
     where
         F: FnMut(usize, usize) -> Fut,
         Fut: Future<Output = Result<bool, WebError>>,
     {
         self.meta.config.check_scale(scale)?;
-        let (hr, lr) = protocol_pair(image, scale, "image")?;
+        let (hr, mut lr) = protocol_pair(image, scale, "image")?;
+        if let Some(quality) = jpeg_quality {
+            lr = jpeg_image(&lr, quality)?;
+        }
         let shave = shave_for_scale(scale);
         let bicubic = bicubic_to(&lr, hr.width, hr.height, scale)?;
         let bicubic_quality = evaluate_y(&bicubic, &hr, shave)?;
@@ -361,7 +366,7 @@ mod tests {
     fn evaluate_scores_bicubic_as_the_protocol_does() {
         let mut session = Session::on_cpu(small_vdsr_weights(), None).unwrap();
         let image = test_image();
-        let e = ready(session.evaluate(&image, 2.0, 64, |_, _| async { Ok(true) })).unwrap();
+        let e = ready(session.evaluate(&image, 2.0, None, 64, |_, _| async { Ok(true) })).unwrap();
         let (hr, lr) = protocol_pair(&image, 2.0, "t").unwrap();
         let expected = upres_models::eval::bicubic_quality(&hr, &lr, 2.0).unwrap();
         assert_eq!(e.bicubic_quality.psnr, expected.psnr);

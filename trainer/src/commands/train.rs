@@ -81,6 +81,7 @@ pub fn export(args: ExportArgs) -> Result<()> {
     // Shipped weights are the inference form (SESR's blocks collapsed).
     let (config, model) = weights.model.for_inference(&weights.meta.config);
     let mut meta = WeightsMeta { config, ..weights.meta };
+    crate::train::move_degraded_validation_to_notes(&mut meta.provenance);
     if let Some(notes) = &args.notes {
         meta.provenance.notes = format!("{}; {notes}", meta.provenance.notes);
     }

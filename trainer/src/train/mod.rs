@@ -96,7 +96,22 @@ fn provenance(config: &TrainConfig, iterations: u64, set5: Option<(usize, f64)>,
     if let Some((scale, psnr)) = set5 {
         p.set5_psnr.insert(format!("x{scale}"), (psnr * 100.0).round() / 100.0);
     }
+    move_degraded_validation_to_notes(&mut p);
     p
+}
+
+/// `set5_psnr` is the papers' clean protocol, which the model menus print
+/// beside the paper's figure. A run validated on degraded LR
+/// (`validation.degrade`) scored something else: that score goes into the
+/// notes with what it was measured on, and `set5_psnr` stays empty. Also
+/// applied by `trainer export`, for weights written before this rule.
+pub fn move_degraded_validation_to_notes(p: &mut Provenance) {
+    let validation = p.training_config.as_ref().and_then(|c| c.get("validation"));
+    let Some(spec) = validation.and_then(|v| v.get("degrade")).and_then(|d| d.as_str()) else { return };
+    let dir = validation.and_then(|v| v.get("dir")).and_then(|d| d.as_str()).unwrap_or("validation set");
+    for (scale, psnr) in std::mem::take(&mut p.set5_psnr) {
+        p.notes = format!("{}; best validation: {dir} {scale} degraded by {spec}, {psnr:.2} dB", p.notes);
+    }
 }
 
 fn export<B: Backend>(model: &SrModel<B>, config: &TrainConfig, path: &Path, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64, execution: &str) -> Result<()> {

@@ -27,7 +27,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use classical::Classical;
-pub use jpeg::{encode as encode_jpeg, round_trip as jpeg_round_trip};
+pub use jpeg::{encode as encode_jpeg, jpeg_image, round_trip as jpeg_round_trip};
 pub use kernels::{bessel_j1, BlurConfig, Kernel, KernelMix, Shape};
 pub use noise::{add_gaussian, add_poisson};
 pub use resize::{resize_plane, ResizeMode};

@@ -50,6 +50,18 @@ fn the_models_from_hr_make_any_lr_size_from_any_hr() {
 }
 
 #[test]
+fn jpeg_image_gives_the_lr_of_eval_degrade_jpeg() {
+    let planes: Vec<Plane> = photo(37, 29).into_iter().map(|p| p.map(|v| (v * 255.0).round())).collect();
+    let image = PlanarImage::new(Layout::Rgb, BitDepth::Eight, planes);
+    for quality in [40, 90] {
+        let by_chain = Degradation::parse(&format!("jpeg:{quality}")).unwrap().apply_to_image(&image, 37, 29, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+        let direct = jpeg_image(&image, quality).unwrap();
+        assert_eq!(direct, by_chain, "q{quality}");
+        assert_ne!(direct, image, "q{quality}: the JPEG changed nothing");
+    }
+}
+
+#[test]
 fn a_written_chain_is_the_same_as_its_steps_by_hand() {
     let d = Degradation::parse("jpeg:75").unwrap();
     let lr = photo(40, 32);
