@@ -207,9 +207,9 @@ async function setInput(blob, name) {
   state.readingInput = true;
   setBusy(false);
   showMessage(`Reading ${name}…`, "info");
-  let bitmap;
+  let bitmap, kind;
   try {
-    bitmap = await createImageBitmap(blob);
+    [bitmap, kind] = await Promise.all([createImageBitmap(blob), inputKind(blob)]);
   } catch {
     if (generation !== state.inputGeneration) return;
     // A file that is not an image loses nothing: the last image stays, with its result.
@@ -224,7 +224,6 @@ async function setInput(blob, name) {
   }
   state.readingInput = false;
   state.input?.bitmap.close();
-  const kind = await inputKind(blob);
   state.input = { blob, name, bitmap, kind };
   const chose = state.modelByHand ? "" : chooseModelFor(kind);
   // A new image: show it, and put away what was shown for the last one.

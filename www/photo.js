@@ -8,7 +8,12 @@
  * bytes, not its name or type, which may lie.
  */
 export async function inputKind(blob) {
-  const head = new Uint8Array(await blob.slice(0, 32).arrayBuffer());
+  let head;
+  try {
+    head = new Uint8Array(await blob.slice(0, 32).arrayBuffer());
+  } catch {
+    return "clean"; // unreadable: the decode says what is wrong
+  }
   const ascii = (from, to) => String.fromCharCode(...head.subarray(from, to));
   if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "photo";
   // RIFF....WEBPVP8 : the lossy WebP bitstream (VP8L is lossless, VP8X says it in a later chunk).
