@@ -3,6 +3,8 @@
 //! stride-2 halving, then dense 1024 -> LeakyReLU -> dense 1. The paper feeds
 //! 96x96 crops (6x6x512 features); an adaptive average pool to 6x6 lets it
 //! take any crop size. Returns logits (the sigmoid belongs to the loss).
+//! `features` and `dense` scale it down with a smaller generator (the
+//! paper's are 64 and 1024).
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
@@ -14,6 +16,9 @@ use burn::tensor::activation::leaky_relu;
 pub struct DiscriminatorConfig {
     #[config(default = 64)]
     pub features: usize,
+    /// Width of the hidden dense layer.
+    #[config(default = 1024)]
+    pub dense: usize,
     #[config(default = 3)]
     pub channels: usize,
 }
@@ -56,8 +61,8 @@ impl DiscriminatorConfig {
         Discriminator {
             layers,
             pool: AdaptiveAvgPool2dConfig::new([6, 6]).init(),
-            dense: LinearConfig::new(8 * f * 36, 1024).init(device),
-            classifier: LinearConfig::new(1024, 1).init(device),
+            dense: LinearConfig::new(8 * f * 36, self.dense).init(device),
+            classifier: LinearConfig::new(self.dense, 1).init(device),
         }
     }
 }

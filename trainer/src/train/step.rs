@@ -7,19 +7,19 @@
 use anyhow::{Context, Result};
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
+use burn::tensor::DType;
 use burn::tensor::activation::softplus;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::DType;
+use upres_models::SrModel;
 use upres_models::blocks::in_dtype;
 use upres_models::discriminator::{Discriminator, DiscriminatorConfig};
 use upres_models::vgg::Vgg;
-use upres_models::SrModel;
 
 use super::config::{GanConfig, LossKind, OptimizerConfig, TrainConfig};
 use super::data::Batch;
 use super::optim::Optim;
 use super::perceptual::as_rgb;
-use super::precision::{forward_in_model_dtype, master_gradients, working_copy, LossScale, Precision};
+use super::precision::{LossScale, Precision, forward_in_model_dtype, master_gradients, working_copy};
 
 /// What a step optimises: a recipe's loss terms and optimisers.
 #[derive(Debug, Clone)]
@@ -33,7 +33,12 @@ pub struct Objective {
 
 impl From<&TrainConfig> for Objective {
     fn from(config: &TrainConfig) -> Self {
-        Self { optimizer: config.optimizer.clone(), loss: config.loss, perceptual_weight: config.perceptual.as_ref().map(|p| p.weight), gan: config.gan.clone() }
+        Self {
+            optimizer: config.optimizer.clone(),
+            loss: config.loss,
+            perceptual_weight: config.perceptual.as_ref().map(|p| p.weight),
+            gan: config.gan.clone(),
+        }
     }
 }
 
@@ -50,7 +55,11 @@ impl<AB: AutodiffBackend> Gan<AB> {
     pub fn new(config: &GanConfig, channels: usize, device: &AB::Device) -> Result<Self> {
         let optimizer_config = config.optimizer()?;
         Ok(Self {
-            discriminator: DiscriminatorConfig::new().with_features(config.discriminator_features).with_channels(channels).init(device),
+            discriminator: DiscriminatorConfig::new()
+                .with_features(config.discriminator_features)
+                .with_dense(config.discriminator_dense)
+                .with_channels(channels)
+                .init(device),
             optimizer: Optim::new(&optimizer_config, optimizer_config.lr()),
             optimizer_config,
             adversarial_weight: config.adversarial_weight,
@@ -257,7 +266,12 @@ impl<AB: AutodiffBackend> Trainer<AB> {
     /// loss (not yet read back). In mixed precision, forward and backward run
     /// on a half copy of the f32 master weights; an f16 step whose gradients
     /// overflowed is skipped (the dynamic loss scale is already halved).
-    pub fn step(&mut self, model: SrModel<AB>, batch: Batch, loss_scale: &mut Option<LossScale>) -> Result<(SrModel<AB>, Tensor<AB::InnerBackend, 1>)> {
+    pub fn step(
+        &mut self,
+        model: SrModel<AB>,
+        batch: Batch,
+        loss_scale: &mut Option<LossScale>,
+    ) -> Result<(SrModel<AB>, Tensor<AB::InnerBackend, 1>)> {
         let working = self.half.map(|dtype| working_copy(&model, dtype));
         let scale = loss_scale.map_or(1.0, |s| s.scale);
         let (grads, loss) = self.gradients(working.as_ref().unwrap_or(&model), batch, scale)?;
