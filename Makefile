@@ -11,7 +11,10 @@ WASM_PACK_VERSION := 0.15.1
 WASM_BINDGEN_VERSION := 0.2.130
 PORT ?= 8080
 
-.PHONY: demo serve site test test-rust test-web build tools pkg weights tables
+.PHONY: demo serve site test test-rust test-web build tools pkg weights tables fmt-check
+
+# Our crates only: patches/burn-flex is a workspace member but upstream's code.
+OUR_CRATES := -p upres-image -p upres-models -p trainer -p upres-web -p upres-tests
 
 build:
 	cargo build --release --locked --workspace
@@ -62,7 +65,11 @@ tables: weights
 	  --data $(UPRES_DATA)/benchmark/Set5/HR $(UPRES_DATA)/benchmark/Set14/HR
 
 # Release everywhere: the tests run real models, and debug burn is ~100x slower.
-test-rust: build
+fmt-check:
+	cargo fmt --check $(OUR_CRATES)
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
+
+test-rust: fmt-check build
 	python3 tools/lpips_weights.py
 	UPRES_DATA=$(abspath $(UPRES_DATA)) UPRES_TRAINER=$(TRAINER) cargo test --release --locked --workspace --no-fail-fast
 

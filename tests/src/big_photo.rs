@@ -1,17 +1,14 @@
 //! A photo-sized test image made by code: the big-photo tests need a
 //! 24-megapixel JPEG, and none may be downloaded.
 
-use upres_image::{decode, encode_png, DecodeLimits};
+use upres_image::{DecodeLimits, decode, encode_png};
 
 /// RGB samples at (x, y): slow colour gradients, a patch of fine texture in
 /// every 512-pixel cell and the sharp edges of a grid of discs.
 fn pixel(x: usize, y: usize) -> [u8; 3] {
     let (fx, fy) = (x as f32, y as f32);
-    let mut rgb = [
-        128.0 + 80.0 * (fx / 397.0 + fy / 531.0).sin(),
-        128.0 + 70.0 * (fx / 253.0 - fy / 371.0).cos(),
-        110.0 + 60.0 * ((fx + fy) / 637.0).sin(),
-    ];
+    let mut rgb =
+        [128.0 + 80.0 * (fx / 397.0 + fy / 531.0).sin(), 128.0 + 70.0 * (fx / 253.0 - fy / 371.0).cos(), 110.0 + 60.0 * ((fx + fy) / 637.0).sin()];
     let (cx, cy) = (x % 512, y % 512);
     if cx < 200 && cy < 200 {
         let t = 30.0 * (fx * 0.9).sin() * (fy * 0.7).sin();
@@ -33,14 +30,7 @@ pub fn jpeg(width: usize, height: usize) -> Vec<u8> {
         }
     }
     let mut bytes = Vec::new();
-    jpeg_encoder::Encoder::new(&mut bytes, 90)
-        .encode(
-            &rgb,
-            width as u16,
-            height as u16,
-            jpeg_encoder::ColorType::Rgb,
-        )
-        .expect("in-memory JPEG");
+    jpeg_encoder::Encoder::new(&mut bytes, 90).encode(&rgb, width as u16, height as u16, jpeg_encoder::ColorType::Rgb).expect("in-memory JPEG");
     bytes
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageEncoder};
 use serde_json::json;
-use upres_image::{encode_png, BitDepth, Layout, PlanarImage, Plane};
+use upres_image::{BitDepth, Layout, PlanarImage, Plane, encode_png};
 
 /// What a corpus file must give when upscaled x2.
 #[derive(Debug, Clone)]
@@ -36,13 +36,19 @@ const H: usize = 28;
 
 /// A smooth picture with edges (a ramp, a ring, a bar), sample `c` of `channels`, in 0..=max.
 fn picture(w: usize, h: usize, channel: usize, max: f32) -> Plane {
-    Plane::new(w, h, (0..w * h).map(|i| {
-        let (x, y) = ((i % w) as f32, (i / w) as f32);
-        let ring = (((x - w as f32 * 0.6).powi(2) + (y - h as f32 * 0.4).powi(2)).sqrt() < h as f32 * 0.3) as u8 as f32;
-        let bar = ((x as usize / 5 + channel) % 4 == 0) as u8 as f32;
-        let v = 0.15 + 0.5 * x / w as f32 + 0.2 * ring - 0.1 * bar + 0.05 * channel as f32 * y / h as f32;
-        (v.clamp(0.0, 1.0) * max).round()
-    }).collect())
+    Plane::new(
+        w,
+        h,
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let ring = (((x - w as f32 * 0.6).powi(2) + (y - h as f32 * 0.4).powi(2)).sqrt() < h as f32 * 0.3) as u8 as f32;
+                let bar = ((x as usize / 5 + channel) % 4 == 0) as u8 as f32;
+                let v = 0.15 + 0.5 * x / w as f32 + 0.2 * ring - 0.1 * bar + 0.05 * channel as f32 * y / h as f32;
+                (v.clamp(0.0, 1.0) * max).round()
+            })
+            .collect(),
+    )
 }
 
 fn planar(layout: Layout, depth: BitDepth, w: usize, h: usize) -> PlanarImage {
@@ -113,7 +119,8 @@ pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
 /// An Adam7-interlaced RGB PNG (as some editors and old web tools save them):
 /// seven passes of sub-images, each scanline with filter type 0.
 fn interlaced_png(image: &image::RgbImage) -> Vec<u8> {
-    const PASSES: [(usize, usize, usize, usize); 7] = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+    const PASSES: [(usize, usize, usize, usize); 7] =
+        [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
     let (w, h) = (image.width() as usize, image.height() as usize);
     let mut filtered = Vec::new();
     for (x0, y0, dx, dy) in PASSES {
@@ -235,8 +242,18 @@ pub fn write_corpus(dir: &Path) -> Vec<CorpusFile> {
             gif(&[0, 60, 120]),
             Upscales { width: 2 * W, height: 2 * H, layout: "rgba", note: Some("only its first frame is used") },
         ),
-        ("strip-300x1.png", "a 300x1 strip", encode_png(&planar(Layout::Rgb, BitDepth::Eight, 300, 1), "c").expect("PNG"), Upscales { width: 600, height: 2, layout: "rgb", note: None }),
-        ("dot-1x1.png", "one pixel", encode_png(&planar(Layout::Gray, BitDepth::Eight, 1, 1), "c").expect("PNG"), Upscales { width: 2, height: 2, layout: "gray", note: None }),
+        (
+            "strip-300x1.png",
+            "a 300x1 strip",
+            encode_png(&planar(Layout::Rgb, BitDepth::Eight, 300, 1), "c").expect("PNG"),
+            Upscales { width: 600, height: 2, layout: "rgb", note: None },
+        ),
+        (
+            "dot-1x1.png",
+            "one pixel",
+            encode_png(&planar(Layout::Gray, BitDepth::Eight, 1, 1), "c").expect("PNG"),
+            Upscales { width: 2, height: 2, layout: "gray", note: None },
+        ),
         ("truncated.png", "a PNG cut in half (an interrupted download)", rgb8_png[..rgb8_png.len() / 2].to_vec(), Refused("not a decodable image")),
         ("notes.png", "a text file named .png", b"these are my notes, not a picture\n".to_vec(), Refused("not a decodable image")),
         ("huge-header.png", "a PNG header claiming 200000x200000 pixels", png_claiming(200_000, 200_000), Refused("larger than the limit")),
@@ -246,7 +263,9 @@ pub fn write_corpus(dir: &Path) -> Vec<CorpusFile> {
     for (name, what, bytes, expect) in files {
         std::fs::write(dir.join(name), bytes).expect("corpus file");
         listed.push(match &expect {
-            Upscales { width, height, layout, note } => json!({ "name": name, "what": what, "width": width, "height": height, "layout": layout, "note": note }),
+            Upscales { width, height, layout, note } => {
+                json!({ "name": name, "what": what, "width": width, "height": height, "layout": layout, "note": note })
+            }
             Refused(problem) => json!({ "name": name, "what": what, "refused": problem }),
         });
         cases.push(CorpusFile { name, what, expect });

@@ -5,8 +5,10 @@
 //! input; a panic is a bug.
 
 use burn::backend::NdArray;
-use upres_image::{decode_with_notes, ColorSpace, DecodeLimits, InputKind, Layout, NetworkSpec, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest};
-use upres_models::{load_weights, read_meta, Expectation};
+use upres_image::{
+    ColorSpace, DecodeLimits, InputKind, Layout, NetworkSpec, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest, decode_with_notes,
+};
+use upres_models::{Expectation, load_weights, read_meta};
 
 /// Enough pixels for every codec path, few enough that each input runs in
 /// milliseconds (a larger header must be refused from the header alone).

@@ -95,7 +95,14 @@ pub fn json(stdout: &str) -> serde_json::Value {
 /// The reference VDSR imported into our format, once per test binary.
 pub fn imported_reference_vdsr(dir: &Path) -> PathBuf {
     let out = dir.join("vdsr.safetensors");
-    run_ok(trainer().args(["import", "--arch", "vdsr", "--scale", "2", "3", "4", "--author", "twtygqyy/pytorch-vdsr"]).arg("--from").arg(reference_vdsr()).arg("--out").arg(&out));
+    run_ok(
+        trainer()
+            .args(["import", "--arch", "vdsr", "--scale", "2", "3", "4", "--author", "twtygqyy/pytorch-vdsr"])
+            .arg("--from")
+            .arg(reference_vdsr())
+            .arg("--out")
+            .arg(&out),
+    );
     out
 }
 

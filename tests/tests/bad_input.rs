@@ -39,7 +39,14 @@ fn missing_files_are_named() {
     let weights = imported_reference_vdsr(tmp.path());
     let err = run_err(trainer().arg("upscale").arg("--weights").arg(&weights).arg(tmp.path().join("nope.png")).arg(tmp.path().join("out.png")));
     assert!(err.contains("nope.png") && err.contains("no such file"), "{err}");
-    let err = run_err(trainer().arg("upscale").arg("--weights").arg(tmp.path().join("missing.safetensors")).arg(set5().join("bird.png")).arg(tmp.path().join("out.png")));
+    let err = run_err(
+        trainer()
+            .arg("upscale")
+            .arg("--weights")
+            .arg(tmp.path().join("missing.safetensors"))
+            .arg(set5().join("bird.png"))
+            .arg(tmp.path().join("out.png")),
+    );
     assert!(err.contains("missing.safetensors") && err.contains("cannot read file"), "{err}");
     let err = run_err(trainer().args(["eval", "--scale", "2", "--model", "bicubic", "--data"]).arg(tmp.path().join("NoSuchSet")));
     assert!(err.contains("NoSuchSet") && err.contains("cannot read folder"), "{err}");
@@ -54,7 +61,14 @@ fn weights_of_the_wrong_kind_are_refused() {
     let err = run_err(trainer().arg("upscale").arg("--weights").arg(reference_vdsr()).arg(set5().join("bird.png")).arg(&out));
     assert!(err.contains("vdsr_x234.safetensors") && err.contains("trainer import"), "{err}");
     // VDSR tensors do not make an EDSR.
-    let err = run_err(trainer().args(["import", "--arch", "edsr-baseline"]).arg("--from").arg(reference_vdsr()).arg("--out").arg(tmp.path().join("out.safetensors")));
+    let err = run_err(
+        trainer()
+            .args(["import", "--arch", "edsr-baseline"])
+            .arg("--from")
+            .arg(reference_vdsr())
+            .arg("--out")
+            .arg(tmp.path().join("out.safetensors")),
+    );
     assert!(err.contains("does not fit --arch edsr-baseline") && err.contains("missing"), "{err}");
     // A PNG is not a weights file.
     let err = run_err(trainer().arg("upscale").arg("--weights").arg(set5().join("bird.png")).arg(set5().join("bird.png")).arg(&out));
@@ -66,7 +80,9 @@ fn weights_of_the_wrong_kind_are_refused() {
 fn unsupported_scale_and_output_format_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let weights = imported_reference_vdsr(tmp.path());
-    let err = run_err(trainer().arg("upscale").args(["--scale", "0.5", "--weights"]).arg(&weights).arg(set5().join("bird.png")).arg(tmp.path().join("out.png")));
+    let err = run_err(
+        trainer().arg("upscale").args(["--scale", "0.5", "--weights"]).arg(&weights).arg(set5().join("bird.png")).arg(tmp.path().join("out.png")),
+    );
     assert!(err.contains("scale x0.5 is not supported"), "{err}");
     let err = run_err(trainer().arg("upscale").arg("--weights").arg(&weights).arg(set5().join("bird.png")).arg(tmp.path().join("out.jpg")));
     assert!(err.contains("out.jpg") && err.contains(".png"), "{err}");

@@ -1,8 +1,8 @@
 //! Measuring on the images people have: `trainer eval --degrade` (the
 //! papers' LR saved as JPEG, noisy, blurred) and `--lr` (real camera pairs).
 
-use upres_image::{read_image, DecodeLimits};
-use upres_tests::{data_dir, json, run_err, run_ok, set14, set5, trainer};
+use upres_image::{DecodeLimits, read_image};
+use upres_tests::{data_dir, json, run_err, run_ok, set5, set14, trainer};
 
 fn bicubic_psnr(scale: &str, data: &std::path::Path, extra: &[&str]) -> f64 {
     let out = run_ok(trainer().args(["eval", "--model", "bicubic", "--json", "--scale", scale, "--data"]).arg(data).args(extra));
@@ -48,7 +48,9 @@ fn real_pairs_are_read_by_name_and_measured_at_their_scale() {
     // The bicubic baseline of the 91 camera pairs at x4 (shared/README: 30.14 with PIL's bicubic).
     let psnr = bicubic_psnr("4", &drealsr.join("HR"), &["--lr", drealsr.join("LR_x4").to_str().unwrap()]);
     assert!((psnr - 30.14).abs() < 0.05, "DRealSR x4 bicubic {psnr:.3}");
-    let err = run_err(trainer().args(["eval", "--model", "bicubic", "--scale", "2", "--data"]).arg(drealsr.join("HR")).arg("--lr").arg(drealsr.join("LR_x4")));
+    let err = run_err(
+        trainer().args(["eval", "--model", "bicubic", "--scale", "2", "--data"]).arg(drealsr.join("HR")).arg("--lr").arg(drealsr.join("LR_x4")),
+    );
     assert!(err.contains("not a x2 pair"), "{err}");
 }
 

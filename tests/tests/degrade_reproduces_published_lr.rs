@@ -1,7 +1,7 @@
 //! `trainer degrade` must make the published Set5 LR images pixel for pixel:
 //! any other bicubic (or a wrong rounding between MATLAB's two passes) breaks it.
 
-use upres_image::{read_image, DecodeLimits};
+use upres_image::{DecodeLimits, read_image};
 use upres_tests::{data_dir, run_ok, set5, trainer};
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use upres_image::{read_image, DecodeLimits};
+use upres_image::{DecodeLimits, read_image};
 use upres_tests::{json, run_ok, set5, trainer};
 
 fn train_a_few_steps(recipe: &str, run: &Path) {

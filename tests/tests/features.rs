@@ -1,6 +1,6 @@
 //! `trainer features`: VDSR's layer-by-layer activations (the paper's Figure 2).
 
-use upres_image::{read_image, DecodeLimits, Layout};
+use upres_image::{DecodeLimits, Layout, read_image};
 use upres_tests::{imported_reference_vdsr, run_ok, trainer};
 
 #[test]
@@ -8,7 +8,15 @@ fn vdsr_features_are_written_for_every_layer() {
     let tmp = tempfile::tempdir().unwrap();
     let weights = imported_reference_vdsr(tmp.path());
     let out = tmp.path().join("features");
-    run_ok(trainer().args(["features", "--scale", "2", "--weights"]).arg(&weights).arg("--image").arg(upres_tests::data_dir().join("benchmark/Set5/LR_bicubic/X2/birdx2.png")).arg("--out").arg(&out));
+    run_ok(
+        trainer()
+            .args(["features", "--scale", "2", "--weights"])
+            .arg(&weights)
+            .arg("--image")
+            .arg(upres_tests::data_dir().join("benchmark/Set5/LR_bicubic/X2/birdx2.png"))
+            .arg("--out")
+            .arg(&out),
+    );
     let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     let mut expected: Vec<String> = (1..=19).map(|i| format!("layer{i:02}.png")).collect();

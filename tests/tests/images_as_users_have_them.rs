@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use upres_image::{read_image, DecodeLimits, Layout};
-use upres_tests::corpus::{jpeg_with_orientation, write_corpus, Expect};
+use upres_image::{DecodeLimits, Layout, read_image};
+use upres_tests::corpus::{Expect, jpeg_with_orientation, write_corpus};
 use upres_tests::{manifest_dir, run_err, set5, trainer};
 
 /// The smallest shipped model (SESR-M5 x2, low-resolution input).
@@ -50,7 +50,9 @@ fn every_file_of_the_corpus_upscales_or_is_refused_with_its_name_and_reason() {
                 }
                 let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note:")).collect();
                 match note {
-                    Some(n) if !notes.iter().any(|l| l.contains(file.name) && l.contains(n)) => failures.push(format!("{}: no note saying '{n}': {stderr}", file.name)),
+                    Some(n) if !notes.iter().any(|l| l.contains(file.name) && l.contains(n)) => {
+                        failures.push(format!("{}: no note saying '{n}': {stderr}", file.name))
+                    }
                     None if !notes.is_empty() => failures.push(format!("{}: unexpected notes: {notes:?}", file.name)),
                     _ => {}
                 }

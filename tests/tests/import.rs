@@ -16,7 +16,14 @@ fn pytorch_state_dict_is_imported_through_burns_reader_with_its_values() {
     // tests/fixtures/make_pytorch_state_dict.py wrote the .pth and the raw values.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("srcnn.safetensors");
-    run_ok(trainer().args(["import", "--arch", "srcnn-915", "--author", "fixture"]).arg("--from").arg(fixtures().join("srcnn915_state_dict.pth")).arg("--out").arg(&out));
+    run_ok(
+        trainer()
+            .args(["import", "--arch", "srcnn-915", "--author", "fixture"])
+            .arg("--from")
+            .arg(fixtures().join("srcnn915_state_dict.pth"))
+            .arg("--out")
+            .arg(&out),
+    );
     let bytes = std::fs::read(&out).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let reference = f32s(&std::fs::read(fixtures().join("srcnn915_state_dict.f32")).unwrap());
@@ -73,7 +80,9 @@ fn legacy_whole_model_pickle_is_refused_with_the_reason() {
     // reads state dicts, not arbitrary pickled classes. The error must say so plainly.
     let tmp = tempfile::tempdir().unwrap();
     let legacy = upres_tests::data_dir().join("weights/vdsr-twtygqyy/model_epoch_50.pth");
-    let err = upres_tests::run_err(trainer().args(["import", "--arch", "vdsr"]).arg("--from").arg(&legacy).arg("--out").arg(tmp.path().join("x.safetensors")));
+    let err = upres_tests::run_err(
+        trainer().args(["import", "--arch", "vdsr"]).arg("--from").arg(&legacy).arg("--out").arg(tmp.path().join("x.safetensors")),
+    );
     assert!(err.contains("model_epoch_50.pth") && err.contains("cannot read as a PyTorch file"), "{err}");
     assert!(!tmp.path().join("x.safetensors").exists());
 }
@@ -82,7 +91,14 @@ fn legacy_whole_model_pickle_is_refused_with_the_reason() {
 fn import_fixture(arch: &str, scale: &str, fixture: &str, ours_in_order: &[String]) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join(format!("{fixture}.safetensors"));
-    run_ok(trainer().args(["import", "--arch", arch, "--scale", scale, "--author", "fixture"]).arg("--from").arg(fixtures().join(format!("{fixture}.pth"))).arg("--out").arg(&out));
+    run_ok(
+        trainer()
+            .args(["import", "--arch", arch, "--scale", scale, "--author", "fixture"])
+            .arg("--from")
+            .arg(fixtures().join(format!("{fixture}.pth")))
+            .arg("--out")
+            .arg(&out),
+    );
     let bytes = std::fs::read(&out).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let reference = f32s(&std::fs::read(fixtures().join(format!("{fixture}.f32"))).unwrap());

@@ -1,7 +1,7 @@
 //! PSNR against the papers' tables: the bicubic baseline (Set5, Set14) and the
 //! public reference VDSR weights run by our VDSR.
 
-use upres_tests::{imported_reference_vdsr, json, run_ok, set14, set5, trainer};
+use upres_tests::{imported_reference_vdsr, json, run_ok, set5, set14, trainer};
 
 fn mean_psnr(results: &serde_json::Value, dataset: &str, scale: f64) -> (f64, f64) {
     let r = results["results"]

@@ -5,8 +5,8 @@
 //! (VDSR, radius 20: 0.015).
 
 use burn::backend::NdArray;
-use upres_image::{read_image, DecodeLimits, OutputSize, PlanarImage, UpscaleOutput, UpscaleRequest};
-use upres_models::{load_weights, run::upscale, Expectation};
+use upres_image::{DecodeLimits, OutputSize, PlanarImage, UpscaleOutput, UpscaleRequest, read_image};
+use upres_models::{Expectation, load_weights, run::upscale};
 
 /// The default overlap of a weights file, its receptive radius, and how far
 /// tiles with that overlap are from one tile over the whole image.
@@ -35,7 +35,8 @@ fn compare_tiled_with_whole(weights: &[u8], image: &PlanarImage, tile_beyond_ove
     let overlap = meta.default_overlap();
     let run = |tile, overlap| upscale(model, &meta.config, image, &UpscaleRequest { size, tile, overlap }, &device, |_, _| true).unwrap();
     let (tiled, whole) = (run(overlap + tile_beyond_overlap, overlap), run(4096, 0));
-    let worst = own_output(&tiled).into_iter().zip(own_output(&whole)).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0.0, f32::max);
+    let worst =
+        own_output(&tiled).into_iter().zip(own_output(&whole)).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0.0, f32::max);
     Comparison { overlap, radius: meta.receptive_radius(), worst, rounded: whole.network_y.is_none() }
 }
 
@@ -47,7 +48,8 @@ fn the_default_overlap_makes_tiles_give_the_untiled_output() {
     // The models trained here (committed in weights/) and the reference VDSR
     // imported from shared/, as `make weights` puts them in weights/dist.
     let trained = upres_tests::manifest_dir().join("../weights");
-    let mut files: Vec<_> = std::fs::read_dir(&trained).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&trained).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
     files.sort();
     assert!(files.len() >= 7, "the trained weights in {}", trained.display());
     let tmp = tempfile::tempdir().unwrap();
@@ -60,7 +62,16 @@ fn the_default_overlap_makes_tiles_give_the_untiled_output() {
         let exact = radius.is_some_and(|r| overlap >= 2 * r + 2);
         // Exact: only the blend's float sums differ. Outputs rounded to whole
         // levels (RGB networks) may flip one level where they are exact too.
-        let bound = if rounded { 1.0 } else if exact { 1e-3 } else { 0.05 };
-        assert!(worst <= bound, "{name}: tiles with the default overlap {overlap} differ from the whole image by {worst} grey levels (bound {bound})");
+        let bound = if rounded {
+            1.0
+        } else if exact {
+            1e-3
+        } else {
+            0.05
+        };
+        assert!(
+            worst <= bound,
+            "{name}: tiles with the default overlap {overlap} differ from the whole image by {worst} grey levels (bound {bound})"
+        );
     }
 }

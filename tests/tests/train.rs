@@ -46,7 +46,8 @@ fn quick_x2_beats_bicubic_on_set5_by_half_a_db() {
     for file in ["config.json", "metrics.csv", "curves.png", "best.safetensors", "last.safetensors", "checkpoint.bin"] {
         assert!(run.join(file).exists(), "{file} missing from the run folder");
     }
-    let r = json(&run_ok(trainer().args(["eval", "--json", "--scale", "2", "--weights"]).arg(run.join("last.safetensors")).arg("--data").arg(set5())));
+    let r =
+        json(&run_ok(trainer().args(["eval", "--json", "--scale", "2", "--weights"]).arg(run.join("last.safetensors")).arg("--data").arg(set5())));
     let (psnr, bicubic) = (r["psnr"].as_f64().unwrap(), r["bicubic_psnr"].as_f64().unwrap());
     assert!(psnr - bicubic >= 0.5, "quick-x2 reached {psnr:.2} dB, bicubic {bicubic:.2}");
     // The exported weights carry their provenance.
@@ -150,7 +151,8 @@ fn a_run_on_degraded_patches_resumes_to_the_same_weights() {
             let dir = tmp.path().join(format!("{preset}-{name}"));
             let mut cmd = train_cmd("sesr-m5-x2.json", &dir);
             resume_config(&mut cmd, &val, iters, 3);
-            cmd.args(["--set", "data.batch=4", "--set", "data.patch=24", "--set", "data.workers=2", "--set"]).arg(format!("data.degradation=\"{preset}\""));
+            cmd.args(["--set", "data.batch=4", "--set", "data.patch=24", "--set", "data.workers=2", "--set"])
+                .arg(format!("data.degradation=\"{preset}\""));
             run_ok(&mut cmd);
             dir
         };
@@ -187,7 +189,8 @@ fn killing_during_checkpoint_writes_never_leaves_a_torn_checkpoint() {
         let at = checkpoint_iteration(&run.join("checkpoint.bin")).expect("the checkpoint must stay readable");
         assert!(at > last);
         last = at;
-        let stray: Vec<_> = std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+        let stray: Vec<_> =
+            std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
         // A temporary file may be left by the kill, but never in place of the checkpoint.
         assert!(stray.len() <= 1, "{stray:?}");
     }
@@ -284,10 +287,7 @@ fn cuda_without_cuda_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let err = run_err(train_cmd("quick-x2.json", &tmp.path().join("run")).args(["--backend", "cuda"]));
     // Built without the feature (CI) it names the feature; built with it on a machine without a GPU it says no device was found.
-    assert!(
-        (err.contains("built without CUDA") && err.contains("--features cuda")) || err.contains("no CUDA device found"),
-        "{err}"
-    );
+    assert!((err.contains("built without CUDA") && err.contains("--features cuda")) || err.contains("no CUDA device found"), "{err}");
 }
 
 #[test]
@@ -346,7 +346,18 @@ fn two_devices_train_to_the_weights_of_one() {
     let run = |name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
         let mut cmd = train_cmd("vdsr-train-x2.json", &out);
-        cmd.args(["--set", "data.batch=6", "--set", "data.patch=24", "--set", r#"data.dirs=["train/T91"]"#, "--set", "model.layers=4", "--set", "model.features=16"]);
+        cmd.args([
+            "--set",
+            "data.batch=6",
+            "--set",
+            "data.patch=24",
+            "--set",
+            r#"data.dirs=["train/T91"]"#,
+            "--set",
+            "model.layers=4",
+            "--set",
+            "model.features=16",
+        ]);
         resume_config(&mut cmd, &val, 4, 100);
         cmd.args(extra);
         run_ok(&mut cmd);
@@ -419,7 +430,11 @@ fn mixed_precision_runs_train_validate_export_and_resume() {
     assert!(err.contains("batch-norm") && err.contains("f32"), "{err}");
     // The other half-precision paths: an RGB network with its mean shift
     // (EDSR), the perceptual loss's VGG, and several devices.
-    for (config, extra) in [("edsr-small-x2.json", &["--precision", "f16"][..]), ("srcnn-perceptual.json", &["--precision", "bf16", "--vgg-weights", "random"][..]), ("quick-x2.json", &["--precision", "f16", "--devices", "0,1"][..])] {
+    for (config, extra) in [
+        ("edsr-small-x2.json", &["--precision", "f16"][..]),
+        ("srcnn-perceptual.json", &["--precision", "bf16", "--vgg-weights", "random"][..]),
+        ("quick-x2.json", &["--precision", "f16", "--devices", "0,1"][..]),
+    ] {
         let mut cmd = train_cmd(config, &tmp.path().join(config));
         cmd.args(["--max-iters", "2", "--set", "data.batch=2", "--set", "data.patch=12", "--set", r#"data.dirs=["train/T91"]"#, "--set"])
             .arg(format!("validation.dir={}", val.display()))

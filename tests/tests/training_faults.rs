@@ -15,7 +15,15 @@ fn quick_run(out: &Path, val: &Path, iters: u64, checkpoint_every: u64) -> Comma
         .arg(out)
         .arg("--data-root")
         .arg(data_dir())
-        .args(["--max-iters", &iters.to_string(), "--set", &format!("checkpoint_every={checkpoint_every}"), "--set", "validation.every=1000", "--set"])
+        .args([
+            "--max-iters",
+            &iters.to_string(),
+            "--set",
+            &format!("checkpoint_every={checkpoint_every}"),
+            "--set",
+            "validation.every=1000",
+            "--set",
+        ])
         .arg(format!("validation.dir={}", val.display()));
     cmd
 }
@@ -76,10 +84,7 @@ impl SmallDisk {
     fn mount(dir: &Path, bytes: usize) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let status = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"]).arg(dir).status();
-        assert!(
-            status.as_ref().is_ok_and(|s| s.success()),
-            "this test fills a small tmpfs, which needs `mount` as root (as in CI): {status:?}"
-        );
+        assert!(status.as_ref().is_ok_and(|s| s.success()), "this test fills a small tmpfs, which needs `mount` as root (as in CI): {status:?}");
         Self(dir.to_owned())
     }
 }

@@ -1,7 +1,7 @@
 //! `trainer upscale`: sizes, alpha, gray, tiles.
 
-use upres_image::{imresize_plane, read_image, write_png_atomic, DecodeLimits, Layout, PlanarImage, Plane, Quantize, ResizeTarget};
-use upres_tests::{imported_reference_vdsr, run_ok, set14, set5, trainer};
+use upres_image::{DecodeLimits, Layout, PlanarImage, Plane, Quantize, ResizeTarget, imresize_plane, read_image, write_png_atomic};
+use upres_tests::{imported_reference_vdsr, run_ok, set5, set14, trainer};
 
 fn load(path: &std::path::Path) -> PlanarImage {
     read_image(path, DecodeLimits::default()).unwrap()
@@ -14,10 +14,16 @@ fn transparent_images_keep_their_alpha() {
     let rgb = load(&set5().join("bird.png"));
     // A radial alpha: opaque centre, transparent corners.
     let (w, h) = (rgb.width, rgb.height);
-    let alpha = Plane::new(w, h, (0..w * h).map(|i| {
-        let (x, y) = ((i % w) as f32 - w as f32 / 2.0, (i / w) as f32 - h as f32 / 2.0);
-        (255.0 - (x * x + y * y).sqrt() * 1.5).clamp(0.0, 255.0).round()
-    }).collect());
+    let alpha = Plane::new(
+        w,
+        h,
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - w as f32 / 2.0, (i / w) as f32 - h as f32 / 2.0);
+                (255.0 - (x * x + y * y).sqrt() * 1.5).clamp(0.0, 255.0).round()
+            })
+            .collect(),
+    );
     let mut planes = rgb.planes.clone();
     planes.push(alpha.clone());
     let rgba = PlanarImage::new(Layout::Rgba, rgb.depth, planes);

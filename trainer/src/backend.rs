@@ -37,8 +37,11 @@ pub fn dispatch<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> 
 #[cfg(feature = "wgpu")]
 fn run_wgpu<T: OnBackend>(args: &BackendArgs, task: T) -> Result<T::Output> {
     use burn::backend::wgpu::{Wgpu, WgpuDevice};
-    let devices: Vec<WgpuDevice> =
-        args.devices.iter().map(|&i| if i == 0 && args.devices.len() == 1 { WgpuDevice::DefaultDevice } else { WgpuDevice::DiscreteGpu(i) }).collect();
+    let devices: Vec<WgpuDevice> = args
+        .devices
+        .iter()
+        .map(|&i| if i == 0 && args.devices.len() == 1 { WgpuDevice::DefaultDevice } else { WgpuDevice::DiscreteGpu(i) })
+        .collect();
     // wgpu panics when it finds no adapter; turn that into an error.
     let probe = devices.clone();
     // Silence the default hook while probing: the panic is expected and reported below.
@@ -85,8 +88,7 @@ fn cuda_device_count() -> Result<usize, String> {
         if code != 0 {
             return Err(format!("cuInit failed with CUDA error {code} (no GPU, or the driver is not loaded)"));
         }
-        let get_count: libloading::Symbol<unsafe extern "C" fn(*mut i32) -> i32> =
-            lib.get(b"cuDeviceGetCount").map_err(|e| e.to_string())?;
+        let get_count: libloading::Symbol<unsafe extern "C" fn(*mut i32) -> i32> = lib.get(b"cuDeviceGetCount").map_err(|e| e.to_string())?;
         let mut n = 0i32;
         if get_count(&mut n) != 0 || n <= 0 {
             return Err("the driver reports no CUDA device".into());

@@ -22,17 +22,15 @@ pub fn read_tensors(path: &Path, top_level_key: Option<&str>) -> Result<Vec<Tens
     };
     let floats = floats_only(tensors);
     if floats.is_empty() {
-        anyhow::bail!(
-            "{}: no float tensors found; if the state dict sits under a key of a checkpoint, name it with --top-level-key",
-            path.display()
-        );
+        anyhow::bail!("{}: no float tensors found; if the state dict sits under a key of a checkpoint, name it with --top-level-key", path.display());
     }
     Ok(floats)
 }
 
 fn read_safetensors(path: &Path) -> Result<Vec<TensorSnapshot>> {
     let mut store = SafetensorsStore::from_bytes(Some(read_bytes(path)?));
-    let tensors = store.get_all_snapshots().map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("{}: not a safetensors file", path.display()))?;
+    let tensors =
+        store.get_all_snapshots().map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("{}: not a safetensors file", path.display()))?;
     Ok(tensors.values().cloned().collect())
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::prelude::*;
-use upres_image::{shave, PlanarImage};
+use upres_image::{PlanarImage, shave};
 use upres_models::lpips::{Lpips, LpipsConfig};
 
 /// `UPRES_LPIPS_WEIGHTS`, else `~/.cache/upres/lpips-vgg16.safetensors`.
@@ -102,7 +102,9 @@ mod tests {
     }
 
     fn blurred(img: &[f64]) -> Vec<f64> {
-        let at = |c: usize, y: isize, x: isize| img[c * SIZE * SIZE + y.clamp(0, SIZE as isize - 1) as usize * SIZE + x.clamp(0, SIZE as isize - 1) as usize];
+        let at = |c: usize, y: isize, x: isize| {
+            img[c * SIZE * SIZE + y.clamp(0, SIZE as isize - 1) as usize * SIZE + x.clamp(0, SIZE as isize - 1) as usize]
+        };
         let mut out = Vec::with_capacity(img.len());
         for c in 0..3 {
             for y in 0..SIZE as isize {
@@ -137,7 +139,9 @@ mod tests {
         let meter = LpipsMeter::<B>::load(&path, &device).unwrap();
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/lpips_reference.json")).unwrap();
         let want: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let tensor = |v: Vec<f64>| Tensor::<B, 1>::from_floats(v.iter().map(|&x| x as f32).collect::<Vec<_>>().as_slice(), &device).reshape([1, 3, SIZE, SIZE]);
+        let tensor = |v: Vec<f64>| {
+            Tensor::<B, 1>::from_floats(v.iter().map(|&x| x as f32).collect::<Vec<_>>().as_slice(), &device).reshape([1, 3, SIZE, SIZE])
+        };
         let img = base();
         for (name, other) in [("identical", img.clone()), ("blurred", blurred(&img)), ("noisy", noisy(&img))] {
             let ours = meter.between(tensor(img.clone()), tensor(other));

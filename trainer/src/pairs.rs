@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use upres_image::degrade::{Degradation, Source};
-use upres_image::{modcrop, read_image, DecodeLimits, PlanarImage};
+use upres_image::{DecodeLimits, PlanarImage, modcrop, read_image};
 use upres_models::eval::protocol_pair;
 
 use crate::files::{list_images, stem};

@@ -9,9 +9,9 @@ use std::future::Future;
 
 use upres_image::{BandPlan, RowSource, UpscaleJob, UpscaleRequest};
 
-use crate::engine::Session;
-use crate::pixels::{check_band_memory, rgba_from_planar, InputMemory};
 use crate::WebError;
+use crate::engine::Session;
+use crate::pixels::{InputMemory, check_band_memory, rgba_from_planar};
 
 /// About how many output pixels one band's job makes (a few hundred MB of
 /// working planes); a band is never less than one row of tiles.
@@ -86,16 +86,7 @@ impl Session {
         R: FnMut(Rows) -> Result<(), WebError>,
     {
         let band_output_pixels = part.band_output_pixels();
-        self.upscale_in_bands_sized(
-            image,
-            request,
-            held_bytes_per_pixel,
-            band_output_pixels,
-            part,
-            on_tile,
-            on_rows,
-        )
-        .await
+        self.upscale_in_bands_sized(image, request, held_bytes_per_pixel, band_output_pixels, part, on_tile, on_rows).await
     }
 
     /// [`Session::upscale_in_bands`] with bands of about `band_output_pixels`
@@ -148,14 +139,14 @@ impl Session {
                 }
             }
             let out = job.finish()?.image;
-            let kept = if band.output_skip == 0 && band.output_rows == out.height { out } else { out.crop(0, band.output_skip, out.width, band.output_rows) };
+            let kept = if band.output_skip == 0 && band.output_rows == out.height {
+                out
+            } else {
+                out.crop(0, band.output_skip, out.width, band.output_rows)
+            };
             on_rows(Rows { rgba: rgba_from_planar(&kept), width, height, top: band.output_top, rows: band.output_rows })?;
         }
-        Ok(BandedOutput {
-            width,
-            height,
-            network_scale,
-        })
+        Ok(BandedOutput { width, height, network_scale })
     }
 }
 
@@ -165,21 +156,14 @@ mod tests {
     use crate::engine::Cpu;
     use upres_image::OutputSize;
     use upres_image::{BitDepth, InterleavedImage, Layout, PlanarImage, Plane, Samples};
-    use upres_models::{
-        load_weights, save_weights, Expectation, ModelConfig, Provenance, WeightsDtype, WeightsMeta,
-    };
+    use upres_models::{Expectation, ModelConfig, Provenance, WeightsDtype, WeightsMeta, load_weights, save_weights};
 
     use crate::ready;
 
     fn weights(config: &str, scales: Vec<usize>) -> Vec<u8> {
         let config: ModelConfig = serde_json::from_str(config).unwrap();
         let model = config.init::<Cpu>(&Default::default()).unwrap();
-        save_weights(
-            &model,
-            &WeightsMeta::new(config, scales, Provenance::default()),
-            WeightsDtype::F32,
-        )
-        .unwrap()
+        save_weights(&model, &WeightsMeta::new(config, scales, Provenance::default()), WeightsDtype::F32).unwrap()
     }
 
     // Trained weights, as shipped: random ones amplify the tiles' seams (each
@@ -197,24 +181,13 @@ mod tests {
                 (0..width * height)
                     .map(|i| {
                         let (x, y) = ((i % width) as f32, (i / width) as f32);
-                        let edge = if x + 0.7 * y > width as f32 * 0.6 {
-                            60.0
-                        } else {
-                            0.0
-                        };
-                        (100.0
-                            + 60.0 * (x * 0.07 * k).sin() * (y * 0.05).cos()
-                            + edge
-                            + (x * y * k) % 23.0)
-                            .clamp(0.0, 255.0)
-                            .round()
+                        let edge = if x + 0.7 * y > width as f32 * 0.6 { 60.0 } else { 0.0 };
+                        (100.0 + 60.0 * (x * 0.07 * k).sin() * (y * 0.05).cos() + edge + (x * y * k) % 23.0).clamp(0.0, 255.0).round()
                     })
                     .collect(),
             )
         };
-        let planes = (0..layout.channels())
-            .map(|c| plane(1.0 + c as f32 * 0.4))
-            .collect();
+        let planes = (0..layout.channels()).map(|c| plane(1.0 + c as f32 * 0.4)).collect();
         PlanarImage::new(layout, BitDepth::Eight, planes)
     }
 
@@ -227,11 +200,7 @@ mod tests {
     /// from the image's interleaved samples (bands made planar one at a
     /// time), against the whole-image native run on its planes.
     fn largest_difference(weights: &[u8], image: &PlanarImage, scale: f64) -> (u8, usize) {
-        let request = UpscaleRequest {
-            size: OutputSize::Scale(scale),
-            tile: 48,
-            overlap: 16,
-        };
+        let request = UpscaleRequest { size: OutputSize::Scale(scale), tile: 48, overlap: 16 };
         let mut session = Session::on_cpu(weights.to_vec(), None).unwrap();
         let mut rgba = Vec::new();
         let mut bands = 0;
@@ -243,11 +212,7 @@ mod tests {
             Part::WHOLE,
             |_, _| async { Ok(true) },
             |rows| {
-                assert_eq!(
-                    rows.top * rows.width * 4,
-                    rgba.len(),
-                    "rows come top to bottom, each once"
-                );
+                assert_eq!(rows.top * rows.width * 4, rgba.len(), "rows come top to bottom, each once");
                 rgba.extend_from_slice(&rows.rgba);
                 bands += 1;
                 Ok(())
@@ -256,29 +221,11 @@ mod tests {
         .unwrap();
         let device = Default::default();
         let file = load_weights::<Cpu>(weights, &device, &Expectation::default()).unwrap();
-        let whole = upres_models::run::upscale(
-            &file.model,
-            &file.meta.config,
-            image,
-            &request,
-            &device,
-            |_, _| true,
-        )
-        .unwrap();
-        assert_eq!(
-            (out.width, out.height),
-            (whole.image.width, whole.image.height)
-        );
+        let whole = upres_models::run::upscale(&file.model, &file.meta.config, image, &request, &device, |_, _| true).unwrap();
+        assert_eq!((out.width, out.height), (whole.image.width, whole.image.height));
         let reference = rgba_from_planar(&whole.image);
         assert_eq!(rgba.len(), reference.len());
-        (
-            rgba.iter()
-                .zip(&reference)
-                .map(|(a, b)| a.abs_diff(*b))
-                .max()
-                .unwrap(),
-            bands,
-        )
+        (rgba.iter().zip(&reference).map(|(a, b)| a.abs_diff(*b)).max().unwrap(), bands)
     }
 
     #[test]
@@ -308,13 +255,20 @@ mod tests {
         let (mut rows, mut progress) = (Vec::new(), Vec::new());
         for index in 0..of {
             let mut last = (0, 0);
-            ready(session.upscale_in_bands(image, &request, 0, Part { index, of }, |done, total| {
-                last = (done, total);
-                async { Ok(true) }
-            }, |r| {
-                rows.push((r.top, r.rgba));
-                Ok(())
-            }))
+            ready(session.upscale_in_bands(
+                image,
+                &request,
+                0,
+                Part { index, of },
+                |done, total| {
+                    last = (done, total);
+                    async { Ok(true) }
+                },
+                |r| {
+                    rows.push((r.top, r.rgba));
+                    Ok(())
+                },
+            ))
             .unwrap();
             progress.push(last);
         }
@@ -350,10 +304,7 @@ mod tests {
 
     #[test]
     fn a_non_integer_scale_is_one_band_of_the_whole_image() {
-        let sesr = weights(
-            r#"{"arch":"sesr","scale":2,"features":8,"blocks":3,"expansion":16}"#,
-            vec![2],
-        );
+        let sesr = weights(r#"{"arch":"sesr","scale":2,"features":8,"blocks":3,"expansion":16}"#, vec![2]);
         let (diff, bands) = largest_difference(&sesr, &image(30, 40, Layout::Rgb), 2.5);
         assert_eq!((diff, bands), (0, 1));
     }

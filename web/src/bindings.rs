@@ -6,15 +6,18 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8ClampedArray};
 use serde::Serialize;
-use upres_image::{decode_samples_with_notes, decode_with_notes, encode_png, BandPlan, Decoded, BitDepth, DecodeLimits, InterleavedImage, Layout, OutputSize, PlanarImage, RowSource, UpscaleRequest};
-use upres_models::{read_meta, WeightsMeta};
+use upres_image::{
+    BandPlan, BitDepth, DecodeLimits, Decoded, InterleavedImage, Layout, OutputSize, PlanarImage, RowSource, UpscaleRequest,
+    decode_samples_with_notes, decode_with_notes, encode_png,
+};
+use upres_models::{WeightsMeta, read_meta};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
-use crate::bands::{Part, BAND_OUTPUT_PIXELS};
+use crate::WebError;
+use crate::bands::{BAND_OUTPUT_PIXELS, Part};
 use crate::engine::{BackendKind, FeatureMap, Session};
 use crate::pixels::{image_from_rgba, planar_from_rgba, rgba_from_planar};
-use crate::WebError;
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -64,11 +67,17 @@ fn scale_note(meta: &WeightsMeta) -> String {
     match meta.config.network_scales() {
         None => "the network refines a bicubic upscale, so it runs at any scale".to_string(),
         Some(scales) if scales.len() == 1 => {
-            format!("the network upscales x{} itself; any other scale resizes its x{} output with bicubic (see modelScale on each result)", scales[0], scales[0])
+            format!(
+                "the network upscales x{} itself; any other scale resizes its x{} output with bicubic (see modelScale on each result)",
+                scales[0], scales[0]
+            )
         }
         Some(scales) => {
             let list: Vec<String> = scales.iter().map(|s| format!("x{s}")).collect();
-            format!("the network upscales {} itself; any other scale resizes the output of the next larger of them (or the largest) with bicubic (see modelScale on each result)", list.join(", "))
+            format!(
+                "the network upscales {} itself; any other scale resizes the output of the next larger of them (or the largest) with bicubic (see modelScale on each result)",
+                list.join(", ")
+            )
         }
     }
 }
@@ -142,7 +151,9 @@ async fn probe_webgpu() -> Result<Adapter, String> {
         .collect();
     let described = described.join(" ");
     if let Some(name) = software_renderer(&described) {
-        return Ok(Adapter::Software(format!("the only WebGPU adapter is {name}, a software renderer (WebGPU emulated on the CPU is much slower than the CPU backend)")));
+        return Ok(Adapter::Software(format!(
+            "the only WebGPU adapter is {name}, a software renderer (WebGPU emulated on the CPU is much slower than the CPU backend)"
+        )));
     }
     // `isFallbackAdapter`: on GPUAdapterInfo in current browsers, on the adapter in older ones.
     if bool_field(&info, "isFallbackAdapter") || bool_field(&adapter, "isFallbackAdapter") {
@@ -204,7 +215,10 @@ impl UpscaleOptions {
     fn part(&self, streamed: bool) -> Result<Part, WebError> {
         let Some(PartOption { index, of }) = self.part else { return Ok(Part::WHOLE) };
         if of == 0 || of > Part::MAX_PARTS || index >= of {
-            return Err(WebError::Options(format!("part must be {{ index, of }} with 0 <= index < of <= {}, got {{ index: {index}, of: {of} }}", Part::MAX_PARTS)));
+            return Err(WebError::Options(format!(
+                "part must be {{ index, of }} with 0 <= index < of <= {}, got {{ index: {index}, of: {of} }}",
+                Part::MAX_PARTS
+            )));
         }
         if of > 1 && !streamed {
             return Err(WebError::Options("part needs onRows: a part's rows are not the whole image".into()));
@@ -314,10 +328,18 @@ impl UpscalerCore {
 
     /// Upscale RGBA pixels; resolves to `{ data, width, height }`, or with
     /// `on_rows` to `{ width, height }` (see [`upscale_planar`]).
-    pub fn upscale(&self, rgba: Vec<u8>, width: usize, height: usize, options: JsValue, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
+    pub fn upscale(
+        &self,
+        rgba: Vec<u8>,
+        width: usize,
+        height: usize,
+        options: JsValue,
+        on_tile: Option<Function>,
+        on_rows: Option<Function>,
+    ) -> Promise {
         // The samples are kept as they came (4 bytes a pixel); each band is made planar in its turn.
-        let input = image_from_rgba(rgba, width, height)
-            .and_then(|image| Ok(UpscaleInput { image, notes: Vec::new(), options: parse_options(&options)? }));
+        let input =
+            image_from_rgba(rgba, width, height).and_then(|image| Ok(UpscaleInput { image, notes: Vec::new(), options: parse_options(&options)? }));
         upscale_planar(self, input, on_tile, on_rows)
     }
 
@@ -343,7 +365,16 @@ impl UpscalerCore {
     /// bicubic, upscale it back with bicubic and the model and score both on
     /// the papers' protocol. Resolves to `{ hr, lr, bicubic, model,
     /// bicubicQuality: { psnr, ssim }, modelQuality }`.
-    pub fn evaluate(&self, rgba: Vec<u8>, width: usize, height: usize, scale: f64, jpeg_quality: Option<f64>, tile_size: usize, on_tile: Option<Function>) -> Promise {
+    pub fn evaluate(
+        &self,
+        rgba: Vec<u8>,
+        width: usize,
+        height: usize,
+        scale: f64,
+        jpeg_quality: Option<f64>,
+        tile_size: usize,
+        on_tile: Option<Function>,
+    ) -> Promise {
         let mut session = self.session_copy();
         let shared = self.session.clone();
         future_to_promise(async move {
@@ -443,12 +474,7 @@ struct UpscaleInput {
 /// `on_rows(rgba, top, width, height)` gets each band's RGBA rows as they are
 /// finished, top to bottom, and the promise resolves to `{ width, height,
 /// modelScale?, notes? }`: wasm then never holds more than one band.
-fn upscale_planar(
-    core: &UpscalerCore,
-    input: Result<UpscaleInput, WebError>,
-    on_tile: Option<Function>,
-    on_rows: Option<Function>,
-) -> Promise {
+fn upscale_planar(core: &UpscalerCore, input: Result<UpscaleInput, WebError>, on_tile: Option<Function>, on_rows: Option<Function>) -> Promise {
     let mut session = core.session_copy();
     let shared = core.session.clone();
     future_to_promise(async move {
@@ -458,23 +484,31 @@ fn upscale_planar(
         let (out_width, out_height) = request.size.resolve(image.width, image.height);
         let mut whole: Option<Uint8ClampedArray> = None;
         let result = session
-            .upscale_in_bands(&image, &request, held_bytes(on_rows.is_some()), part, |done, total| call_on_tile(&on_tile, done, total), |rows| {
-                match &on_rows {
-                    Some(f) => {
-                        let data = Uint8ClampedArray::from(&rows.rgba[..]);
-                        let args = js_sys::Array::of4(&data, &(rows.top as f64).into(), &(rows.width as f64).into(), &(rows.height as f64).into());
-                        f.apply(&JsValue::NULL, &args)
-                            .map_err(|e| WebError::Backend(format!("onRows threw: {}", String::from(js_sys::Error::from(e).message()))))?;
+            .upscale_in_bands(
+                &image,
+                &request,
+                held_bytes(on_rows.is_some()),
+                part,
+                |done, total| call_on_tile(&on_tile, done, total),
+                |rows| {
+                    match &on_rows {
+                        Some(f) => {
+                            let data = Uint8ClampedArray::from(&rows.rgba[..]);
+                            let args =
+                                js_sys::Array::of4(&data, &(rows.top as f64).into(), &(rows.width as f64).into(), &(rows.height as f64).into());
+                            f.apply(&JsValue::NULL, &args)
+                                .map_err(|e| WebError::Backend(format!("onRows threw: {}", String::from(js_sys::Error::from(e).message()))))?;
+                        }
+                        None => {
+                            // Allocated once the memory check has passed, in JS memory.
+                            let all = whole.get_or_insert_with(|| Uint8ClampedArray::new_with_length((out_width * out_height * 4) as u32));
+                            let start = (rows.top * rows.width * 4) as u32;
+                            all.subarray(start, start + rows.rgba.len() as u32).copy_from(&rows.rgba);
+                        }
                     }
-                    None => {
-                        // Allocated once the memory check has passed, in JS memory.
-                        let all = whole.get_or_insert_with(|| Uint8ClampedArray::new_with_length((out_width * out_height * 4) as u32));
-                        let start = (rows.top * rows.width * 4) as u32;
-                        all.subarray(start, start + rows.rgba.len() as u32).copy_from(&rows.rgba);
-                    }
-                }
-                Ok(())
-            })
+                    Ok(())
+                },
+            )
             .await;
         // The comparison's "before", from the pixels decoded for the upscale (when it succeeded).
         let bicubic = match (&result, options.bicubic) {

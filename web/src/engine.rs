@@ -9,14 +9,14 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use serde::Serialize;
 use upres_image::{
-    degrade::jpeg_image, evaluate_y, evaluate_y_planes, feature_grid, luma, shave_for_scale, OutputSize, PlanarImage, Quality, TileInput, UpscaleJob,
-    UpscaleOutput, UpscaleRequest,
+    OutputSize, PlanarImage, Quality, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequest, degrade::jpeg_image, evaluate_y, evaluate_y_planes,
+    feature_grid, luma, shave_for_scale,
 };
 use upres_models::eval::{bicubic_to, protocol_pair};
-use upres_models::{load_weights, Expectation, SrModel, WeightsMeta};
+use upres_models::{Expectation, SrModel, WeightsMeta, load_weights};
 
-use crate::pixels::check_memory;
 use crate::WebError;
+use crate::pixels::check_memory;
 
 /// The CPU backend: burn's Flex, built with wasm SIMD (simd128) for the browser.
 pub type Cpu = burn::backend::Flex;
@@ -52,16 +52,13 @@ pub enum TileError {
 }
 
 fn tensor_of<B: Backend>(input: &TileInput, device: &B::Device) -> Tensor<B, 4> {
-    Tensor::<B, 1>::from_data(TensorData::new(input.data.clone(), [input.data.len()]), device)
-        .reshape([1, input.channels, input.height, input.width])
+    Tensor::<B, 1>::from_data(TensorData::new(input.data.clone(), [input.data.len()]), device).reshape([1, input.channels, input.height, input.width])
 }
 
 async fn read_back<B: Backend>(t: Tensor<B, 4>) -> Result<Vec<f32>, TileError> {
     // Asynchronous: a synchronous read of a WebGPU buffer panics in a browser.
     let data = t.into_data_async().await.map_err(|e| TileError::Device(format!("{e:?}")))?;
-    data.convert::<f32>()
-        .into_vec::<f32>()
-        .map_err(|e| TileError::Other(WebError::Backend(format!("reading the network output: {e:?}"))))
+    data.convert::<f32>().into_vec::<f32>().map_err(|e| TileError::Other(WebError::Backend(format!("reading the network output: {e:?}"))))
 }
 
 async fn forward_tile<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: usize) -> Result<Vec<f32>, TileError> {
@@ -79,12 +76,7 @@ pub struct FeatureMap {
     pub grid: upres_image::Plane,
 }
 
-async fn features_of<B: Backend>(
-    loaded: &Loaded<B>,
-    input: &TileInput,
-    scale: usize,
-    max_channels: usize,
-) -> Result<Vec<FeatureMap>, TileError> {
+async fn features_of<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: usize, max_channels: usize) -> Result<Vec<FeatureMap>, TileError> {
     let mut maps = vec![FeatureMap {
         name: "input".into(),
         channels: input.channels,
@@ -111,7 +103,7 @@ impl Engine {
     /// burn's initialisation panics without one.
     #[cfg(all(target_family = "wasm", feature = "webgpu"))]
     pub async fn webgpu(weights: &[u8]) -> Result<(Engine, WeightsMeta), WebError> {
-        use burn::backend::wgpu::{graphics, init_setup_async, RuntimeOptions, WgpuDevice};
+        use burn::backend::wgpu::{RuntimeOptions, WgpuDevice, graphics, init_setup_async};
         thread_local! {
             // burn registers one WebGPU client per device and panics on a second
             // registration: every Upscaler in this thread shares it.
@@ -228,7 +220,14 @@ impl Session {
     /// the papers' protocol (Y, modcrop, `round(scale)` shaved).
     /// With `jpeg_quality`, the low-resolution image is saved as a JPEG of
     /// that quality before both restore it (`trainer eval --degrade jpeg:Q`).
-    pub async fn evaluate<F, Fut>(&mut self, image: &PlanarImage, scale: f64, jpeg_quality: Option<u8>, tile: usize, on_tile: F) -> Result<Evaluation, WebError>
+    pub async fn evaluate<F, Fut>(
+        &mut self,
+        image: &PlanarImage,
+        scale: f64,
+        jpeg_quality: Option<u8>,
+        tile: usize,
+        on_tile: F,
+    ) -> Result<Evaluation, WebError>
     where
         F: FnMut(usize, usize) -> Fut,
         Fut: Future<Output = Result<bool, WebError>>,
@@ -256,7 +255,8 @@ impl Session {
     pub async fn features(&mut self, image: &PlanarImage, scale: f64, max_pixels: usize, max_channels: usize) -> Result<Vec<FeatureMap>, WebError> {
         self.meta.config.check_scale(scale)?;
         let whole = image.width.max(image.height) * scale.ceil() as usize + 1;
-        let job = UpscaleJob::new(image, &self.meta.config.network_spec(), &UpscaleRequest { size: OutputSize::Scale(scale), tile: whole, overlap: 0 })?;
+        let job =
+            UpscaleJob::new(image, &self.meta.config.network_spec(), &UpscaleRequest { size: OutputSize::Scale(scale), tile: whole, overlap: 0 })?;
         let (iw, ih) = job.network_input_size();
         if iw * ih > max_pixels {
             return Err(WebError::Image(format!(
@@ -321,7 +321,7 @@ pub struct Evaluation {
 mod tests {
     use super::*;
     use upres_image::{BitDepth, Layout, Plane};
-    use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype};
+    use upres_models::{ModelConfig, Provenance, WeightsDtype, save_weights};
 
     use crate::ready;
 

@@ -27,16 +27,11 @@ fn rgba_layout(rgba: &[u8], width: usize, height: usize) -> Result<(Layout, Vec<
         return Err(WebError::Image(format!("the image is {width}x{height}: it has no pixels")));
     }
     if width.saturating_mul(height) > MAX_INPUT_PIXELS {
-        return Err(WebError::Image(format!(
-            "the image is {width}x{height}, more than the {MAX_INPUT_PIXELS} pixels this library accepts"
-        )));
+        return Err(WebError::Image(format!("the image is {width}x{height}, more than the {MAX_INPUT_PIXELS} pixels this library accepts")));
     }
     let expected = width * height * 4;
     if rgba.len() != expected {
-        return Err(WebError::Image(format!(
-            "{width}x{height} RGBA needs {expected} bytes, but {} were given",
-            rgba.len()
-        )));
+        return Err(WebError::Image(format!("{width}x{height} RGBA needs {expected} bytes, but {} were given", rgba.len())));
     }
     let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
     let gray = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
@@ -60,10 +55,7 @@ pub fn image_from_rgba(rgba: Vec<u8>, width: usize, height: usize) -> Result<Int
 /// whole image at once; read from the caller's slice, not a copy of it.
 pub fn planar_from_rgba(rgba: &[u8], width: usize, height: usize) -> Result<PlanarImage, WebError> {
     let (layout, channels) = rgba_layout(rgba, width, height)?;
-    let planes = channels
-        .iter()
-        .map(|&c| Plane::new(width, height, rgba.iter().skip(c).step_by(4).map(|&v| v as f32).collect()))
-        .collect();
+    let planes = channels.iter().map(|&c| Plane::new(width, height, rgba.iter().skip(c).step_by(4).map(|&v| v as f32).collect())).collect();
     Ok(PlanarImage::new(layout, BitDepth::Eight, planes))
 }
 
@@ -97,12 +89,7 @@ pub fn upscale_memory_estimate(out_width: usize, out_height: usize, network_chan
 pub fn check_memory(out_width: usize, out_height: usize, network_channels: usize) -> Result<(), WebError> {
     let needed = upscale_memory_estimate(out_width, out_height, network_channels);
     if needed > MEMORY_BUDGET_BYTES {
-        return Err(WebError::TooLarge {
-            out_width,
-            out_height,
-            needed_mb: needed >> 20,
-            limit_mb: MEMORY_BUDGET_BYTES >> 20,
-        });
+        return Err(WebError::TooLarge { out_width, out_height, needed_mb: needed >> 20, limit_mb: MEMORY_BUDGET_BYTES >> 20 });
     }
     Ok(())
 }
@@ -127,7 +114,14 @@ pub struct InputMemory {
 /// the largest band's input strip as f32 planes, that band's job, and
 /// `held_bytes_per_pixel` of the whole output (4 when the RGBA result is
 /// assembled, 0 when its rows are streamed on).
-pub fn band_memory_estimate(in_width: usize, in_height: usize, input: InputMemory, plan: &BandPlan, network_channels: usize, held_bytes_per_pixel: u64) -> u64 {
+pub fn band_memory_estimate(
+    in_width: usize,
+    in_height: usize,
+    input: InputMemory,
+    plan: &BandPlan,
+    network_channels: usize,
+    held_bytes_per_pixel: u64,
+) -> u64 {
     let (ow, oh) = plan.output;
     let strip_rows = plan.bands.iter().map(|b| b.rows).max().unwrap_or(in_height);
     (in_width * in_height) as u64 * input.source_bytes_per_pixel as u64
@@ -218,7 +212,8 @@ mod tests {
         // Decoded, the photo's samples (3 bytes a pixel) and one band's strip in f32
         // are a quarter of its three f32 planes (288 MB).
         let samples = InputMemory { source_bytes_per_pixel: 3, planes: 3 };
-        let held_input = band_memory_estimate(6000, 4000, samples, &x2, 3, 0) - band_memory_estimate(6000, 4000, InputMemory { source_bytes_per_pixel: 0, planes: 0 }, &x2, 3, 0);
+        let held_input = band_memory_estimate(6000, 4000, samples, &x2, 3, 0)
+            - band_memory_estimate(6000, 4000, InputMemory { source_bytes_per_pixel: 0, planes: 0 }, &x2, 3, 0);
         assert!(held_input < 100_000_000, "{} MB", held_input >> 20);
     }
 }

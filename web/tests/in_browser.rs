@@ -5,11 +5,11 @@
 #![cfg(target_family = "wasm")]
 
 use js_sys::{Function, Reflect, Uint8ClampedArray};
-use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype, WeightsMeta};
-use upres_web::bindings::{decode_image, UpscalerCore};
+use upres_models::{ModelConfig, Provenance, WeightsDtype, WeightsMeta, save_weights};
+use upres_web::bindings::{UpscalerCore, decode_image};
 use upres_web::engine::Cpu;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
@@ -129,8 +129,13 @@ async fn a_device_lost_mid_run_finishes_on_the_cpu() {
 async fn progress_reports_every_tile_and_false_aborts_with_an_abort_error() {
     let core = UpscalerCore::create(small_vdsr(), "cpu".into()).await.unwrap();
     let calls = js_sys::Array::new();
-    let record = Function::new_with_args("calls, done, total", "calls.push([done, total]); return new Promise(r => setTimeout(() => r(done < 3), 0));").bind1(&JsValue::NULL, &calls).unchecked_into::<Function>();
-    let result = upscale(&core, pattern(64, 64, |_, _| 255, false), 64, 64, options(&[("scale", 2.0), ("tileSize", 16.0), ("overlap", 4.0)]), Some(record)).await;
+    let record =
+        Function::new_with_args("calls, done, total", "calls.push([done, total]); return new Promise(r => setTimeout(() => r(done < 3), 0));")
+            .bind1(&JsValue::NULL, &calls)
+            .unchecked_into::<Function>();
+    let result =
+        upscale(&core, pattern(64, 64, |_, _| 255, false), 64, 64, options(&[("scale", 2.0), ("tileSize", 16.0), ("overlap", 4.0)]), Some(record))
+            .await;
     assert_eq!(error_name(&result.unwrap_err()), "AbortError");
     assert_eq!(calls.length(), 3);
     // A promise from the callback is awaited.
@@ -155,9 +160,13 @@ async fn alpha_is_kept_and_gray_stays_gray() {
 async fn a_2000x2000_input_goes_through_tiles() {
     let core = UpscalerCore::create(weights(r#"{"arch":"vdsr","layers":2,"features":4}"#, vec![2]), "cpu".into()).await.unwrap();
     let tiles = js_sys::Array::new();
-    let record = Function::new_with_args("tiles, done, total", "tiles.push(total); return new Promise(r => setTimeout(() => r(true), 0));").bind1(&JsValue::NULL, &tiles).unchecked_into::<Function>();
+    let record = Function::new_with_args("tiles, done, total", "tiles.push(total); return new Promise(r => setTimeout(() => r(true), 0));")
+        .bind1(&JsValue::NULL, &tiles)
+        .unchecked_into::<Function>();
     // The callback yields to the event loop, as the JS wrapper's does, so the page stays responsive.
-    let out = upscale(&core, pattern(2000, 2000, |_, _| 255, false), 2000, 2000, options(&[("scale", 2.0), ("tileSize", 256.0)]), Some(record)).await.unwrap();
+    let out = upscale(&core, pattern(2000, 2000, |_, _| 255, false), 2000, 2000, options(&[("scale", 2.0), ("tileSize", 256.0)]), Some(record))
+        .await
+        .unwrap();
     let (_, w, h) = pixels(&out);
     assert_eq!((w, h), (4000, 4000));
     assert!(tiles.length() >= 64, "{} tiles", tiles.length());

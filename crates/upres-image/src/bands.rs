@@ -161,31 +161,18 @@ mod tests {
     }
 
     fn sesr() -> NetworkSpec {
-        NetworkSpec {
-            input: InputKind::LowRes,
-            color: ColorSpace::Y,
-            scales: vec![2],
-        }
+        NetworkSpec { input: InputKind::LowRes, color: ColorSpace::Y, scales: vec![2] }
     }
 
     #[test]
     fn bands_cover_every_row_once_and_stay_inside() {
-        for (w, h, k, max) in [
-            (6000, 4000, 2.0, 4_000_000),
-            (300, 1, 2.0, 10),
-            (500, 997, 3.0, 100_000),
-            (64, 64, 2.0, 1 << 30),
-        ] {
+        for (w, h, k, max) in [(6000, 4000, 2.0, 4_000_000), (300, 1, 2.0, 10), (500, 997, 3.0, 100_000), (64, 64, 2.0, 1 << 30)] {
             let request = request_of(OutputSize::Scale(k));
             let plan = BandPlan::new(w, h, &sesr(), &request, max);
             let mut next = 0;
             for b in &plan.bands {
                 assert_eq!(b.keep_top, next);
-                assert!(
-                    b.top <= b.keep_top
-                        && b.keep_top + b.keep_rows <= b.top + b.rows
-                        && b.top + b.rows <= h
-                );
+                assert!(b.top <= b.keep_top && b.keep_top + b.keep_rows <= b.top + b.rows && b.top + b.rows <= h);
                 next += b.keep_rows;
             }
             assert_eq!(next, h, "{w}x{h}");
@@ -198,11 +185,7 @@ mod tests {
         let plan = BandPlan::new(6000, 4000, &sesr(), &request, 4_000_000);
         assert_eq!(plan.bands[1].rows, 192, "{:?}", plan.bands[1]);
         let whole = TilePlan::new(6000, 4000, 192, 32).unwrap().tiles.len();
-        assert!(
-            plan.tiles <= whole + whole / 50,
-            "{} tiles in bands, {whole} in one",
-            plan.tiles
-        );
+        assert!(plan.tiles <= whole + whole / 50, "{} tiles in bands, {whole} in one", plan.tiles);
         assert!(plan.largest_band_output() <= 192 * 2 * 12000);
     }
 

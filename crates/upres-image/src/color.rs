@@ -4,11 +4,7 @@
 use crate::planar::Plane;
 
 /// MATLAB's `rgb2ycbcr` matrix for RGB in [0, 1] and YCbCr in 0..=255.
-const RGB_TO_YCBCR: [[f64; 3]; 3] = [
-    [65.481, 128.553, 24.966],
-    [-37.797, -74.203, 112.0],
-    [112.0, -93.786, -18.214],
-];
+const RGB_TO_YCBCR: [[f64; 3]; 3] = [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]];
 pub const YCBCR_OFFSET: [f64; 3] = [16.0, 128.0, 128.0];
 
 fn inverse(m: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
@@ -40,11 +36,7 @@ pub fn y_channel(r: &Plane, g: &Plane, b: &Plane) -> Plane {
 
 /// Y, Cb, Cr planes (unrounded) from RGB planes in 0..=255.
 pub fn rgb_to_ycbcr(r: &Plane, g: &Plane, b: &Plane) -> [Plane; 3] {
-    let mut out = [
-        Plane::zeros(r.width, r.height),
-        Plane::zeros(r.width, r.height),
-        Plane::zeros(r.width, r.height),
-    ];
+    let mut out = [Plane::zeros(r.width, r.height), Plane::zeros(r.width, r.height), Plane::zeros(r.width, r.height)];
     for i in 0..r.data.len() {
         let rgb = [r.data[i] as f64, g.data[i] as f64, b.data[i] as f64];
         for (c, plane) in out.iter_mut().enumerate() {
@@ -58,17 +50,9 @@ pub fn rgb_to_ycbcr(r: &Plane, g: &Plane, b: &Plane) -> [Plane; 3] {
 /// RGB planes in 0..=255 (unrounded, unclamped) from Y, Cb, Cr in 0..=255.
 pub fn ycbcr_to_rgb(y: &Plane, cb: &Plane, cr: &Plane) -> [Plane; 3] {
     let inv = inverse(RGB_TO_YCBCR);
-    let mut out = [
-        Plane::zeros(y.width, y.height),
-        Plane::zeros(y.width, y.height),
-        Plane::zeros(y.width, y.height),
-    ];
+    let mut out = [Plane::zeros(y.width, y.height), Plane::zeros(y.width, y.height), Plane::zeros(y.width, y.height)];
     for i in 0..y.data.len() {
-        let ycc = [
-            y.data[i] as f64 - YCBCR_OFFSET[0],
-            cb.data[i] as f64 - YCBCR_OFFSET[1],
-            cr.data[i] as f64 - YCBCR_OFFSET[2],
-        ];
+        let ycc = [y.data[i] as f64 - YCBCR_OFFSET[0], cb.data[i] as f64 - YCBCR_OFFSET[1], cr.data[i] as f64 - YCBCR_OFFSET[2]];
         for (c, plane) in out.iter_mut().enumerate() {
             let m = inv[c];
             plane.data[i] = (255.0 * (m[0] * ycc[0] + m[1] * ycc[1] + m[2] * ycc[2])) as f32;

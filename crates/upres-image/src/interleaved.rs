@@ -37,11 +37,7 @@ impl RowSource for PlanarImage {
         self.planes.len() * std::mem::size_of::<f32>()
     }
     fn rows(&self, top: usize, rows: usize) -> Cow<'_, PlanarImage> {
-        if top == 0 && rows == self.height {
-            Cow::Borrowed(self)
-        } else {
-            Cow::Owned(self.crop(0, top, self.width, rows))
-        }
+        if top == 0 && rows == self.height { Cow::Borrowed(self) } else { Cow::Owned(self.crop(0, top, self.width, rows)) }
     }
 }
 

@@ -103,8 +103,8 @@ pub fn header_size(bytes: &[u8]) -> Option<(usize, usize)> {
 
 /// Whether the file holds an animation; its first frame is what a decoder gives.
 fn is_animated(bytes: &[u8], format: ImageFormat) -> bool {
-    use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};
     use image::AnimationDecoder;
+    use image::codecs::{gif::GifDecoder, png::PngDecoder, webp::WebPDecoder};
     match format {
         ImageFormat::Png => PngDecoder::new(Cursor::new(bytes)).and_then(|d| d.is_apng()).unwrap_or(false),
         ImageFormat::WebP => WebPDecoder::new(Cursor::new(bytes)).map(|d| d.has_animation()).unwrap_or(false),
@@ -133,9 +133,7 @@ pub fn decode_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Resu
 /// that makes its bands' planes from them one at a time.
 pub fn decode_samples_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits) -> Result<Decoded<InterleavedImage>, ImageError> {
     let failed = |e: image::ImageError| ImageError::Decode(name.to_owned(), e.to_string());
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ImageError::Decode(name.to_owned(), e.to_string()))?;
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| ImageError::Decode(name.to_owned(), e.to_string()))?;
     let Some(format) = reader.format() else {
         return Err(ImageError::Decode(name.to_owned(), "unknown or unsupported format".into()));
     };
@@ -160,12 +158,10 @@ pub fn decode_samples_with_notes(bytes: &[u8], name: &str, limits: DecodeLimits)
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut dynamic = DynamicImage::from_decoder(decoder).map_err(failed)?;
     dynamic.apply_orientation(orientation);
-    let notes = DecodeNotes {
-        orientation: (orientation != Orientation::NoTransforms).then(|| orientation.to_exif()),
-        animated: is_animated(bytes, format),
-    };
-    let image = interleaved_from_dynamic(dynamic)
-        .ok_or_else(|| ImageError::Decode(name.to_owned(), "the codec's samples do not fit its size".into()))?;
+    let notes =
+        DecodeNotes { orientation: (orientation != Orientation::NoTransforms).then(|| orientation.to_exif()), animated: is_animated(bytes, format) };
+    let image =
+        interleaved_from_dynamic(dynamic).ok_or_else(|| ImageError::Decode(name.to_owned(), "the codec's samples do not fit its size".into()))?;
     Ok(Decoded { image, notes })
 }
 
@@ -217,9 +213,7 @@ pub fn encode_png(image: &PlanarImage, name: &str) -> Result<Vec<u8>, ImageError
         }
     };
     let mut bytes = Vec::new();
-    encoded
-        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| ImageError::Encode(name.to_owned(), e.to_string()))?;
+    encoded.write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| ImageError::Encode(name.to_owned(), e.to_string()))?;
     Ok(bytes)
 }
 

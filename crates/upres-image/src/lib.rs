@@ -7,11 +7,11 @@
 //! lets inference run on images of any size with bounded memory.
 
 mod bands;
-pub mod degrade;
-mod feature_grid;
 mod color;
 mod crop;
+pub mod degrade;
 mod error;
+mod feature_grid;
 mod interleaved;
 mod io;
 mod jpeg_quality;
@@ -21,16 +21,21 @@ mod resize;
 mod tiling;
 
 pub use bands::{Band, BandPlan};
-pub use color::{rgb_to_ycbcr, ycbcr_to_rgb, y_channel, YCBCR_OFFSET};
+pub use color::{YCBCR_OFFSET, rgb_to_ycbcr, y_channel, ycbcr_to_rgb};
 pub use crop::{modcrop, modcrop_len, shave, shave_for_scale};
 pub use error::ImageError;
 pub use feature_grid::{feature_grid, robust_range};
-pub use jpeg_quality::{jpeg_quality, JpegQuality};
 pub use interleaved::{InterleavedImage, RowSource, Samples};
-pub use io::{decodable_format, decode, decode_samples_with_notes, header_size, decode_with_notes, encode_png, read_image, read_image_with_notes, write_atomic, write_png_atomic, DecodeLimits, DecodeNotes, Decoded};
-pub use metrics::{evaluate_y, evaluate_y_planes, luma, psnr, ssim, Quality};
+pub use io::{
+    DecodeLimits, DecodeNotes, Decoded, decodable_format, decode, decode_samples_with_notes, decode_with_notes, encode_png, header_size, read_image,
+    read_image_with_notes, write_atomic, write_png_atomic,
+};
+pub use jpeg_quality::{JpegQuality, jpeg_quality};
+pub use metrics::{Quality, evaluate_y, evaluate_y_planes, luma, psnr, ssim};
 pub use planar::{BitDepth, Layout, PlanarImage, Plane};
-pub use resize::{imresize, imresize_plane, output_len, Contributions, Quantize, ResizeTarget};
+pub use resize::{Contributions, Quantize, ResizeTarget, imresize, imresize_plane, output_len};
 pub use tiling::{Tile, TileBlender, TilePlan};
 mod pipeline;
-pub use pipeline::{choose_network_scale, network_planes, ColorSpace, InputKind, NetworkSpec, OutputSize, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequest};
+pub use pipeline::{
+    ColorSpace, InputKind, NetworkSpec, OutputSize, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequest, choose_network_scale, network_planes,
+};

@@ -31,10 +31,10 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::color::{rgb_to_ycbcr, ycbcr_to_rgb};
-use crate::planar::BitDepth;
 use crate::error::ImageError;
+use crate::planar::BitDepth;
 use crate::planar::{Layout, PlanarImage, Plane};
-use crate::resize::{imresize_plane, output_len, Quantize, ResizeTarget};
+use crate::resize::{Quantize, ResizeTarget, imresize_plane, output_len};
 use crate::tiling::{TileBlender, TilePlan};
 
 /// What a network takes as input.
@@ -240,9 +240,7 @@ impl UpscaleJob {
             }
             OutputSize::Exact { width, height } => {
                 if width < w || height < h {
-                    return Err(ImageError::InvalidResize(format!(
-                        "output {width}x{height} is smaller than the input {w}x{h}; upscaling only"
-                    )));
+                    return Err(ImageError::InvalidResize(format!("output {width}x{height} is smaller than the input {w}x{h}; upscaling only")));
                 }
                 (None, (width, height))
             }
@@ -254,9 +252,8 @@ impl UpscaleJob {
         let (network_scale, source_planes) = match spec.input {
             InputKind::Bicubic => (1, Cow::Owned(resize_image(image, target.0, target.1, factor)?)),
             InputKind::LowRes => {
-                let s = choose_network_scale(&spec.scales, requested).ok_or_else(|| {
-                    ImageError::InvalidResize("the network declares no scale".into())
-                })?;
+                let s =
+                    choose_network_scale(&spec.scales, requested).ok_or_else(|| ImageError::InvalidResize("the network declares no scale".into()))?;
                 (s, Cow::Borrowed(image.color_planes()))
             }
         };
@@ -316,10 +313,7 @@ impl UpscaleJob {
         let (ow, oh) = (t.width * self.network_scale, t.height * self.network_scale);
         let c = self.input.len();
         if data.len() != c * ow * oh {
-            return Err(ImageError::InvalidTiling(format!(
-                "tile {index}: the network gave {} values, expected {c}x{oh}x{ow}",
-                data.len()
-            )));
+            return Err(ImageError::InvalidTiling(format!("tile {index}: the network gave {} values, expected {c}x{oh}x{ow}", data.len())));
         }
         let planes: Vec<Plane> = data.chunks_exact(ow * oh).map(|d| Plane::new(ow, oh, d.to_vec())).collect();
         self.blender.add(&t, &planes);
@@ -337,10 +331,7 @@ impl UpscaleJob {
         let from8 = max / 255.0;
         let network = self.blender.finish();
         // Network output at the exact size, in 0..=255.
-        let exact: Vec<Plane> = network
-            .iter()
-            .map(|p| bicubic(&p.map(|v| v * 255.0), tw, th, Quantize::None))
-            .collect::<Result<_, _>>()?;
+        let exact: Vec<Plane> = network.iter().map(|p| bicubic(&p.map(|v| v * 255.0), tw, th, Quantize::None)).collect::<Result<_, _>>()?;
         let (rgb, network_y) = match (&self.chroma, self.spec.color) {
             (Some([cb, cr]), ColorSpace::Y) => (ycbcr_to_rgb(&exact[0], cb, cr), Some(exact[0].clone())),
             (None, ColorSpace::Y) => ([exact[0].clone(), exact[0].clone(), exact[0].clone()], Some(exact[0].clone())),

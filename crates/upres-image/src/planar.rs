@@ -101,9 +101,7 @@ impl PlanarImage {
     pub fn from_interleaved_u8(width: usize, height: usize, layout: Layout, samples: &[u8]) -> Self {
         let c = layout.channels();
         assert_eq!(samples.len(), width * height * c, "sample count does not match the size");
-        let planes = (0..c)
-            .map(|ch| Plane::new(width, height, samples.iter().skip(ch).step_by(c).map(|&v| v as f32).collect()))
-            .collect();
+        let planes = (0..c).map(|ch| Plane::new(width, height, samples.iter().skip(ch).step_by(c).map(|&v| v as f32).collect())).collect();
         Self::new(layout, BitDepth::Eight, planes)
     }
 
@@ -144,11 +142,7 @@ impl PlanarImage {
     pub fn to_depth8(&self) -> PlanarImage {
         match self.depth {
             BitDepth::Eight => self.clone(),
-            BitDepth::Sixteen => PlanarImage::new(
-                self.layout,
-                BitDepth::Eight,
-                self.planes.iter().map(|p| p.map(|v| (v / 257.0).round())).collect(),
-            ),
+            BitDepth::Sixteen => PlanarImage::new(self.layout, BitDepth::Eight, self.planes.iter().map(|p| p.map(|v| (v / 257.0).round())).collect()),
         }
     }
 }

@@ -148,9 +148,7 @@ fn plan(width: usize, height: usize, target: ResizeTarget) -> Result<(usize, usi
             }
             (output_len(width, s), output_len(height, s), s, s)
         }
-        ResizeTarget::Size { width: ow, height: oh } => {
-            (ow, oh, ow as f64 / width as f64, oh as f64 / height as f64)
-        }
+        ResizeTarget::Size { width: ow, height: oh } => (ow, oh, ow as f64 / width as f64, oh as f64 / height as f64),
     };
     if width == 0 || height == 0 || out_w == 0 || out_h == 0 {
         return Err(ImageError::InvalidResize(format!("cannot resize {width}x{height} to {out_w}x{out_h}")));
@@ -190,7 +188,7 @@ mod tests {
 
     #[test]
     fn downscale_by_two_averages_with_antialiased_weights() {
-                let plane = Plane::new(16, 1, (0..16).map(|v| v as f32 * 10.0).collect());
+        let plane = Plane::new(16, 1, (0..16).map(|v| v as f32 * 10.0).collect());
         let out = imresize_plane(&plane, ResizeTarget::Size { width: 8, height: 1 }, Quantize::None).unwrap();
         // Interior samples of a linear ramp stay on the ramp at the new centres (x = 2i + 0.5).
         assert!((out.data[3] - 65.0).abs() < 1e-4, "{:?}", out.data);

@@ -61,17 +61,12 @@ impl TilePlan {
             return Err(ImageError::InvalidTiling(format!("empty image {width}x{height}")));
         }
         if tile == 0 || overlap >= tile {
-            return Err(ImageError::InvalidTiling(format!(
-                "tile size {tile} must be larger than the overlap {overlap}"
-            )));
+            return Err(ImageError::InvalidTiling(format!("tile size {tile} must be larger than the overlap {overlap}")));
         }
         let (tile_width, xs) = axis_tiles(width, tile, overlap);
         let (tile_height, ys) = axis_tiles(height, tile, overlap);
-        let tiles = ys
-            .iter()
-            .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
-            .map(|(x, y)| Tile { x, y, width: tile_width, height: tile_height })
-            .collect();
+        let tiles =
+            ys.iter().flat_map(|&y| xs.iter().map(move |&x| (x, y))).map(|(x, y)| Tile { x, y, width: tile_width, height: tile_height }).collect();
         Ok(Self { width, height, tile, overlap, tiles })
     }
 }
@@ -160,10 +155,7 @@ impl TileBlender {
 
     pub fn finish(self) -> Vec<Plane> {
         let weights = self.weights;
-        self.sums
-            .into_iter()
-            .map(|sum| Plane::new(self.width, self.height, sum.iter().zip(&weights).map(|(s, w)| s / w).collect()))
-            .collect()
+        self.sums.into_iter().map(|sum| Plane::new(self.width, self.height, sum.iter().zip(&weights).map(|(s, w)| s / w).collect())).collect()
     }
 }
 

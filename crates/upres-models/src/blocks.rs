@@ -8,19 +8,14 @@ use burn::tensor::activation::sigmoid;
 /// A `kernel x kernel` convolution with "same" zero padding (odd kernels).
 pub fn conv<B: Backend>(in_ch: usize, out_ch: usize, kernel: usize, bias: bool, device: &B::Device) -> Conv2d<B> {
     let p = kernel / 2;
-    Conv2dConfig::new([in_ch, out_ch], [kernel, kernel])
-        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-        .with_bias(bias)
-        .init(device)
+    Conv2dConfig::new([in_ch, out_ch], [kernel, kernel]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_bias(bias).init(device)
 }
 
 /// Rearrange `[N, C*r*r, H, W]` into `[N, C, H*r, W*r]` (PyTorch's `PixelShuffle`).
 pub fn pixel_shuffle<B: Backend>(x: Tensor<B, 4>, r: usize) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
     let oc = c / (r * r);
-    x.reshape([n, oc, r, r, h, w])
-        .permute([0, 1, 4, 2, 5, 3])
-        .reshape([n, oc, h * r, w * r])
+    x.reshape([n, oc, r, r, h, w]).permute([0, 1, 4, 2, 5, 3]).reshape([n, oc, h * r, w * r])
 }
 
 /// Which nonlinearity a network uses.
@@ -30,7 +25,9 @@ pub enum ActivationKind {
     /// Leaky ReLU with this negative slope.
     LeakyRelu(f64),
     /// PReLU with one learnt slope per channel (`per_channel`) or one in all.
-    PRelu { per_channel: bool },
+    PRelu {
+        per_channel: bool,
+    },
 }
 
 #[derive(Module, Debug)]
@@ -45,9 +42,9 @@ impl ActivationKind {
         match self {
             ActivationKind::Relu => Activation::Relu(Relu::new()),
             ActivationKind::LeakyRelu(slope) => Activation::LeakyRelu(LeakyReluConfig::new().with_negative_slope(*slope).init()),
-            ActivationKind::PRelu { per_channel } => Activation::PRelu(
-                PReluConfig::new().with_num_parameters(if *per_channel { channels } else { 1 }).init(device),
-            ),
+            ActivationKind::PRelu { per_channel } => {
+                Activation::PRelu(PReluConfig::new().with_num_parameters(if *per_channel { channels } else { 1 }).init(device))
+            }
         }
     }
 }

@@ -4,12 +4,12 @@
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 
-use crate::blocks::{conv, features_of, supports_subpixel_scale, See, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
-use crate::reach::Reach;
+use crate::ColorSpace;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
+use crate::blocks::{ActivationKind, ResBlock, ResBlockSpec, See, Upsampler, conv, features_of, supports_subpixel_scale};
 use crate::cost::{conv_macs, upsampler_macs};
-use crate::ColorSpace;
+use crate::reach::Reach;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct EdsrConfig {
@@ -51,14 +51,7 @@ impl EdsrConfig {
 }
 
 fn body_blocks<B: Backend>(n: usize, f: usize, kernel: usize, res_scale: f64, device: &B::Device) -> Vec<ResBlock<B>> {
-    let spec = ResBlockSpec {
-        channels: f,
-        kernel,
-        batch_norm: false,
-        activation: ActivationKind::Relu,
-        channel_attention: false,
-        res_scale,
-    };
+    let spec = ResBlockSpec { channels: f, kernel, batch_norm: false, activation: ActivationKind::Relu, channel_attention: false, res_scale };
     (0..n).map(|_| spec.init(device)).collect()
 }
 
@@ -191,7 +184,10 @@ impl Architecture for EdsrConfig {
 
     fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
         let f = self.features;
-        conv_macs(3, f, 3) + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, self.scale) + (self.scale * self.scale) as u64 * conv_macs(f, 3, 3)
+        conv_macs(3, f, 3)
+            + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3)
+            + upsampler_macs(f, self.scale)
+            + (self.scale * self.scale) as u64 * conv_macs(f, 3, 3)
     }
 
     fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {
@@ -239,7 +235,11 @@ impl Architecture for MdsrConfig {
     fn macs_per_lr_pixel_at(&self, scale: usize) -> u64 {
         let f = self.features;
         let scale = if self.scales.contains(&scale) { scale } else { self.scales[0] };
-        conv_macs(3, f, 3) + 4 * conv_macs(f, f, 5) + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, scale) + (scale * scale) as u64 * conv_macs(f, 3, 3)
+        conv_macs(3, f, 3)
+            + 4 * conv_macs(f, f, 5)
+            + (2 * self.resblocks as u64 + 1) * conv_macs(f, f, 3)
+            + upsampler_macs(f, scale)
+            + (scale * scale) as u64 * conv_macs(f, 3, 3)
     }
 
     fn receptive_radius_at(&self, scale: usize) -> Option<usize> {

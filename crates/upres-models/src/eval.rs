@@ -4,8 +4,8 @@
 
 use burn::prelude::*;
 use upres_image::{
-    evaluate_y, evaluate_y_planes, imresize, luma, modcrop, output_len, shave_for_scale, ImageError, OutputSize, PlanarImage, Quality,
-    ResizeTarget, UpscaleRequest,
+    ImageError, OutputSize, PlanarImage, Quality, ResizeTarget, UpscaleRequest, evaluate_y, evaluate_y_planes, imresize, luma, modcrop, output_len,
+    shave_for_scale,
 };
 
 use crate::{ModelConfig, ModelError, SrModel};

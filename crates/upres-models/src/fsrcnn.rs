@@ -13,11 +13,11 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{PRelu, PReluConfig};
 use burn::prelude::*;
 
-use crate::blocks::{conv, features_of, See};
-use crate::reach::Reach;
+use crate::ColorSpace;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
-use crate::ColorSpace;
+use crate::blocks::{See, conv, features_of};
+use crate::reach::Reach;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct FsrcnnConfig {
@@ -44,7 +44,6 @@ impl FsrcnnConfig {
         }
     }
 
-
     /// Multiply-adds per LR pixel (the paper's Table 1 counts these).
     pub fn macs_per_lr_pixel(&self) -> u64 {
         let (d, s, m) = (self.features as u64, self.shrink as u64, self.mapping as u64);
@@ -63,11 +62,7 @@ impl FsrcnnConfig {
             mapping_acts: (0..self.mapping).map(|_| prelu(s)).collect(),
             expand: conv(s, d, 1, true, device),
             expand_act: prelu(d),
-            deconv: ConvTranspose2dConfig::new([d, 1], [9, 9])
-                .with_stride([r, r])
-                .with_padding([4, 4])
-                .with_padding_out([r - 1, r - 1])
-                .init(device),
+            deconv: ConvTranspose2dConfig::new([d, 1], [9, 9]).with_stride([r, r]).with_padding([4, 4]).with_padding_out([r - 1, r - 1]).init(device),
         }
     }
 }

@@ -15,13 +15,13 @@ pub mod blocks;
 mod cost;
 pub mod discriminator;
 pub mod edsr;
+mod error;
+pub mod eval;
 pub mod fsrcnn;
 pub mod lpips;
-pub mod eval;
-mod error;
 mod model;
-pub mod run;
 mod reach;
+pub mod run;
 pub mod sesr;
 pub mod srcnn;
 pub mod srresnet;
@@ -29,7 +29,10 @@ pub mod vdsr;
 pub mod vgg;
 pub mod weights;
 
-pub use error::ModelError;
 pub use architecture::{Architecture, Network};
-pub use model::{ColorSpace, InputKind, ModelConfig, SrModel, ARCHITECTURES};
-pub use weights::{apply_named_tensors, expected_tensors, load_weights, read_meta, save_weights, Expectation, Provenance, WeightsDtype, WeightsFile, WeightsMeta, FORMAT_NAME, FORMAT_VERSION};
+pub use error::ModelError;
+pub use model::{ARCHITECTURES, ColorSpace, InputKind, ModelConfig, SrModel};
+pub use weights::{
+    Expectation, FORMAT_NAME, FORMAT_VERSION, Provenance, WeightsDtype, WeightsFile, WeightsMeta, apply_named_tensors, expected_tensors,
+    load_weights, read_meta, save_weights,
+};

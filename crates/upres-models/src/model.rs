@@ -2,14 +2,14 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 pub use upres_image::{ColorSpace, InputKind, NetworkSpec};
 
+use crate::ModelError;
+use crate::architecture::{Architecture, Network};
 use crate::edsr::{Edsr, EdsrConfig, Mdsr, MdsrConfig};
 use crate::fsrcnn::{Fsrcnn, FsrcnnConfig};
 use crate::sesr::{Sesr, SesrConfig};
 use crate::srcnn::{Srcnn, SrcnnConfig};
 use crate::srresnet::{Srresnet, SrresnetConfig};
 use crate::vdsr::{Vdsr, VdsrConfig};
-use crate::architecture::{Architecture, Network};
-use crate::ModelError;
 
 /// The table of architectures: one line each, `Variant(Config, Network) =
 /// "arch"`, where `"arch"` is the tag in weights files and recipes (the

@@ -7,8 +7,7 @@ use crate::{ModelConfig, ModelError, SrModel};
 
 /// A tile as a `[1, C, H, W]` tensor.
 pub fn tile_tensor<B: Backend>(tile: &TileInput, device: &B::Device) -> Tensor<B, 4> {
-    Tensor::<B, 1>::from_data(TensorData::new(tile.data.clone(), [tile.data.len()]), device)
-        .reshape([1, tile.channels, tile.height, tile.width])
+    Tensor::<B, 1>::from_data(TensorData::new(tile.data.clone(), [tile.data.len()]), device).reshape([1, tile.channels, tile.height, tile.width])
 }
 
 /// Upscale `image` with `model`; `progress(done, total)` is called after each
@@ -27,11 +26,8 @@ pub fn upscale<B: Backend>(
     for i in 0..total {
         let input = job.tile_input(i);
         let output = model.forward(tile_tensor::<B>(&input, device), scale);
-        let values = output
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .map_err(|e| ModelError::Serialise(format!("reading the network output: {e:?}")))?;
+        let values =
+            output.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| ModelError::Serialise(format!("reading the network output: {e:?}")))?;
         job.add_tile_output(i, &values)?;
         if !progress(i + 1, total) {
             return Err(ModelError::Cancelled);

@@ -32,11 +32,11 @@ use burn::prelude::*;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use crate::blocks::{features_of, in_dtype, pixel_shuffle, supports_subpixel_scale, See};
-use crate::reach::Reach;
+use crate::ColorSpace;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
-use crate::ColorSpace;
+use crate::blocks::{See, features_of, in_dtype, pixel_shuffle, supports_subpixel_scale};
+use crate::reach::Reach;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct SesrConfig {
@@ -70,7 +70,6 @@ impl SesrConfig {
         };
         Some(Self::new().with_scale(scale).with_features(features).with_blocks(blocks))
     }
-
 
     /// Multiply-adds per LR pixel of the collapsed network (what inference
     /// and a collapsed training step's forward pass cost).

@@ -10,11 +10,13 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 
-use crate::blocks::{conv, features_of, supports_subpixel_scale, See, Activation, ActivationKind, ChannelAttention, ResBlock, ResBlockSpec, Upsampler};
-use crate::reach::Reach;
 use crate::ModelError;
-use crate::architecture::{color_of, Architecture, Network};
+use crate::architecture::{Architecture, Network, color_of};
+use crate::blocks::{
+    Activation, ActivationKind, ChannelAttention, ResBlock, ResBlockSpec, See, Upsampler, conv, features_of, supports_subpixel_scale,
+};
 use crate::cost::{conv_macs, upsampler_macs};
+use crate::reach::Reach;
 use crate::{ColorSpace, InputKind};
 
 #[derive(Config, Debug, PartialEq)]
@@ -58,7 +60,6 @@ impl SrcnnConfig {
     pub fn srcnn_915() -> Self {
         Self::new().with_kernels([9, 1, 5])
     }
-
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> Srcnn<B> {
         let [n1, n2] = self.features;

@@ -6,12 +6,12 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 
-use crate::blocks::{conv, supports_subpixel_scale, Activation, ActivationKind, ResBlock, ResBlockSpec, Upsampler};
-use crate::reach::Reach;
+use crate::ColorSpace;
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
+use crate::blocks::{Activation, ActivationKind, ResBlock, ResBlockSpec, Upsampler, conv, supports_subpixel_scale};
 use crate::cost::{conv_macs, upsampler_macs};
-use crate::ColorSpace;
+use crate::reach::Reach;
 
 #[derive(Config, Debug, PartialEq)]
 pub struct SrresnetConfig {
@@ -27,14 +27,7 @@ impl SrresnetConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Srresnet<B> {
         let f = self.features;
         let prelu = ActivationKind::PRelu { per_channel: false };
-        let spec = ResBlockSpec {
-            channels: f,
-            kernel: 3,
-            batch_norm: true,
-            activation: prelu.clone(),
-            channel_attention: false,
-            res_scale: 1.0,
-        };
+        let spec = ResBlockSpec { channels: f, kernel: 3, batch_norm: true, activation: prelu.clone(), channel_attention: false, res_scale: 1.0 };
         Srresnet {
             head: conv(3, f, 9, true, device),
             head_act: prelu.init(f, device),
@@ -94,7 +87,10 @@ impl Architecture for SrresnetConfig {
 
     fn macs_per_lr_pixel_at(&self, _scale: usize) -> u64 {
         let f = self.features;
-        conv_macs(3, f, 9) + (2 * self.blocks as u64 + 1) * conv_macs(f, f, 3) + upsampler_macs(f, self.scale) + (self.scale * self.scale) as u64 * conv_macs(f, 3, 9)
+        conv_macs(3, f, 9)
+            + (2 * self.blocks as u64 + 1) * conv_macs(f, f, 3)
+            + upsampler_macs(f, self.scale)
+            + (self.scale * self.scale) as u64 * conv_macs(f, 3, 9)
     }
 
     fn receptive_radius_at(&self, _scale: usize) -> Option<usize> {

@@ -5,8 +5,8 @@ use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::blocks::{conv, features_of, See};
-use crate::architecture::{color_of, Architecture, Network};
+use crate::architecture::{Architecture, Network, color_of};
+use crate::blocks::{See, conv, features_of};
 use crate::cost::conv_macs;
 use crate::reach::Reach;
 use crate::{ColorSpace, InputKind, ModelError};

@@ -10,8 +10,8 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-use crate::blocks::conv;
 use crate::ModelError;
+use crate::blocks::conv;
 
 /// Output channels of each of VGG's five blocks.
 const BLOCK_CHANNELS: [usize; 5] = [64, 128, 256, 512, 512];

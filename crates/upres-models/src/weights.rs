@@ -25,12 +25,15 @@ use std::sync::{Arc, Mutex};
 use burn::module::{Module, ParamId};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use burn_store::{ApplyError, ApplyResult, HalfPrecisionAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, SafetensorsStore, SafetensorsStoreError, TensorSnapshot};
+use burn_store::{
+    ApplyError, ApplyResult, HalfPrecisionAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, SafetensorsStore, SafetensorsStoreError,
+    TensorSnapshot,
+};
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ColorSpace, InputKind, ModelConfig, SrModel};
 use crate::ModelError;
+use crate::model::{ColorSpace, InputKind, ModelConfig, SrModel};
 
 pub const FORMAT_NAME: &str = "upres-weights";
 pub const FORMAT_VERSION: u32 = 1;
@@ -190,31 +193,27 @@ mod erased {
 
 /// Read only the metadata (no tensors are decoded).
 pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, ModelError> {
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| ModelError::NotWeights(format!("not a safetensors file ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| ModelError::NotWeights(format!("not a safetensors file ({e})")))?;
     let md = header.metadata().clone().unwrap_or_default();
     let get = |k: &str| md.get(k).cloned();
     if get("format").as_deref() != Some(FORMAT_NAME) {
-        return Err(ModelError::NotWeights(
-            "a safetensors file without upres metadata; bring outside weights in with `trainer import`".into(),
-        ));
+        return Err(ModelError::NotWeights("a safetensors file without upres metadata; bring outside weights in with `trainer import`".into()));
     }
     let field = |k: &str| get(k).ok_or_else(|| ModelError::NotWeights(format!("metadata field '{k}' is missing")));
     let parse = |k: &str, v: String| -> Result<serde_json::Value, ModelError> {
         serde_json::from_str(&v).map_err(|e| ModelError::NotWeights(format!("metadata field '{k}' is not valid JSON ({e})")))
     };
-    let version: u32 = field("format_version")?
-        .parse()
-        .map_err(|_| ModelError::NotWeights("metadata field 'format_version' is not a number".into()))?;
+    let version: u32 =
+        field("format_version")?.parse().map_err(|_| ModelError::NotWeights("metadata field 'format_version' is not a number".into()))?;
     if version > FORMAT_VERSION {
         return Err(ModelError::NewerFormat { found: version, supported: FORMAT_VERSION });
     }
     let config_json = parse("model_config", field("model_config")?)?;
     check_config_sizes(&config_json, "model_config")?;
-    let config: ModelConfig = serde_json::from_value(config_json)
-        .map_err(|e| ModelError::NotWeights(format!("model_config does not describe a known model ({e})")))?;
-    let scales: Vec<usize> = serde_json::from_value(parse("scales", field("scales")?)?)
-        .map_err(|e| ModelError::NotWeights(format!("scales: {e}")))?;
+    let config: ModelConfig =
+        serde_json::from_value(config_json).map_err(|e| ModelError::NotWeights(format!("model_config does not describe a known model ({e})")))?;
+    let scales: Vec<usize> =
+        serde_json::from_value(parse("scales", field("scales")?)?).map_err(|e| ModelError::NotWeights(format!("scales: {e}")))?;
     let dtype = match field("dtype")?.as_str() {
         "f16" => WeightsDtype::F16,
         "f32" => WeightsDtype::F32,
@@ -245,7 +244,8 @@ const MAX_CONFIG_COUNT: u64 = 65_536;
 const MAX_CONFIG_LIST: usize = 1_024;
 
 fn check_config_sizes(value: &serde_json::Value, path: &str) -> Result<(), ModelError> {
-    let refuse = |what: String| ModelError::NotWeights(format!("{path} is {what}, more than any network this build makes; a damaged or hostile file"));
+    let refuse =
+        |what: String| ModelError::NotWeights(format!("{path} is {what}, more than any network this build makes; a damaged or hostile file"));
     match value {
         serde_json::Value::Number(n) if n.as_u64().is_some_and(|v| v > MAX_CONFIG_COUNT) => Err(refuse(n.to_string())),
         serde_json::Value::Array(items) if items.len() > MAX_CONFIG_LIST => Err(refuse(format!("a list of {} items", items.len()))),
@@ -400,11 +400,7 @@ fn list(items: &[String]) -> String {
 /// A store over the bytes of a safetensors file, reading floats as f32 and
 /// leaving completeness to [`strict_report`].
 fn reading_store(bytes: &[u8], reader: &ReadAsF32) -> SafetensorsStore {
-    SafetensorsStore::from_bytes(Some(bytes.to_vec()))
-        .skip_enum_variants(true)
-        .validate(false)
-        .allow_partial(true)
-        .with_from_adapter(reader.clone())
+    SafetensorsStore::from_bytes(Some(bytes.to_vec())).skip_enum_variants(true).validate(false).allow_partial(true).with_from_adapter(reader.clone())
 }
 
 fn corrupt(e: SafetensorsStoreError) -> ModelError {

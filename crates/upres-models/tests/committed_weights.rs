@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use burn_store::ModuleSnapshot;
-use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
-use upres_models::{load_weights, read_meta, save_weights, Expectation};
+use safetensors::tensor::{Dtype, TensorView};
+use upres_models::{Expectation, load_weights, read_meta, save_weights};
 
 type B = burn::backend::Flex;
 

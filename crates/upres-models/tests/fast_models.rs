@@ -5,7 +5,7 @@ use burn::module::{Module, Param};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use upres_models::sesr::{ExpandedBlock, LinearBlock};
-use upres_models::{load_weights, save_weights, Expectation, ModelConfig, Provenance, SrModel, WeightsDtype, WeightsMeta};
+use upres_models::{Expectation, ModelConfig, Provenance, SrModel, WeightsDtype, WeightsMeta, load_weights, save_weights};
 
 type B = burn::backend::Flex;
 
@@ -56,7 +56,8 @@ fn a_collapsed_sesr_equals_the_trained_form_and_keeps_only_plain_kernels() {
         assert!(c.collapsed);
         // The collapsed file holds the m + 2 kernels, their biases and the PReLU slopes: 13.52K weights at x2.
         let SrModel::Sesr(m) = &collapsed else { panic!("still SESR") };
-        let kernels: usize = std::iter::once(&m.input_block).chain(&m.blocks).chain([&m.output_block]).map(|b| b.kernel().dims().iter().product::<usize>()).sum();
+        let kernels: usize =
+            std::iter::once(&m.input_block).chain(&m.blocks).chain([&m.output_block]).map(|b| b.kernel().dims().iter().product::<usize>()).sum();
         assert_eq!(kernels as u64, inference_config.macs_per_lr_pixel(scale), "x{scale}");
         assert_eq!(collapsed.num_params(), kernels + (16 + 5 * 16 + scale * scale) + 5 * 16);
     }

@@ -4,9 +4,9 @@
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use upres_models::srcnn::SrcnnConfig;
 use upres_models::blocks::ActivationKind;
-use upres_models::{load_weights, save_weights, Expectation, ModelConfig, ModelError, Provenance, WeightsDtype, WeightsMeta};
+use upres_models::srcnn::SrcnnConfig;
+use upres_models::{Expectation, ModelConfig, ModelError, Provenance, WeightsDtype, WeightsMeta, load_weights, save_weights};
 
 type B = burn::backend::Flex;
 
@@ -112,6 +112,20 @@ fn srgan_discriminator_gives_one_logit_per_image() {
     let d = upres_models::discriminator::DiscriminatorConfig::new().init::<B>(&Default::default());
     let logits = d.forward(Tensor::random([2, 3, 96, 96], Distribution::Uniform(0.0, 1.0), &Default::default()));
     assert_eq!(logits.dims(), [2, 1]);
+}
+
+#[test]
+fn srgan_discriminator_at_half_width_has_the_parameters_its_layout_implies() {
+    let d = upres_models::discriminator::DiscriminatorConfig::new().with_features(32).with_dense(128).init::<B>(&Default::default());
+    // Eight 3x3 convs with biases, batch-norm (4 parameters a channel) after
+    // all but the first, then 6x6x256 -> 128 -> 1.
+    let plan = [(3, 32), (32, 32), (32, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256)];
+    let convs: usize = plan.iter().map(|&(i, o)| i * o * 9 + o).sum();
+    let norms: usize = plan[1..].iter().map(|&(_, o)| 4 * o).sum();
+    let dense = 256 * 36 * 128 + 128 + 128 + 1;
+    assert_eq!(d.num_params(), convs + norms + dense);
+    let logits = d.forward(Tensor::random([1, 3, 96, 96], Distribution::Uniform(0.0, 1.0), &Default::default()));
+    assert_eq!(logits.dims(), [1, 1]);
 }
 
 fn round_trip(config: ModelConfig, scale: usize, c: usize) {
@@ -287,7 +301,10 @@ fn a_header_claiming_a_billion_layers_is_refused_before_anything_is_allocated() 
     };
     let load = |bytes: &[u8]| load_weights::<B>(bytes, &device, &Expectation::default()).err().expect("refused").to_string();
     let layers = lie(&|c| c["layers"] = 1_000_000_000.into());
-    assert_eq!(load(&layers), "not an upres weights file: model_config.layers is 1000000000, more than any network this build makes; a damaged or hostile file");
+    assert_eq!(
+        load(&layers),
+        "not an upres weights file: model_config.layers is 1000000000, more than any network this build makes; a damaged or hostile file"
+    );
     // Wide layers are made lazily: refused by the shape check, without allocating them.
     let wide = lie(&|c| c["features"] = 60_000.into());
     assert!(load(&wide).contains("body.0.weight is [64, 64, 3, 3], expected [60000, 60000, 3, 3]"), "{}", load(&wide));

@@ -8,9 +8,7 @@ use upres_models::{ModelConfig, ModelError};
 type B = burn::backend::Flex;
 
 fn test_image(layout: Layout, w: usize, h: usize) -> PlanarImage {
-    let planes = (0..layout.channels())
-        .map(|c| Plane::new(w, h, (0..w * h).map(|i| ((i * (7 + c) + c * 31) % 256) as f32).collect()))
-        .collect();
+    let planes = (0..layout.channels()).map(|c| Plane::new(w, h, (0..w * h).map(|i| ((i * (7 + c) + c * 31) % 256) as f32).collect())).collect();
     PlanarImage::new(layout, BitDepth::Eight, planes)
 }
 

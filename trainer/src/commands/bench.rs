@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use upres_models::vgg::VggConfig;
 use upres_models::{InputKind, ModelConfig};
 
-use crate::backend::{dispatch, OnBackend};
+use crate::backend::{OnBackend, dispatch};
 use crate::cli::{BackendArgs, BenchArgs};
 use crate::train::config::{LossKind, OptimizerConfig};
 use crate::train::data::Batch;
@@ -123,7 +123,13 @@ fn noise_batch(case: &Case, seed: u64) -> Batch {
     let mut planes = |side: usize| (0..case.batch * c * side * side).map(|_| rng.random::<f32>()).collect::<Vec<f32>>();
     let input = planes(case.patch);
     let target_values = planes(target);
-    Batch { scale: case.scale, input, input_dims: [case.batch, c, case.patch, case.patch], target: target_values, target_dims: [case.batch, c, target, target] }
+    Batch {
+        scale: case.scale,
+        input,
+        input_dims: [case.batch, c, case.patch, case.patch],
+        target: target_values,
+        target_dims: [case.batch, c, target, target],
+    }
 }
 
 impl OnBackend for BenchTask<'_> {
@@ -171,11 +177,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let cases = cases(&args.models, &args.configs, args.batch)?;
     let ours = dispatch(&args.backend, BenchTask { cases: &cases, steps: args.steps, precision: args.precision })?;
     let reference = match args.compare {
-        Some(kind) => Some(dispatch(&BackendArgs { backend: kind, ..args.backend.clone() }, BenchTask { cases: &cases, steps: args.steps, precision: args.precision })?),
+        Some(kind) => Some(dispatch(
+            &BackendArgs { backend: kind, ..args.backend.clone() },
+            BenchTask { cases: &cases, steps: args.steps, precision: args.precision },
+        )?),
         None => None,
     };
-    println!("backend {:?} ({}){}, {} timed steps after one warm-up; inference on one 256x256 input", args.backend.backend, args.precision.name(),
-        args.compare.map(|c| format!(" vs {c:?}")).unwrap_or_default(), args.steps);
+    println!(
+        "backend {:?} ({}){}, {} timed steps after one warm-up; inference on one 256x256 input",
+        args.backend.backend,
+        args.precision.name(),
+        args.compare.map(|c| format!(" vs {c:?}")).unwrap_or_default(),
+        args.steps
+    );
     // GFLOP/s counts 2 FLOPs a multiply-add, and a training step as three forward passes (forward, backward-data, backward-weights).
     print!("{:<15} {:>5} {:>6} {:>10} {:>8} {:>10} {:>10} {:>12}", "model", "batch", "patch", "step ms", "it/s", "patches/s", "GFLOP/s", "infer ms");
     if reference.is_some() {

@@ -18,7 +18,7 @@ use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, TensorPrimitive};
 
-use crate::backend::{dispatch, OnBackend};
+use crate::backend::{OnBackend, dispatch};
 use crate::cli::BenchLayersArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,23 +105,16 @@ impl OnBackend for LayerBench<'_> {
                 let g = Tensor::<B, 4>::random([a.batch, c_out, a.patch, a.patch], u, &device);
                 let row = |phase, batch, size, ms| Row { phase, channels: c, c_in, c_out, kernel, batch, size, ms };
 
-                let ms = median_ms(a.reps, || {
-                    wait::<B>(B::conv2d(float(x.clone()), float(w.clone()), Some(float(bias.clone())), options.clone()))
-                });
+                let ms = median_ms(a.reps, || wait::<B>(B::conv2d(float(x.clone()), float(w.clone()), Some(float(bias.clone())), options.clone())));
                 rows.push(row(Phase::Forward, a.batch, a.patch, ms));
-                let ms = median_ms(a.reps, || {
-                    wait::<B>(B::conv2d_x_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone()))
-                });
+                let ms = median_ms(a.reps, || wait::<B>(B::conv2d_x_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone())));
                 rows.push(row(Phase::BackwardData, a.batch, a.patch, ms));
-                let ms = median_ms(a.reps, || {
-                    wait::<B>(B::conv2d_weight_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone()))
-                });
+                let ms =
+                    median_ms(a.reps, || wait::<B>(B::conv2d_weight_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone())));
                 rows.push(row(Phase::BackwardWeights, a.batch, a.patch, ms));
 
                 let img = Tensor::<B, 4>::random([1, c_in, a.image, a.image], u, &device);
-                let ms = median_ms(a.reps, || {
-                    wait::<B>(B::conv2d(float(img.clone()), float(w.clone()), Some(float(bias.clone())), options.clone()))
-                });
+                let ms = median_ms(a.reps, || wait::<B>(B::conv2d(float(img.clone()), float(w.clone()), Some(float(bias.clone())), options.clone())));
                 rows.push(row(Phase::Inference, 1, a.image, ms));
             }
         }
@@ -132,12 +125,10 @@ impl OnBackend for LayerBench<'_> {
 pub fn run(args: BenchLayersArgs) -> Result<()> {
     anyhow::ensure!(args.batch > 0 && args.patch > 0 && args.image > 0, "--batch, --patch and --image must be positive");
     anyhow::ensure!(args.kernels.iter().all(|k| k % 2 == 1), "kernels must be odd (same padding)");
-    anyhow::ensure!(
-        args.channels.iter().chain(&args.in_channels).chain(&args.out_channels).all(|&c| c > 0),
-        "channel counts must be positive"
-    );
+    anyhow::ensure!(args.channels.iter().chain(&args.in_channels).chain(&args.out_channels).all(|&c| c > 0), "channel counts must be positive");
     let rows = dispatch(&args.backend, LayerBench { args: &args })?;
-    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| format!("all ({})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .unwrap_or_else(|_| format!("all ({})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
     println!(
         "backend {:?}, threads {threads}; conv2d stride 1 same padding; training phases on {}x{}x{}, inference on 1x{}x{}; median of {} after one warm-up",
         args.backend.backend, args.batch, args.patch, args.patch, args.image, args.image, args.reps
@@ -175,9 +166,7 @@ pub fn run(args: BenchLayersArgs) -> Result<()> {
         ));
     }
     if let Some(path) = &args.csv {
-        std::fs::File::create(path)
-            .and_then(|mut f| f.write_all(csv.as_bytes()))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::File::create(path).and_then(|mut f| f.write_all(csv.as_bytes())).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

@@ -8,10 +8,10 @@ use anyhow::{Context, Result};
 use burn::prelude::Backend;
 use serde::Serialize;
 use upres_image::{evaluate_y, shave_for_scale};
-use upres_models::eval::{bicubic_to, model_output};
 use upres_models::Expectation;
+use upres_models::eval::{bicubic_to, model_output};
 
-use crate::backend::{dispatch, OnBackend};
+use crate::backend::{OnBackend, dispatch};
 use crate::cli::EvalArgs;
 use crate::files::{list_images, scale_label, stem};
 use crate::lpips::LpipsMeter;
@@ -119,8 +119,8 @@ impl OnBackend for EvalTask {
                         let result = pair.as_ref().map_err(|e| anyhow::anyhow!("{e:#}")).and_then(|(hr, lr, bicubic, perceptual)| {
                             let (quality, lpips) = match model {
                                 Some((_, _, w)) => {
-                                    let (quality, image) = model_output(&w.model, &w.meta.config, hr, lr, scale, &device)
-                                        .with_context(|| path.display().to_string())?;
+                                    let (quality, image) =
+                                        model_output(&w.model, &w.meta.config, hr, lr, scale, &device).with_context(|| path.display().to_string())?;
                                     let lpips = match (&lpips, perceptual) {
                                         (Some(meter), Some((reference, _))) => Some(meter.distance(reference, &image, shave_for_scale(scale))?),
                                         _ => None,
@@ -186,11 +186,7 @@ impl OnBackend for EvalTask {
 fn dataset_name(path: &Path) -> String {
     let p: PathBuf = path.components().collect();
     let last = stem(&p);
-    if last.eq_ignore_ascii_case("hr") {
-        p.parent().map(stem).unwrap_or(last)
-    } else {
-        last
-    }
+    if last.eq_ignore_ascii_case("hr") { p.parent().map(stem).unwrap_or(last) } else { last }
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
@@ -203,11 +199,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let backend = args.backend.clone();
     let summaries = dispatch(&backend, EvalTask { args })?;
     if json {
-        let value = if summaries.len() == 1 {
-            serde_json::to_value(&summaries[0])?
-        } else {
-            serde_json::json!({ "results": summaries })
-        };
+        let value = if summaries.len() == 1 { serde_json::to_value(&summaries[0])? } else { serde_json::json!({ "results": summaries }) };
         println!("{}", serde_json::to_string(&value)?);
         return Ok(());
     }

@@ -2,10 +2,12 @@
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
-use upres_image::{feature_grid, read_image, write_png_atomic, BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest};
+use upres_image::{
+    BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest, feature_grid, read_image, write_png_atomic,
+};
 use upres_models::Expectation;
 
-use crate::backend::{dispatch, OnBackend};
+use crate::backend::{OnBackend, dispatch};
 use crate::cli::FeaturesArgs;
 
 /// Most pixels a feature dump handles at once (activations of every layer are kept).

@@ -4,15 +4,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 use burn::backend::Flex;
-use regex::Regex;
 use burn_store::KeyRemapper;
+use regex::Regex;
 use upres_models::weights::{apply_named_tensors, expected_tensors, renamed};
-use upres_models::{save_weights, ModelConfig, Provenance, WeightsDtype, WeightsMeta};
+use upres_models::{ModelConfig, Provenance, WeightsDtype, WeightsMeta, save_weights};
 
 use crate::cli::ImportArgs;
 use crate::files::write_atomic;
 use crate::foreign_tensors::read_tensors;
-
 
 /// Known outside layouts, by architecture: `(pattern, replacement)`.
 fn builtin_mapping(arch: &str) -> Vec<(&'static str, &'static str)> {
@@ -66,11 +65,7 @@ fn rename_for_burn(name: String, expected: &BTreeSet<String>) -> String {
         "bias" => &["beta"],
         _ => &[],
     };
-    candidates
-        .iter()
-        .map(|c| format!("{prefix}.{c}"))
-        .find(|c| expected.contains(c))
-        .unwrap_or(name)
+    candidates.iter().map(|c| format!("{prefix}.{c}")).find(|c| expected.contains(c)).unwrap_or(name)
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
@@ -93,8 +88,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         ModelConfig::Fsrcnn(c) => fsrcnn_mid_part(c.mapping),
         _ => Vec::new(),
     };
-    let mut rules: Vec<(Regex, String)> =
-        builtin.chain(positional).map(|(p, r)| (Regex::new(&p).expect("built-in patterns are valid"), r)).collect();
+    let mut rules: Vec<(Regex, String)> = builtin.chain(positional).map(|(p, r)| (Regex::new(&p).expect("built-in patterns are valid"), r)).collect();
     for m in &args.maps {
         let (pattern, replacement) = m.split_once('=').with_context(|| format!("--map {m}: expected REGEX=REPLACEMENT"))?;
         rules.push((Regex::new(pattern).with_context(|| format!("--map {m}: invalid regex"))?, replacement.to_string()));

@@ -22,7 +22,10 @@ pub fn run(args: InfoArgs) -> Result<()> {
     println!("input         {:?}", meta.input);
     println!("parameters    {} ({} tensors, {:?})", meta.parameters, tensors.len(), meta.dtype);
     // "13520 multiply-adds per LR pixel at x2, 14720 at x3"
-    let cost: Vec<String> = meta.macs_per_lr_pixel().iter().enumerate()
+    let cost: Vec<String> = meta
+        .macs_per_lr_pixel()
+        .iter()
+        .enumerate()
         .map(|(i, (s, m))| if i == 0 { format!("{m} multiply-adds per LR pixel at {s}") } else { format!("{m} at {s}") })
         .collect();
     println!("cost          {}", cost.join(", "));

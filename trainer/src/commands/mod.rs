@@ -10,7 +10,7 @@ mod upscale;
 
 use anyhow::{Context, Result};
 use burn::prelude::Backend;
-use upres_models::{load_weights, Expectation, WeightsFile};
+use upres_models::{Expectation, WeightsFile, load_weights};
 
 use crate::cli::{Cli, Command};
 

@@ -1,17 +1,17 @@
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::prelude::Backend;
-use upres_models::{load_weights, save_weights, Expectation, WeightsDtype, WeightsMeta};
+use upres_models::{Expectation, WeightsDtype, WeightsMeta, load_weights, save_weights};
 
-use crate::backend::{dispatch, OnBackend};
+use crate::backend::{OnBackend, dispatch};
 use crate::cli::{ExportArgs, TrainArgs, WhichCheckpoint};
 use crate::files::{read_bytes, write_atomic};
 use crate::train::config::TrainConfig;
-use crate::train::{train, Outcome, TrainJob};
+use crate::train::{Outcome, TrainJob, train};
 
 struct TrainTask(TrainJob);
 
@@ -76,7 +76,8 @@ pub fn export(args: ExportArgs) -> Result<()> {
     };
     let path = args.run.join(name);
     let bytes = read_bytes(&path).with_context(|| format!("{}: is this a run folder that has validated once?", args.run.display()))?;
-    let weights = load_weights::<burn::backend::Flex>(&bytes, &Default::default(), &Expectation::default()).with_context(|| path.display().to_string())?;
+    let weights =
+        load_weights::<burn::backend::Flex>(&bytes, &Default::default(), &Expectation::default()).with_context(|| path.display().to_string())?;
     let dtype = if args.f16 { WeightsDtype::F16 } else { WeightsDtype::F32 };
     // Shipped weights are the inference form (SESR's blocks collapsed).
     let (config, model) = weights.model.for_inference(&weights.meta.config);

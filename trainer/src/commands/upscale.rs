@@ -2,10 +2,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::prelude::Backend;
-use upres_image::{read_image_with_notes, write_png_atomic, DecodeLimits, Decoded, OutputSize, UpscaleRequest};
+use upres_image::{DecodeLimits, Decoded, OutputSize, UpscaleRequest, read_image_with_notes, write_png_atomic};
 use upres_models::{Expectation, WeightsFile};
 
-use crate::backend::{dispatch, OnBackend};
+use crate::backend::{OnBackend, dispatch};
 use crate::cli::UpscaleArgs;
 use crate::files::{is_image_path, list_images};
 
@@ -26,7 +26,11 @@ fn upscale_one<B: Backend>(weights: &WeightsFile<B>, input: &Path, output: &Path
     for line in notes.messages(&input.display().to_string()) {
         eprintln!("note: {line}");
     }
-    let request = UpscaleRequest { size: output_size(args, default_scale), tile: args.tiles.tile, overlap: args.tiles.overlap.unwrap_or_else(|| weights.meta.default_overlap()) };
+    let request = UpscaleRequest {
+        size: output_size(args, default_scale),
+        tile: args.tiles.tile,
+        overlap: args.tiles.overlap.unwrap_or_else(|| weights.meta.default_overlap()),
+    };
     let bar = super::progress_bar(0, "tiles");
     let out = upres_models::run::upscale(&weights.model, &weights.meta.config, &image, &request, device, |done, total| {
         bar.set_length(total as u64);
@@ -36,15 +40,7 @@ fn upscale_one<B: Backend>(weights: &WeightsFile<B>, input: &Path, output: &Path
     .with_context(|| input.display().to_string())?;
     bar.finish_and_clear();
     write_png_atomic(&out.image, output)?;
-    eprintln!(
-        "{} ({}x{}) -> {} ({}x{})",
-        input.display(),
-        image.width,
-        image.height,
-        output.display(),
-        out.image.width,
-        out.image.height
-    );
+    eprintln!("{} ({}x{}) -> {} ({}x{})", input.display(), image.width, image.height, output.display(), out.image.width, out.image.height);
     Ok(())
 }
 

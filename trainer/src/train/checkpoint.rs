@@ -57,9 +57,8 @@ impl Checkpoint {
         }
         let checksum = crc32fast::hash(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
-        crate::files::write_atomic(path, &bytes).with_context(|| {
-            format!("writing the checkpoint of iteration {}; the one before it stays in place for --resume", self.state.iteration)
-        })
+        crate::files::write_atomic(path, &bytes)
+            .with_context(|| format!("writing the checkpoint of iteration {}; the one before it stays in place for --resume", self.state.iteration))
     }
 
     pub fn read(path: &Path) -> Result<Self> {

@@ -13,17 +13,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use upres_image::degrade::{Degradation, Source};
-use upres_image::{imresize, modcrop, network_planes, read_image, ColorSpace, DecodeLimits, InputKind, Layout, PlanarImage, Plane, ResizeTarget};
+use upres_image::{ColorSpace, DecodeLimits, InputKind, Layout, PlanarImage, Plane, ResizeTarget, imresize, modcrop, network_planes, read_image};
 
 use super::config::DataConfig;
 
@@ -119,7 +119,9 @@ impl Dataset {
             let per_scale = std::thread::scope(|scope| {
                 let handles: Vec<_> = images
                     .chunks(images.len().div_ceil(config.workers.max(1)))
-                    .map(|chunk| scope.spawn(move || chunk.iter().map(|img| make_sample(img, s, input_kind, color, source)).collect::<Result<Vec<_>>>()))
+                    .map(|chunk| {
+                        scope.spawn(move || chunk.iter().map(|img| make_sample(img, s, input_kind, color, source)).collect::<Result<Vec<_>>>())
+                    })
                     .collect();
                 handles.into_iter().map(|h| h.join().expect("sample worker")).collect::<Result<Vec<Vec<_>>>>()
             })?;
@@ -178,13 +180,7 @@ impl Dataset {
                 push_patch(&mut target, plane, tx, ty, p * tscale, aug);
             }
         }
-        Batch {
-            scale: self.scales[batch_scale],
-            input,
-            input_dims: [n, c, p, p],
-            target,
-            target_dims: [n, c, ts, ts],
-        }
+        Batch { scale: self.scales[batch_scale], input, input_dims: [n, c, p, p], target, target_dims: [n, c, ts, ts] }
     }
 }
 
@@ -312,7 +308,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (i, (w, h)) in [(150usize, 120usize), (133, 171)].into_iter().enumerate() {
             let planes = (0..3)
-                .map(|c| Plane::new(w, h, (0..w * h).map(|p| (127.0 + 100.0 * ((p % w) as f32 * 0.19 + (p / w) as f32 * 0.07 + c as f32 + i as f32).sin()).round()).collect()))
+                .map(|c| {
+                    Plane::new(
+                        w,
+                        h,
+                        (0..w * h)
+                            .map(|p| (127.0 + 100.0 * ((p % w) as f32 * 0.19 + (p / w) as f32 * 0.07 + c as f32 + i as f32).sin()).round())
+                            .collect(),
+                    )
+                })
                 .collect();
             let img = PlanarImage::new(Layout::Rgb, upres_image::BitDepth::Eight, planes);
             upres_image::write_png_atomic(&img, &dir.path().join(format!("{i}.png"))).unwrap();

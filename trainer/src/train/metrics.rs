@@ -96,7 +96,16 @@ mod tests {
     use super::*;
 
     fn row(iteration: u64, psnr: Option<f64>) -> MetricsRow {
-        MetricsRow { iteration, epoch: iteration as f64 / 3.0, loss: 0.0123456789, lr: 5e-4, val_psnr: psnr, val_ssim: psnr.map(|_| 0.912345678), data_ms: 1.0, step_ms: 250.0 }
+        MetricsRow {
+            iteration,
+            epoch: iteration as f64 / 3.0,
+            loss: 0.0123456789,
+            lr: 5e-4,
+            val_psnr: psnr,
+            val_ssim: psnr.map(|_| 0.912345678),
+            data_ms: 1.0,
+            step_ms: 250.0,
+        }
     }
 
     #[test]

@@ -14,8 +14,8 @@ pub mod step;
 pub mod validation;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -23,11 +23,11 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
-use upres_models::{save_weights, Expectation, Provenance, SrModel, WeightsDtype, WeightsMeta};
+use upres_models::{Expectation, Provenance, SrModel, WeightsDtype, WeightsMeta, save_weights};
 
 use checkpoint::{Checkpoint, LoopState};
 use config::TrainConfig;
-use data::{resolve, Dataset, Prefetcher};
+use data::{Dataset, Prefetcher, resolve};
 use metrics::MetricsRow;
 use optim::Record;
 use precision::{LossScale, Precision};
@@ -114,7 +114,15 @@ pub fn move_degraded_validation_to_notes(p: &mut Provenance) {
     }
 }
 
-fn export<B: Backend>(model: &SrModel<B>, config: &TrainConfig, path: &Path, iterations: u64, set5: Option<(usize, f64)>, elapsed_s: f64, execution: &str) -> Result<()> {
+fn export<B: Backend>(
+    model: &SrModel<B>,
+    config: &TrainConfig,
+    path: &Path,
+    iterations: u64,
+    set5: Option<(usize, f64)>,
+    elapsed_s: f64,
+    execution: &str,
+) -> Result<()> {
     let meta = WeightsMeta::new(config.model.clone(), config.data.scales.clone(), provenance(config, iterations, set5, elapsed_s, execution));
     let bytes = save_weights(model, &meta, WeightsDtype::F32)?;
     crate::files::write_atomic(path, &bytes)
@@ -179,11 +187,17 @@ fn save_checkpoint<AB: AutodiffBackend>(path: &Path, model: &SrModel<AB>, traine
         Some(g) => (Recorder::<AB>::record(&rec, g.discriminator.clone().into_record(), ())?, g.optimizer.to_bytes()?),
         None => (Vec::new(), Vec::new()),
     };
-    Checkpoint { state: state.clone(), model: model_bytes, optimizer: trainer.optimizer.to_bytes()?, discriminator, discriminator_optimizer }.write(path)
+    Checkpoint { state: state.clone(), model: model_bytes, optimizer: trainer.optimizer.to_bytes()?, discriminator, discriminator_optimizer }
+        .write(path)
 }
 
 /// The model, optimisers and loop state of a checkpoint.
-fn restore<AB: AutodiffBackend>(ck: Checkpoint, model: SrModel<AB>, trainer: &mut Trainer<AB>, device: &AB::Device) -> Result<(SrModel<AB>, LoopState)> {
+fn restore<AB: AutodiffBackend>(
+    ck: Checkpoint,
+    model: SrModel<AB>,
+    trainer: &mut Trainer<AB>,
+    device: &AB::Device,
+) -> Result<(SrModel<AB>, LoopState)> {
     let rec = Record::default();
     let model = model.load_record(Recorder::<AB>::load(&rec, ck.model, device).context("checkpoint model")?);
     trainer.optimizer.load_bytes(ck.optimizer, device).context("checkpoint optimiser")?;
@@ -252,7 +266,8 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     );
     let spec = config.model.network_spec();
     let dataset = Arc::new(Dataset::load(&config.data, &job.data_root, spec.input, spec.color)?);
-    let validation = Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale, config.validation.degrade.as_deref())?;
+    let validation =
+        Validation::load(&resolve(&job.data_root, &config.validation.dir), config.validation.scale, config.validation.degrade.as_deref())?;
     let epoch_patches = config.data.epoch_patches.unwrap_or_else(|| dataset.grid_patches());
     let iters_per_epoch = (epoch_patches as f64 / config.data.batch as f64).max(1.0);
     let total = config.duration.iterations(iters_per_epoch);
@@ -268,11 +283,18 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
         }
         None => None,
     };
-    let mut trainer = Trainer::new(Objective::from(&config), vgg, spec.color.channels(), devices.clone(), precision)
-        .with_context(|| config.name.clone())?;
+    let mut trainer =
+        Trainer::new(Objective::from(&config), vgg, spec.color.channels(), devices.clone(), precision).with_context(|| config.name.clone())?;
     let new_loss_scale = || (precision == Precision::F16).then(|| LossScale::new(job.loss_scale.unwrap_or(65536.0)));
-    let mut state =
-        LoopState { iteration: 0, best_psnr: None, best_iteration: None, config: config.clone(), elapsed_s: 0.0, precision, loss_scale: new_loss_scale() };
+    let mut state = LoopState {
+        iteration: 0,
+        best_psnr: None,
+        best_iteration: None,
+        config: config.clone(),
+        elapsed_s: 0.0,
+        precision,
+        loss_scale: new_loss_scale(),
+    };
     if let Some(ck) = resumed {
         (model, state) = restore(ck, model, &mut trainer, &device)?;
         if state.precision != precision || job.loss_scale.is_some() {
@@ -306,9 +328,7 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     }
     let bar = if job.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(end) };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}").expect("static template").progress_chars("=> "),
     );
     bar.set_position(state.iteration);
 
@@ -354,7 +374,16 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
                     Checkpoint::read(&files.checkpoint).map(|c| c.state.iteration).unwrap_or(0)
                 );
             }
-            let mut row = MetricsRow { iteration: it, epoch: it as f64 / iters_per_epoch, loss: mean_loss, lr, val_psnr: None, val_ssim: None, data_ms, step_ms };
+            let mut row = MetricsRow {
+                iteration: it,
+                epoch: it as f64 / iters_per_epoch,
+                loss: mean_loss,
+                lr,
+                val_psnr: None,
+                val_ssim: None,
+                data_ms,
+                step_ms,
+            };
             if validate {
                 let valid_model = model.valid();
                 let (p, s) = validation.run(&valid_model, &config.model, &device)?;
@@ -367,7 +396,11 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
                 }
                 bar.suspend(|| {
                     if !job.quiet {
-                        eprintln!("iteration {it}: validation {p:.2} dB / {s:.4} (bicubic {:.2}), best {:.2}", validation.bicubic_psnr, state.best_psnr.unwrap_or(p));
+                        eprintln!(
+                            "iteration {it}: validation {p:.2} dB / {s:.4} (bicubic {:.2}), best {:.2}",
+                            validation.bicubic_psnr,
+                            state.best_psnr.unwrap_or(p)
+                        );
                     }
                 });
             }
@@ -384,7 +417,9 @@ pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Re
     let elapsed = elapsed_before + started.elapsed().as_secs_f64();
     let last_psnr = metrics::last_validation(&files.metrics);
     export(&model.valid(), &config, &files.dir.join("last.safetensors"), end, last_psnr.map(|p| (config.validation.scale, p)), elapsed, &execution)?;
-    if let Err(e) = plot::curves(&files.metrics, &files.dir.join("curves.png"), validation.bicubic_psnr, config.validation.published_psnr, &config.name) {
+    if let Err(e) =
+        plot::curves(&files.metrics, &files.dir.join("curves.png"), validation.bicubic_psnr, config.validation.published_psnr, &config.name)
+    {
         eprintln!("warning: no curves.png: {e:#}");
     }
     if !job.quiet {
@@ -434,4 +469,3 @@ fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, arch: &str, byte
     eprintln!("init-from {}: {shared} of {all} tensors taken over", path.display());
     Ok(model)
 }
-

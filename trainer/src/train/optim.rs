@@ -21,7 +21,11 @@ pub enum Optim<AB: AutodiffBackend, M: AutodiffModule<AB>> {
     Sgd(OptimizerAdaptor<Sgd<AB::InnerBackend>, M, AB>, Option<f32>),
 }
 
-fn sgd<AB: AutodiffBackend, M: AutodiffModule<AB>>(momentum: f64, weight_decay: f32, clip: Option<f32>) -> OptimizerAdaptor<Sgd<AB::InnerBackend>, M, AB> {
+fn sgd<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+    momentum: f64,
+    weight_decay: f32,
+    clip: Option<f32>,
+) -> OptimizerAdaptor<Sgd<AB::InnerBackend>, M, AB> {
     SgdConfig::new()
         // PyTorch's SGD: no dampening.
         .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use upres_models::vgg::{torchvision_index, Vgg, VggConfig};
+use upres_models::vgg::{Vgg, VggConfig, torchvision_index};
 
 use super::config::{PerceptualConfig, VggNetwork};
 

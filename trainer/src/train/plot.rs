@@ -98,7 +98,13 @@ pub fn curves(metrics: &Path, out: &Path, bicubic_psnr: f64, published_psnr: Opt
     }
     chart.draw_series(psnrs.iter().map(|&p| Circle::new(p, 3, RED.filled()))).map_err(err)?;
     if labels {
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).position(SeriesLabelPosition::LowerRight).draw().map_err(err)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(err)?;
     }
     root.present().map_err(err)?;
     Ok(())

@@ -7,12 +7,12 @@
 use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::DType;
+use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
-use upres_models::blocks::in_dtype;
 use upres_models::SrModel;
+use upres_models::blocks::in_dtype;
 
 /// The float type of the forward and backward passes. Half precision is
 /// mixed precision: master weights and optimiser state stay f32.
@@ -113,7 +113,12 @@ impl<AB: AutodiffBackend> ModuleVisitor<AB> for MasterGradients<'_, AB::InnerBac
 
 /// f32 gradients for the master model from the working copy's, and whether
 /// they are all finite (checked only when `check` is set: it reads a value back).
-pub fn master_gradients<AB: AutodiffBackend, M: AutodiffModule<AB>>(master: &M, mut grads: GradientsParams, loss_scale: f32, check: bool) -> (GradientsParams, bool) {
+pub fn master_gradients<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+    master: &M,
+    mut grads: GradientsParams,
+    loss_scale: f32,
+    check: bool,
+) -> (GradientsParams, bool) {
     let mut visitor = MasterGradients::<AB::InnerBackend> { grads: &mut grads, factor: 1.0 / loss_scale, check, sum: None };
     master.visit(&mut visitor);
     let finite = visitor.sum.is_none_or(|s| s.into_scalar().elem::<f64>().is_finite());

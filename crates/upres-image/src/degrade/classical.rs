@@ -8,8 +8,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::kernels::BlurConfig;
-use super::resize::{resize, RESIZE_MODES};
-use super::{add_noise, check_probability, jpeg, quality_of, Noise, Range};
+use super::resize::{RESIZE_MODES, resize};
+use super::{Noise, Range, add_noise, check_probability, jpeg, quality_of};
 use crate::error::ImageError;
 use crate::planar::Plane;
 

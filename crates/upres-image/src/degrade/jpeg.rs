@@ -3,10 +3,10 @@
 //! decoder the product itself uses ([`crate::decode`]), so the blocks,
 //! ringing and chroma bleeding are the real ones.
 
-use jpeg_encoder::{rgb_to_ycbcr, Encoder, ImageBuffer, JpegColorType, SamplingFactor};
+use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType, SamplingFactor, rgb_to_ycbcr};
 
 use crate::error::ImageError;
-use crate::io::{decode, DecodeLimits};
+use crate::io::{DecodeLimits, decode};
 use crate::planar::{BitDepth, Layout, PlanarImage, Plane};
 
 /// Encode 1 (gray) or 3 (RGB) planes in [0, 1] at `quality` (1-100).
@@ -127,7 +127,9 @@ mod tests {
         let to8 = |v: f32| (v * 255.0).round().clamp(0.0, 255.0) as u8;
         let rgb: Vec<u8> = (0..45 * 31).flat_map(|i| planes.iter().map(move |p| to8(p.data[i]))).collect();
         let gray: Vec<u8> = planes[0].data.iter().map(|&v| to8(v)).collect();
-        for (quality, ours, theirs, color) in [(75, encode(&planes, 75), rgb, jpeg_encoder::ColorType::Rgb), (40, encode(&planes[..1], 40), gray, jpeg_encoder::ColorType::Luma)] {
+        for (quality, ours, theirs, color) in
+            [(75, encode(&planes, 75), rgb, jpeg_encoder::ColorType::Rgb), (40, encode(&planes[..1], 40), gray, jpeg_encoder::ColorType::Luma)]
+        {
             let mut bytes = Vec::new();
             let mut encoder = Encoder::new(&mut bytes, quality);
             encoder.set_sampling_factor(SamplingFactor::R_4_2_0);

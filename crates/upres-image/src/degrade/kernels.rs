@@ -214,7 +214,14 @@ fn betap() -> Range {
 impl BlurConfig {
     /// Real-ESRGAN's first-order blur (`sigma` is `blur_sigma`).
     pub fn real_esrgan(sigma: Range) -> Self {
-        BlurConfig { sizes: kernel_sizes(), sigma, mix: KernelMix::default(), generalized_beta: betag(), plateau_beta: betap(), sinc_probability: 0.1 }
+        BlurConfig {
+            sizes: kernel_sizes(),
+            sigma,
+            mix: KernelMix::default(),
+            generalized_beta: betag(),
+            plateau_beta: betap(),
+            sinc_probability: 0.1,
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -265,7 +272,11 @@ impl BlurConfig {
 
 /// Real-ESRGAN draws beta below 1 or above 1 with equal chance.
 fn split_beta<R: Rng + ?Sized>(range: Range, rng: &mut R) -> f64 {
-    if rng.random::<f64>() < 0.5 { Range::new(range.lo, range.lo.max(1.0).min(range.hi)).sample(rng) } else { Range::new(range.lo.max(1.0).min(range.hi), range.hi).sample(rng) }
+    if rng.random::<f64>() < 0.5 {
+        Range::new(range.lo, range.lo.max(1.0).min(range.hi)).sample(rng)
+    } else {
+        Range::new(range.lo.max(1.0).min(range.hi), range.hi).sample(rng)
+    }
 }
 
 /// The Bessel function of the first kind, order 1 (rational approximations
@@ -385,7 +396,8 @@ mod tests {
         let mut want = 0.0;
         for ky in 0..k.size {
             for kx in 0..k.size {
-                want += k.weights[ky * k.size + kx] * plane.get(reflect((x + kx) as isize - r as isize, 40), reflect((y + ky) as isize - r as isize, 30)) as f64;
+                want += k.weights[ky * k.size + kx]
+                    * plane.get(reflect((x + kx) as isize - r as isize, 40), reflect((y + ky) as isize - r as isize, 30)) as f64;
             }
         }
         assert!((out.get(x, y) as f64 - want).abs() < 1e-5);

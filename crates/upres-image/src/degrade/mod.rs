@@ -28,9 +28,9 @@ use serde::{Deserialize, Serialize};
 
 pub use classical::Classical;
 pub use jpeg::{encode as encode_jpeg, jpeg_image, round_trip as jpeg_round_trip};
-pub use kernels::{bessel_j1, BlurConfig, Kernel, KernelMix, Shape};
+pub use kernels::{BlurConfig, Kernel, KernelMix, Shape, bessel_j1};
 pub use noise::{add_gaussian, add_poisson};
-pub use resize::{resize_plane, ResizeMode};
+pub use resize::{ResizeMode, resize_plane};
 pub use second_order::{Order, SecondOrder};
 
 use crate::error::ImageError;
@@ -144,7 +144,9 @@ pub enum Step {
 impl Step {
     fn probability(&self) -> f64 {
         match self {
-            Step::Blur { probability, .. } | Step::Noise { probability, .. } | Step::Poisson { probability, .. } | Step::Jpeg { probability, .. } => *probability,
+            Step::Blur { probability, .. } | Step::Noise { probability, .. } | Step::Poisson { probability, .. } | Step::Jpeg { probability, .. } => {
+                *probability
+            }
         }
     }
 
@@ -152,8 +154,12 @@ impl Step {
         check_probability("probability", self.probability())?;
         match self {
             Step::Blur { kernel, .. } => kernel.validate(),
-            Step::Noise { sigma, gray_probability, .. } => sigma.validate("noise sigma", 0.0, 255.0).and(check_probability("gray_probability", *gray_probability)),
-            Step::Poisson { scale, gray_probability, .. } => scale.validate("poisson scale", 0.0, 20.0).and(check_probability("gray_probability", *gray_probability)),
+            Step::Noise { sigma, gray_probability, .. } => {
+                sigma.validate("noise sigma", 0.0, 255.0).and(check_probability("gray_probability", *gray_probability))
+            }
+            Step::Poisson { scale, gray_probability, .. } => {
+                scale.validate("poisson scale", 0.0, 20.0).and(check_probability("gray_probability", *gray_probability))
+            }
             Step::Jpeg { quality, .. } => quality.validate("jpeg quality", 1.0, 100.0),
         }
     }
@@ -263,7 +269,13 @@ impl Degradation {
 
     /// [`apply`](Self::apply) to an 8-bit image (gray stays gray; alpha is
     /// dropped): the LR a model is given in `trainer eval --degrade`.
-    pub fn apply_to_image<R: Rng + ?Sized>(&self, input: &PlanarImage, lr_width: usize, lr_height: usize, rng: &mut R) -> Result<PlanarImage, ImageError> {
+    pub fn apply_to_image<R: Rng + ?Sized>(
+        &self,
+        input: &PlanarImage,
+        lr_width: usize,
+        lr_height: usize,
+        rng: &mut R,
+    ) -> Result<PlanarImage, ImageError> {
         let max = input.depth.max_value();
         let planes: Vec<Plane> = input.color_planes().iter().map(|p| p.map(|v| v / max)).collect();
         let out = self.apply(&planes, lr_width, lr_height, rng)?;
@@ -281,7 +293,10 @@ impl Degradation {
         let mut steps = Vec::new();
         for item in spec.split('+') {
             let (op, value) = item.trim().split_once(':').ok_or_else(|| {
-                bad(format!("'{item}' is neither a preset ({}) nor OP:VALUE (jpeg:Q, noise:SIGMA, gray-noise:SIGMA, poisson:SCALE, blur:SIGMA)", Preset::names().join(", ")))
+                bad(format!(
+                    "'{item}' is neither a preset ({}) nor OP:VALUE (jpeg:Q, noise:SIGMA, gray-noise:SIGMA, poisson:SCALE, blur:SIGMA)",
+                    Preset::names().join(", ")
+                ))
             })?;
             let range = parse_range(value).ok_or_else(|| bad(format!("'{value}' is not a number or LO..HI")))?;
             steps.push(match op.trim() {
@@ -292,7 +307,14 @@ impl Degradation {
                 "blur" => {
                     let side = 2 * (3.0 * range.hi).ceil().max(1.0) as usize + 1;
                     let mix = KernelMix { iso: 1.0, aniso: 0.0, generalized_iso: 0.0, generalized_aniso: 0.0, plateau_iso: 0.0, plateau_aniso: 0.0 };
-                    let kernel = BlurConfig { sizes: [side, side], sigma: range, mix, generalized_beta: Range::fixed(1.0), plateau_beta: Range::fixed(1.0), sinc_probability: 0.0 };
+                    let kernel = BlurConfig {
+                        sizes: [side, side],
+                        sigma: range,
+                        mix,
+                        generalized_beta: Range::fixed(1.0),
+                        plateau_beta: Range::fixed(1.0),
+                        sinc_probability: 0.0,
+                    };
                     Step::Blur { probability: 1.0, kernel }
                 }
                 other => return Err(bad(format!("unknown operation '{other}' (jpeg, noise, gray-noise, poisson, blur)"))),

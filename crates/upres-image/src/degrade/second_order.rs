@@ -17,8 +17,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{BlurConfig, Kernel};
-use super::resize::{resize, ResizeMode, RESIZE_MODES};
-use super::{add_noise, check_probability, jpeg, quality_of, Range};
+use super::resize::{RESIZE_MODES, ResizeMode, resize};
+use super::{Range, add_noise, check_probability, jpeg, quality_of};
 use crate::error::ImageError;
 use crate::planar::Plane;
 

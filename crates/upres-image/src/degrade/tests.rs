@@ -54,7 +54,8 @@ fn jpeg_image_gives_the_lr_of_eval_degrade_jpeg() {
     let planes: Vec<Plane> = photo(37, 29).into_iter().map(|p| p.map(|v| (v * 255.0).round())).collect();
     let image = PlanarImage::new(Layout::Rgb, BitDepth::Eight, planes);
     for quality in [40, 90] {
-        let by_chain = Degradation::parse(&format!("jpeg:{quality}")).unwrap().apply_to_image(&image, 37, 29, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+        let by_chain =
+            Degradation::parse(&format!("jpeg:{quality}")).unwrap().apply_to_image(&image, 37, 29, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
         let direct = jpeg_image(&image, quality).unwrap();
         assert_eq!(direct, by_chain, "q{quality}");
         assert_ne!(direct, image, "q{quality}: the JPEG changed nothing");
@@ -70,7 +71,10 @@ fn a_written_chain_is_the_same_as_its_steps_by_hand() {
     jpeg_round_trip(&mut by_hand, 75).unwrap();
     assert_eq!(out, by_hand);
     // Gaussian noise of a fixed sigma: the deviation of the difference.
-    let noisy = Degradation::parse("noise:8").unwrap().apply(&[Plane::new(200, 100, vec![0.5; 20_000])], 200, 100, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+    let noisy = Degradation::parse("noise:8")
+        .unwrap()
+        .apply(&[Plane::new(200, 100, vec![0.5; 20_000])], 200, 100, &mut ChaCha8Rng::seed_from_u64(2))
+        .unwrap();
     let sd = (noisy[0].data.iter().map(|v| ((v - 0.5) * 255.0).powi(2) as f64).sum::<f64>() / 20_000.0).sqrt();
     assert!((sd - 8.0).abs() < 0.2, "{sd}");
 }
@@ -84,7 +88,9 @@ fn specs_parse_into_steps_and_bad_ones_say_why() {
     assert!(matches!(&steps[0], Step::Blur { kernel, .. } if kernel.sizes == [9, 9] && kernel.sigma == Range::fixed(1.2)));
     assert!(matches!(&steps[1], Step::Noise { sigma, .. } if *sigma == Range::new(2.0, 4.0)));
     assert_eq!(Degradation::parse("real").unwrap(), Preset::Real.degradation());
-    for (spec, says) in [("jpeg:0", "jpeg quality"), ("sharpen:2", "unknown operation"), ("jpeg", ""), ("jpg", "neither a preset"), ("noise:x", "not a number")] {
+    for (spec, says) in
+        [("jpeg:0", "jpeg quality"), ("sharpen:2", "unknown operation"), ("jpeg", ""), ("jpg", "neither a preset"), ("noise:x", "not a number")]
+    {
         if says.is_empty() {
             assert!(Degradation::parse(spec).is_ok(), "{spec}");
         } else {
