@@ -10,7 +10,7 @@
 // on SwiftShader's WebGPU, each run in a fresh browser, alternating: init
 // (fetch and compile), then per model the first upscale (cubecl generating
 // its kernels) and the warm one. This is how the size-built WebGPU wasm was
-// checked for speed (BENCHMARKS.md, "The WebGPU build for size").
+// checked for speed (BENCHMARKS.md, "Wasm size").
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";

@@ -122,8 +122,8 @@ impl UpscaleRequest {
     /// `2 * radius + 2`. Deeper networks (radius over 15: EDSR-baseline,
     /// VDSR) and those that read the whole image (`None`) get
     /// [`DEFAULT_OVERLAP`](Self::DEFAULT_OVERLAP), whose last pixels' error
-    /// has faded below what 8-bit output shows (BENCHMARKS.md, "Tile overlap
-    /// from the receptive radius").
+    /// has faded below what 8-bit output shows (BENCHMARKS.md, "Tiles:
+    /// exactness and speed").
     pub fn overlap_for_radius(radius: Option<usize>) -> usize {
         radius.map_or(Self::DEFAULT_OVERLAP, |r| (2 * r + 2).min(Self::DEFAULT_OVERLAP))
     }

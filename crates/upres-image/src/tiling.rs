@@ -92,7 +92,7 @@ pub struct TileBlender {
 /// edge, so for a smaller overlap too the middle is the best place to
 /// hand over. (It used to trust a tile from a quarter of the overlap in,
 /// cross-fading over the middle half, which needed four times the radius to
-/// be exact: BENCHMARKS.md, "Tile overlap from the receptive radius".)
+/// be exact: BENCHMARKS.md, "Tiles: exactness and speed".)
 fn blend_of(overlap: usize, scale: usize) -> (usize, usize) {
     let margin = (overlap / 2).saturating_sub(1);
     (margin * scale, (overlap - 2 * margin) * scale)
