@@ -1,5 +1,5 @@
 //! The one error type of the web facade. Each variant becomes a JS `Error`
-//! whose `name` is [`WebError::js_name`], in one place (`bindings.rs`).
+//! whose `name` is [`WebError::js_name`], in one place (`bindings/mod.rs`).
 
 use upres_image::ImageError;
 use upres_models::ModelError;
