@@ -1,25 +1,7 @@
 // The demo's model menu: what each entry says of a model (from
 // weights/index.json, or a visitor's own file), and which model does a scale.
 
-// Published Set5 PSNR (dB) per architecture and scale, for the model list.
-const PUBLISHED = {
-  srcnn: { 2: 36.66, 3: 32.75, 4: 30.48 },
-  vdsr: { 2: 37.53, 3: 33.66, 4: 31.35 },
-  "edsr-baseline": { 2: 37.99, 3: 34.37, 4: 32.09 },
-  edsr: { 2: 38.11, 3: 34.65, 4: 32.46 },
-  srresnet: { 4: 32.05 },
-  fsrcnn: { 2: 37.0, 3: 33.16, 4: 30.71 },
-  // SESR (MLSys 2022), x2, by preset: M5, M11, XL.
-  "sesr-m5": { 2: 37.39 },
-  "sesr-m11": { 2: 37.58 },
-  "sesr-xl": { 2: 37.77 },
-};
-
-function family(model) {
-  if (model.arch === "sesr") return model.config.features === 32 ? "sesr-xl" : `sesr-m${model.config.blocks}`;
-  if (model.arch === "edsr") return model.config.resblocks === 32 || model.config.features === 256 ? "edsr" : "edsr-baseline";
-  return model.arch;
-}
+import { SHIPPED_MODELS } from "./pkg/index.js";
 
 export function humanCount(n) {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}K`;
@@ -61,11 +43,12 @@ function groupFor(select, kind) {
 
 /** The model menu's entry for model `i` (its value), under its kind's group: name, size, cost, Set5 PSNR (measured, and the paper's). */
 export function addModelOption(select, m, i) {
-  const published = PUBLISHED[family(m)] ?? {};
+  // The paper's figure for the preset the network is (weights/index.json, from upres_models::presets).
+  const published = m.publishedSet5 ?? {};
   const measured = m.provenance?.set5_psnr ?? {};
   const first = m.scales[0];
   const score = measured[`x${first}`] ? `Set5 x${first} ${measured[`x${first}`].toFixed(2)} dB` : "";
-  const paper = published[first] ? `paper ${published[first]} dB` : "";
+  const paper = published[`x${first}`] ? `paper ${published[`x${first}`].toFixed(2)} dB` : "";
   const name = m.file.replace(/\.f16\.safetensors$|\.safetensors$/, "");
   const macs = m.macsPerLrPixel?.[`x${first}`];
   const cost = macs ? ` · ${humanCount(macs)} MACs/px` : "";
@@ -84,20 +67,13 @@ export function canUpscale(m, scale) {
 }
 
 /**
- * The index of the model of `kind` ("clean" or "photo") for `scale` that the
- * package's `{ scale, kind }` would load: of the LR-space networks (SESR,
- * FSRCNN) of that kind, the one with the fewest multiply-adds (sesr-m5
- * rather than the larger sesr-m11); else of any model that does the scale,
- * else -1.
+ * The index of the model of `kind` ("clean" or "photo") for `scale`: the one
+ * the package's `{ scale, kind }` loads (SHIPPED_MODELS). Without one of
+ * that kind, the clean one; else any model that does the scale; else -1.
  */
 export function fastModelFor(models, scale, kind = "clean") {
-  const cost = (m) => m.macsPerLrPixel?.[`x${scale}`] ?? Infinity;
-  let fast = -1;
-  models.forEach((m, i) => {
-    const lrSpace = (m.arch === "sesr" || m.arch === "fsrcnn") && m.scales.includes(scale) && kindOf(m) === kind;
-    if (lrSpace && (fast < 0 || cost(m) < cost(models[fast]))) fast = i;
-  });
-  if (fast >= 0) return fast;
-  // No model of that kind for the scale: the clean one, else any that does it.
+  const name = SHIPPED_MODELS[kind]?.[scale];
+  const shipped = name ? models.findIndex((m) => !m.own && m.file === `${name}.f16.safetensors`) : -1;
+  if (shipped >= 0) return shipped;
   return kind !== "clean" ? fastModelFor(models, scale, "clean") : models.findIndex((m) => canUpscale(m, scale));
 }

@@ -50,6 +50,17 @@ describe("the demo without WebGPU (CPU backend)", () => {
     assert.equal(await page.textContent("#backend"), "Backend: CPU (WebAssembly SIMD) because no WebGPU adapter is available (the GPU may be blocklisted or WebGPU disabled)");
   });
 
+  test("the menu gives the paper's Set5 figure for a paper's network (recognised from its config) and none for sizes of our own", async () => {
+    const label = (file) => page.$eval(`#model option[data-file="${file}"]`, (o) => o.textContent);
+    assert.match(await label("sesr-m5-x2.f16.safetensors"), /Set5 x2 37\.23 dB \(paper 37\.39 dB\)$/);
+    assert.match(await label("sesr-xl-x2.f16.safetensors"), /\(paper 37\.77 dB\)$/);
+    assert.match(await label("vdsr-reference-x234.f16.safetensors"), /\(paper 37\.53 dB\)$/);
+    // 6x32 VDSR and 6x32 EDSR are not the papers' networks: no paper figure (the old menu gave EDSR-baseline's 37.99).
+    for (const own of ["vdsr-small-x2.f16.safetensors", "edsr-small-x2.f16.safetensors"]) assert.doesNotMatch(await label(own), /paper/, own);
+    assert.deepEqual(shipped.find((m) => m.file === "sesr-m5-x4.f16.safetensors").publishedSet5, {}, "SESR's paper gives x2 only");
+    assert.equal(shipped.find((m) => m.file === "sesr-m5-x4.f16.safetensors").preset, "sesr-m5");
+  });
+
   test("the page is served under a Content-Security-Policy of its own scripts and wasm only (a violation is a console error, which fails this suite)", async () => {
     const policy = (await page.request.get(url)).headers()["content-security-policy"];
     assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);

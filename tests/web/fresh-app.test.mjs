@@ -98,7 +98,7 @@ test("Vite: the README's recipe builds an app that upscales in Chromium (in a wo
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", "typescript@^5"], { cwd: app, stdio: "inherit" });
   writeFileSync(
     join(app, "check.ts"),
-    `import init, { Upscaler, createWorkerUpscaler, WeightsError, UpresError, type UpscalerInfo, type Evaluation, type UpscaledImage } from "upres";
+    `import init, { Upscaler, createWorkerUpscaler, SHIPPED_MODELS, WeightsError, UpresError, type UpscalerInfo, type Evaluation, type UpscaledImage } from "upres";
 export async function typed(): Promise<number> {
   await init();
   const up = await Upscaler.create({ weights: "/model.safetensors", backend: "auto", onDownloadProgress: (l, t) => l / t });
@@ -110,8 +110,11 @@ export async function typed(): Promise<number> {
   const worker = await createWorkerUpscaler({ weights: "edsr-small-x2", workerUrl: "/assets/worker.js", wasm: new URL("http://localhost/core.wasm") });
   const e: Evaluation = await worker.evaluate(out, { scale: 2 });
   up.dispose();
+  const photoX2: string | undefined = SHIPPED_MODELS.photo[2];
+  // @ts-expect-error the table of shipped models is read-only
+  SHIPPED_MODELS.clean = {};
   const caught = await Upscaler.create({ weights: "nope" }).catch((err: unknown) => err instanceof WeightsError && err instanceof UpresError && err.name === "WeightsError");
-  return e.modelQuality.psnr + (info.fallbackReason?.length ?? 0) + (modelScale ?? 0) + info.scaleNote.length + Number(caught);
+  return e.modelQuality.psnr + (info.fallbackReason?.length ?? 0) + (modelScale ?? 0) + info.scaleNote.length + Number(caught) + (photoX2?.length ?? 0);
 }
 `,
   );

@@ -36,6 +36,14 @@ export type Backend = "webgpu" | "cpu";
  */
 export type ModelKind = "clean" | "photo";
 
+/**
+ * The name of the model `{ scale, kind }` loads, by kind and scale (e.g.
+ * `SHIPPED_MODELS.photo[2]` is "sesr-m11-x2-photo"; its file is
+ * `weights/<name>.f16.safetensors`, described in `weights/index.json`). A
+ * scale missing from a kind has no model of that kind.
+ */
+export const SHIPPED_MODELS: Readonly<Record<ModelKind, Readonly<Partial<Record<2 | 3 | 4, string>>>>>;
+
 export interface UpscalerOptions {
   /** An upres weights file (safetensors with upres metadata), f32 or f16. Leave it out to get the model shipped for `scale` and `kind`. */
   weights?: WeightsSource;

@@ -465,5 +465,5 @@ export class Upscaler {
   }
 }
 
-export { createWorkerUpscaler } from "./worker-client.js";
+export { createWorkerUpscaler, SHIPPED_MODELS } from "./worker-client.js";
 export { defaultWorkerCount } from "./worker-pool.js";

@@ -126,19 +126,19 @@ impl Session {
         let mut network_scale = 1;
         for band in plan.bands.iter().enumerate().filter(|(i, _)| part.runs(*i)).map(|(_, b)| b) {
             let strip = image.rows(band.top, band.rows);
-            let mut job = UpscaleJob::new(&strip, &spec, &plan.request)?;
+            let job = UpscaleJob::new(&strip, &spec, &plan.request)?;
             drop(strip);
             network_scale = job.network_scale();
-            for tile in 0..job.tile_count() {
-                let input = job.tile_input(tile);
-                let output = self.run_tile(&input, network_scale).await?;
-                job.add_tile_output(tile, &output)?;
-                done += 1;
-                if !on_tile(done, total.max(done)).await? {
-                    return Err(WebError::Aborted);
-                }
-            }
-            let out = job.finish()?.image;
+            let out = job
+                .run(
+                    async |input, scale| self.run_tile(&input, scale).await,
+                    async |_, _| {
+                        done += 1;
+                        crate::engine::stop_unless(on_tile(done, total.max(done)).await?)
+                    },
+                )
+                .await?
+                .image;
             let kept = if band.output_skip == 0 && band.output_rows == out.height {
                 out
             } else {

@@ -6,13 +6,13 @@
 use std::future::Future;
 
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use serde::Serialize;
 use upres_image::{
     OutputSize, PlanarImage, Quality, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequest, degrade::jpeg_image, evaluate_y, evaluate_y_planes,
     feature_grid, luma, shave_for_scale,
 };
 use upres_models::eval::{bicubic_to, protocol_pair};
+use upres_models::run::tile_tensor;
 use upres_models::{Expectation, SrModel, WeightsMeta, load_weights};
 
 use crate::WebError;
@@ -51,10 +51,6 @@ pub enum TileError {
     Other(WebError),
 }
 
-fn tensor_of<B: Backend>(input: &TileInput, device: &B::Device) -> Tensor<B, 4> {
-    Tensor::<B, 1>::from_data(TensorData::new(input.data.clone(), [input.data.len()]), device).reshape([1, input.channels, input.height, input.width])
-}
-
 async fn read_back<B: Backend>(t: Tensor<B, 4>) -> Result<Vec<f32>, TileError> {
     // Asynchronous: a synchronous read of a WebGPU buffer panics in a browser.
     let data = t.into_data_async().await.map_err(|e| TileError::Device(format!("{e:?}")))?;
@@ -62,7 +58,8 @@ async fn read_back<B: Backend>(t: Tensor<B, 4>) -> Result<Vec<f32>, TileError> {
 }
 
 async fn forward_tile<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: usize) -> Result<Vec<f32>, TileError> {
-    read_back(loaded.model.forward(tensor_of::<B>(input, &loaded.device), scale)).await
+    // A copy: the caller keeps the tile to run it again on the CPU if the GPU is lost.
+    read_back(loaded.model.forward(tile_tensor::<B>(input.clone(), &loaded.device), scale)).await
 }
 
 /// One layer's activations as a gray grid image (0..=255).
@@ -84,7 +81,7 @@ async fn features_of<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: u
         height: input.height,
         grid: feature_grid(&input.data, input.channels, input.height, input.width, max_channels),
     }];
-    for (name, t) in loaded.model.forward_features(tensor_of::<B>(input, &loaded.device), scale) {
+    for (name, t) in loaded.model.forward_features(tile_tensor::<B>(input.clone(), &loaded.device), scale) {
         let [_, c, h, w] = t.dims();
         let values = read_back(t).await?;
         maps.push(FeatureMap { name, channels: c, width: w, height: h, grid: feature_grid(&values, c, h, w, max_channels) });
@@ -201,18 +198,8 @@ impl Session {
         // Before UpscaleJob::new, which allocates planes of the output size.
         let (ow, oh) = request.size.resolve(image.width, image.height);
         check_memory(ow, oh, image.layout.channels().max(3))?;
-        let mut job = UpscaleJob::new(image, &self.meta.config.network_spec(), request)?;
-        let total = job.tile_count();
-        let scale = job.network_scale();
-        for i in 0..total {
-            let input = job.tile_input(i);
-            let output = self.run_tile(&input, scale).await?;
-            job.add_tile_output(i, &output)?;
-            if !on_tile(i + 1, total).await? {
-                return Err(WebError::Aborted);
-            }
-        }
-        Ok(job.finish()?)
+        let job = UpscaleJob::new(image, &self.meta.config.network_spec(), request)?;
+        job.run(async |input, scale| self.run_tile(&input, scale).await, async |done, total| stop_unless(on_tile(done, total).await?)).await
     }
 
     /// Ground-truth mode: `image` is the HR; its LR is made with MATLAB's
@@ -280,6 +267,11 @@ impl Session {
 
 /// Any factor from 1 up is accepted (the nearest network scale runs, then
 /// bicubic), but not one where bicubic would do most of the work.
+/// What a tile driver's `on_tile` answered: go on (true), or stop with [`WebError::Aborted`].
+pub(crate) fn stop_unless(go_on: bool) -> Result<(), WebError> {
+    if go_on { Ok(()) } else { Err(WebError::Aborted) }
+}
+
 pub(crate) fn check_requested_scale(meta: &WeightsMeta, in_width: usize, in_height: usize, request: &UpscaleRequest) -> Result<(), WebError> {
     let factor = match request.size {
         OutputSize::Scale(s) => s,

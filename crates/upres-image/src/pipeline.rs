@@ -3,17 +3,15 @@
 //!
 //! An [`UpscaleJob`] turns an image into network inputs tile by tile and
 //! assembles the network's outputs; whoever owns the network (the trainer
-//! natively, the wasm library in a browser, synchronously or not) runs each
-//! tile in between:
+//! natively, the wasm library in a browser, on a GPU or not) runs each tile
+//! in between, through the one tile loop, [`UpscaleJob::run`]:
 //!
 //! ```text
-//! let mut job = UpscaleJob::new(&image, &spec, &request)?;
-//! for i in 0..job.tile_count() {
-//!     let input = job.tile_input(i);          // CHW f32 in [0, 1]
-//!     let output = run_network(&input);       // CHW, network_scale() x larger
-//!     job.add_tile_output(i, &output)?;
-//! }
-//! let result = job.finish();
+//! let job = UpscaleJob::new(&image, &spec, &request)?;
+//! let result = job.run(
+//!     async |input, scale| run_network(input, scale),   // CHW f32 in [0, 1] -> CHW, `scale` x larger
+//!     async |done, total| report(done, total),          // an Err stops the job
+//! ).await?;
 //! ```
 //!
 //! * Y networks get the Y channel of MATLAB's rgb2ycbcr (in [0, 1]); Cb and
@@ -319,6 +317,26 @@ impl UpscaleJob {
         self.blender.add(&t, &planes);
         self.done[index] = true;
         Ok(())
+    }
+
+    /// The one tile loop: each tile's input through `network` (with the
+    /// scale it runs at, [`network_scale`](Self::network_scale)), its output
+    /// blended in, then `after_tile(done, total)`, whose error stops the job
+    /// (a cancel, an abort, a lost page); then [`finish`](Self::finish).
+    /// Async so that a browser can await its GPU and let the page run
+    /// between tiles; native callers, whose closures never wait, block on it.
+    pub async fn run<E: From<ImageError>>(
+        mut self,
+        mut network: impl AsyncFnMut(TileInput, usize) -> Result<Vec<f32>, E>,
+        mut after_tile: impl AsyncFnMut(usize, usize) -> Result<(), E>,
+    ) -> Result<UpscaleOutput, E> {
+        let (total, scale) = (self.tile_count(), self.network_scale());
+        for i in 0..total {
+            let output = network(self.tile_input(i), scale).await?;
+            self.add_tile_output(i, &output)?;
+            after_tile(i + 1, total).await?;
+        }
+        Ok(self.finish()?)
     }
 
     /// Assemble the output image (same layout and bit depth as the input).

@@ -35,15 +35,6 @@ pub struct FsrcnnConfig {
 }
 
 impl FsrcnnConfig {
-    /// FSRCNN (56-12-4) or FSRCNN-s (32-5-1).
-    pub fn preset(name: &str, scale: usize) -> Option<Self> {
-        match name {
-            "fsrcnn" => Some(Self::new().with_scale(scale)),
-            "fsrcnn-s" => Some(Self::new().with_scale(scale).with_features(32).with_shrink(5).with_mapping(1)),
-            _ => None,
-        }
-    }
-
     /// Multiply-adds per LR pixel (the paper's Table 1 counts these).
     pub fn macs_per_lr_pixel(&self) -> u64 {
         let (d, s, m) = (self.features as u64, self.shrink as u64, self.mapping as u64);

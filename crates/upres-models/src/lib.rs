@@ -20,6 +20,7 @@ pub mod eval;
 pub mod fsrcnn;
 pub mod lpips;
 mod model;
+pub mod presets;
 mod reach;
 pub mod run;
 pub mod sesr;

@@ -45,7 +45,7 @@ macro_rules! architectures {
 
         impl ModelConfig {
             /// An architecture's config with every field at its default.
-            fn defaults(arch: &str) -> Option<Self> {
+            pub(crate) fn defaults(arch: &str) -> Option<Self> {
                 match arch {
                     $($arch => Some(ModelConfig::$variant($config::new())),)+
                     _ => None,
@@ -163,26 +163,10 @@ impl<'de> Deserialize<'de> for ModelConfig {
 
 impl ModelConfig {
     /// Look an architecture up by name, with the paper's defaults
-    /// (`edsr-baseline`, `edsr`, `srcnn-915`, ...); `scale` picks the upsampler.
+    /// (`edsr-baseline`, `edsr`, `srcnn-915`, ...; the list is
+    /// [`PRESETS`](crate::presets::PRESETS)); `scale` picks the upsampler.
     pub fn preset(name: &str, scale: usize) -> Result<Self, ModelError> {
-        Ok(match name {
-            "srcnn" | "srcnn-955" => ModelConfig::Srcnn(SrcnnConfig::srcnn_955()),
-            "srcnn-915" => ModelConfig::Srcnn(SrcnnConfig::srcnn_915()),
-            "vdsr" => ModelConfig::Vdsr(VdsrConfig::new()),
-            "edsr-baseline" => ModelConfig::Edsr(EdsrConfig::baseline(scale)),
-            "edsr" => ModelConfig::Edsr(EdsrConfig::paper(scale)),
-            "mdsr-baseline" | "mdsr" => ModelConfig::Mdsr(MdsrConfig::new()),
-            "srresnet" => ModelConfig::Srresnet(SrresnetConfig::new().with_scale(scale)),
-            "fsrcnn" | "fsrcnn-s" => ModelConfig::Fsrcnn(FsrcnnConfig::preset(name, scale).expect("a listed preset")),
-            "sesr-m3" | "sesr-m5" | "sesr-m7" | "sesr-m11" | "sesr-xl" => {
-                ModelConfig::Sesr(SesrConfig::preset(&name[5..], scale).expect("a listed preset"))
-            }
-            other => {
-                return Err(ModelError::InvalidConfig(format!(
-                    "unknown architecture '{other}' (known: srcnn, srcnn-915, vdsr, edsr-baseline, edsr, mdsr-baseline, srresnet, fsrcnn, fsrcnn-s, sesr-m3, sesr-m5, sesr-m7, sesr-m11, sesr-xl)"
-                )));
-            }
-        })
+        Ok(crate::presets::preset(name)?.config(scale))
     }
 
     pub fn input_kind(&self) -> InputKind {

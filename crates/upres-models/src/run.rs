@@ -5,9 +5,14 @@ use upres_image::{PlanarImage, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequ
 
 use crate::{ModelConfig, ModelError, SrModel};
 
-/// A tile as a `[1, C, H, W]` tensor.
-pub fn tile_tensor<B: Backend>(tile: &TileInput, device: &B::Device) -> Tensor<B, 4> {
-    Tensor::<B, 1>::from_data(TensorData::new(tile.data.clone(), [tile.data.len()]), device).reshape([1, tile.channels, tile.height, tile.width])
+/// A tile as a `[1, C, H, W]` tensor (its samples moved, not copied).
+pub fn tile_tensor<B: Backend>(tile: TileInput, device: &B::Device) -> Tensor<B, 4> {
+    Tensor::from_data(TensorData::new(tile.data, [1, tile.channels, tile.height, tile.width]), device)
+}
+
+/// The network's output as the f32 samples an [`UpscaleJob`] blends.
+pub fn output_values<B: Backend>(output: Tensor<B, 4>) -> Result<Vec<f32>, ModelError> {
+    output.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| ModelError::Serialise(format!("reading the network output: {e:?}")))
 }
 
 /// Upscale `image` with `model`; `progress(done, total)` is called after each
@@ -20,18 +25,10 @@ pub fn upscale<B: Backend>(
     device: &B::Device,
     mut progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<UpscaleOutput, ModelError> {
-    let mut job = UpscaleJob::new(image, &config.network_spec(), request)?;
-    let total = job.tile_count();
-    let scale = job.network_scale();
-    for i in 0..total {
-        let input = job.tile_input(i);
-        let output = model.forward(tile_tensor::<B>(&input, device), scale);
-        let values =
-            output.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| ModelError::Serialise(format!("reading the network output: {e:?}")))?;
-        job.add_tile_output(i, &values)?;
-        if !progress(i + 1, total) {
-            return Err(ModelError::Cancelled);
-        }
-    }
-    Ok(job.finish()?)
+    let job = UpscaleJob::new(image, &config.network_spec(), request)?;
+    // Nothing here waits, so the future is ready at its first poll.
+    futures_executor::block_on(job.run(
+        async |tile, scale| output_values(model.forward(tile_tensor::<B>(tile, device), scale)),
+        async |done, total| if progress(done, total) { Ok(()) } else { Err(ModelError::Cancelled) },
+    ))
 }

@@ -58,19 +58,6 @@ pub struct SesrConfig {
 }
 
 impl SesrConfig {
-    /// The paper's presets: `m3`, `m5`, `m7`, `m11` (f = 16) and `xl` (f = 32, m = 11).
-    pub fn preset(name: &str, scale: usize) -> Option<Self> {
-        let (features, blocks) = match name {
-            "m3" => (16, 3),
-            "m5" => (16, 5),
-            "m7" => (16, 7),
-            "m11" => (16, 11),
-            "xl" => (32, 11),
-            _ => return None,
-        };
-        Some(Self::new().with_scale(scale).with_features(features).with_blocks(blocks))
-    }
-
     /// Multiply-adds per LR pixel of the collapsed network (what inference
     /// and a collapsed training step's forward pass cost).
     pub fn macs_per_lr_pixel(&self) -> u64 {

@@ -78,6 +78,12 @@ pub struct WeightsMeta {
     pub dtype: WeightsDtype,
     pub parameters: usize,
     pub provenance: Provenance,
+    /// The paper's configuration the network is (`sesr-m5`), as
+    /// [`save_weights`] recognised it from the one list of presets
+    /// ([`crate::presets`]) and wrote it; `None` for sizes of our own, and in
+    /// files written before the field (see [`WeightsMeta::recognise_preset`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 impl WeightsMeta {
@@ -91,6 +97,7 @@ impl WeightsMeta {
             dtype: WeightsDtype::F32,
             parameters: 0,
             provenance,
+            preset: None,
         }
     }
 
@@ -98,6 +105,27 @@ impl WeightsMeta {
     /// (`{"x2": 13520}`): the cost to compare models by.
     pub fn macs_per_lr_pixel(&self) -> BTreeMap<String, u64> {
         self.scales.iter().map(|&s| (format!("x{s}"), self.config.macs_per_lr_pixel(s))).collect()
+    }
+
+    /// The preset the file says the network is (a name lookup: the browser
+    /// reads it without the code that recognises configs).
+    pub fn preset(&self) -> Option<&'static crate::presets::Preset> {
+        crate::presets::named(self.preset.as_deref()?)
+    }
+
+    /// Fill in `preset` from the config where the file does not say it
+    /// (files written before the field).
+    pub fn recognise_preset(&mut self) {
+        if self.preset.is_none() {
+            self.preset = crate::presets::preset_of(&self.config).map(|p| p.name.to_string());
+        }
+    }
+
+    /// The paper's Set5 PSNR at each scale the weights are for, where its
+    /// preset's paper gives one (`{"x2": 37.39}`).
+    pub fn published_set5(&self) -> BTreeMap<String, f64> {
+        let Some(preset) = self.preset() else { return BTreeMap::new() };
+        self.scales.iter().filter_map(|&s| Some((format!("x{s}"), preset.published_set5_at(s)?))).collect()
     }
 
     /// The largest receptive radius over the scales the weights are for, in
@@ -167,12 +195,14 @@ pub fn save_weights<B: Backend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: W
         // Derived from the config (readers need not know the architectures).
         ("macs_per_lr_pixel", json(&meta.macs_per_lr_pixel())),
         ("provenance", json(&meta.provenance)),
-    ];
+    ]
+    .into_iter()
+    // The paper's configuration, from the one list (crate::presets).
+    .chain(crate::presets::preset_of(&meta.config).map(|p| ("preset", p.name.to_string())));
     // Burn's own metadata (`format` = "safetensors", producer, version) is
     // cleared: `format` names the upres format, which readers check.
-    let mut store = fields
-        .into_iter()
-        .fold(SafetensorsStore::from_bytes(None).clear_metadata().skip_enum_variants(true), |store, (key, value)| store.metadata(key, value));
+    let mut store =
+        fields.fold(SafetensorsStore::from_bytes(None).clear_metadata().skip_enum_variants(true), |store, (key, value)| store.metadata(key, value));
     if dtype == WeightsDtype::F16 {
         store = store.with_to_adapter(half_precision());
     }
@@ -232,6 +262,7 @@ pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, ModelError> {
         scales,
         dtype,
         provenance,
+        preset: get("preset"),
     })
 }
 

@@ -139,6 +139,8 @@ fn round_trip(config: ModelConfig, scale: usize, c: usize) {
     let loaded = load_weights::<B>(&bytes, &device, &Expectation::default()).unwrap();
     assert_eq!(loaded.meta.config, config);
     assert_eq!(loaded.meta.provenance.author, "test");
+    // The file says which paper's network it is, from the one list of presets.
+    assert_eq!(loaded.meta.preset.as_deref(), upres_models::presets::preset_of(&config).map(|p| p.name));
     let y32 = loaded.model.forward(x.clone(), scale).into_data().to_vec::<f32>().unwrap();
     assert_eq!(y, y32, "{} f32 round trip must be exact", config.arch());
 
@@ -329,4 +331,44 @@ fn extra_missing_and_integer_tensors_are_refused_by_name() {
         bias.1 = safetensors::Dtype::I32;
     });
     assert!(load(&integers).contains("tail.bias has dtype I32; only F32, F16, BF16 and F64 are read"), "{}", load(&integers));
+}
+
+/// The shipped files (written before `preset` was stored) are recognised as
+/// the papers' presets (or as sizes of our own) from the config they carry,
+/// whatever form they were saved in.
+#[test]
+fn saved_weights_say_their_preset_and_the_papers_figure() {
+    let config = ModelConfig::preset("sesr-m11", 2).unwrap();
+    let model = config.init::<B>(&Default::default()).unwrap();
+    let meta = WeightsMeta::new(config, vec![2], Provenance::default());
+    let bytes = save_weights(&model, &meta, WeightsDtype::F16).unwrap();
+    let read = upres_models::read_meta(&bytes).unwrap();
+    assert_eq!(read.preset.as_deref(), Some("sesr-m11"));
+    assert_eq!(read.published_set5().get("x2"), Some(&37.58));
+    let own = ModelConfig::Vdsr(upres_models::vdsr::VdsrConfig::new().with_layers(6).with_features(32));
+    let model = own.init::<B>(&Default::default()).unwrap();
+    let bytes = save_weights(&model, &WeightsMeta::new(own, vec![2], Provenance::default()), WeightsDtype::F32).unwrap();
+    assert_eq!(upres_models::read_meta(&bytes).unwrap().preset, None, "sizes of our own are no preset");
+}
+
+#[test]
+fn shipped_weights_are_recognised_as_their_presets() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../weights");
+    let expected = [
+        ("sesr-m5-x2", Some("sesr-m5"), Some(37.39)),
+        ("sesr-m5-x4", Some("sesr-m5"), None),
+        ("sesr-m5-x4-photo", Some("sesr-m5"), None),
+        ("sesr-m11-x2-photo", Some("sesr-m11"), Some(37.58)),
+        ("sesr-xl-x2", Some("sesr-xl"), Some(37.77)),
+        ("vdsr-small-x2", None, None),
+        ("edsr-small-x2", None, None),
+    ];
+    for (name, preset, paper) in expected {
+        let bytes = std::fs::read(dir.join(format!("{name}.f16.safetensors"))).unwrap();
+        let mut meta = upres_models::read_meta(&bytes).unwrap();
+        assert_eq!(upres_models::presets::preset_of(&meta.config).map(|p| p.name), preset, "{name}");
+        meta.recognise_preset();
+        let first = format!("x{}", meta.scales[0]);
+        assert_eq!(meta.published_set5().get(&first).copied(), paper, "{name}");
+    }
 }

@@ -36,7 +36,7 @@ impl OnBackend for FeaturesTask {
         }
         std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
         let input = job.tile_input(0);
-        let x = upres_models::run::tile_tensor::<B>(&input, &device);
+        let x = upres_models::run::tile_tensor::<B>(input.clone(), &device);
         let save = |name: &str, plane: Plane| -> Result<()> {
             let img = PlanarImage::new(Layout::Gray, BitDepth::Eight, vec![plane]);
             write_png_atomic(&img, &args.out.join(format!("{name}.png")))?;

@@ -6,10 +6,13 @@ use crate::files::read_bytes;
 
 pub fn run(args: InfoArgs) -> Result<()> {
     let bytes = read_bytes(&args.file)?;
-    let meta = upres_models::read_meta(&bytes).with_context(|| args.file.display().to_string())?;
+    let mut meta = upres_models::read_meta(&bytes).with_context(|| args.file.display().to_string())?;
+    meta.recognise_preset();
     let tensors = SafeTensors::deserialize(&bytes).with_context(|| format!("{}: corrupt tensor data", args.file.display()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&meta)?);
+        let mut json = serde_json::to_value(&meta)?;
+        json["published_set5"] = serde_json::to_value(meta.published_set5())?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
     let scales: Vec<String> = meta.scales.iter().map(|s| format!("x{s}")).collect();
@@ -17,6 +20,14 @@ pub fn run(args: InfoArgs) -> Result<()> {
     println!("format        upres-weights v{}", meta.format_version);
     println!("architecture  {}", meta.config.arch());
     println!("config        {}", serde_json::to_string(&meta.config)?);
+    match meta.preset() {
+        Some(preset) => {
+            let published: Vec<String> = meta.published_set5().iter().map(|(s, psnr)| format!("Set5 {s} {psnr:.2} dB")).collect();
+            let published = if published.is_empty() { String::new() } else { format!(" (the paper: {})", published.join(", ")) };
+            println!("preset        {}{published}", preset.name);
+        }
+        None => println!("preset        none (sizes of its own)"),
+    }
     println!("scales        {}", scales.join(", "));
     println!("color space   {:?} in [0, 1]", meta.color_space);
     println!("input         {:?}", meta.input);
