@@ -1,9 +1,10 @@
 //! The papers' named configurations (`sesr-m5`, `edsr-baseline`, ...), in
 //! one list. The trainer's `--arch` and `bench --models` read them;
 //! `save_weights` writes the preset a config is into the file's metadata
-//! (`preset`), which the package's `info` and `weights/index.json` give and
-//! the demo shows with the paper's figure. Nothing else spells a preset's
-//! sizes or its published score.
+//! (`preset`); `trainer info` prints it (recognising older files), and
+//! `web/build.mjs` puts it with the paper's figure into `weights/index.json`,
+//! which the demo shows. Nothing else spells a preset's sizes or its
+//! published score. The wasm leaves recognition out (3 kB of its gzip budget).
 
 use serde_json::Value;
 
@@ -20,9 +21,8 @@ pub struct Preset {
     /// `trainer eval` follows; only what the paper's own table gives.
     pub published_set5: &'static [(usize, f64)],
     /// The config as JSON: the fields that differ from the architecture's
-    /// defaults (data rather than code, so that recognising a preset in the
-    /// browser costs a comparison of JSON values and not a constructor and
-    /// an equality per architecture in the wasm).
+    /// defaults (data rather than a constructor per preset; recognising one
+    /// is a comparison of JSON values).
     config: &'static str,
 }
 
