@@ -71,7 +71,7 @@ function buildWasm(name, profile, cargoArgs, optLevel) {
 // gzipped where -O2 gives 1.50), the CPU-only one for speed (-O2).
 const builds = [buildWasm("upres_core", "wasm-webgpu", [], ["-Oz", "--converge"]), buildWasm("upres_cpu", "release", ["--no-default-features"], ["-O2"])];
 
-for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker-client.js", "worker-pool.js", "node-worker.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
+for (const f of ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "choices.js", "protocol.js", "worker.js", "worker-client.js", "worker-pool.js", "node-worker.js", "README.md"]) cpSync(join(root, "web", "js", f), join(pkg, f));
 writeFileSync(join(pkg, "worker.d.ts"), "// The module worker behind createWorkerUpscaler; see index.d.ts.\nexport {};\n");
 
 const shipped = [];
@@ -158,7 +158,7 @@ const manifest = {
     "./weights/*": "./weights/*",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "worker.js", "worker.d.ts", "worker-client.js", "worker-pool.js", "node-worker.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "upres_cpu.js", "upres_cpu.d.ts", "upres_cpu_bg.wasm", "upres_cpu_bg.wasm.d.ts", "weights/", "README.md"],
+  files: ["index.js", "node.js", "platform.js", "weights-download.js", "index.d.ts", "errors.js", "choices.js", "protocol.js", "worker.js", "worker.d.ts", "worker-client.js", "worker-pool.js", "node-worker.js", "upres_core.js", "upres_core.d.ts", "upres_core_bg.wasm", "upres_core_bg.wasm.d.ts", "upres_cpu.js", "upres_cpu.d.ts", "upres_cpu_bg.wasm", "upres_cpu_bg.wasm.d.ts", "weights/", "README.md"],
   sideEffects: ["./worker.js", "./node.js", "./node-worker.js"],
   engines: { node: ">=20" },
   keywords: ["super-resolution", "upscale", "webgpu", "wasm", "vdsr", "edsr", "srcnn", "fsrcnn", "sesr"],

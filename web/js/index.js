@@ -9,7 +9,7 @@ import * as webgpuBuild from "./upres_core.js";
 import * as cpuBuild from "./upres_cpu.js";
 
 import { abortError, asUpresError, ImageError, ImageTooLargeError, InvalidStateError, WeightsError } from "./errors.js";
-import { isBuildChoice, isModelName, onRowsError, weightsOrDefault } from "./worker-client.js";
+import { isBuildChoice, isModelName, onRowsError, weightsOrDefault } from "./choices.js";
 import { readFile } from "./platform.js";
 import { downloadWeights } from "./weights-download.js";
 
@@ -465,5 +465,6 @@ export class Upscaler {
   }
 }
 
-export { createWorkerUpscaler, SHIPPED_MODELS } from "./worker-client.js";
+export { createWorkerUpscaler } from "./worker-client.js";
+export { SHIPPED_MODELS } from "./choices.js";
 export { defaultWorkerCount } from "./worker-pool.js";

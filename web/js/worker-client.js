@@ -1,81 +1,13 @@
 // createWorkerUpscaler: the Upscaler API, with the work in a Web Worker so
 // the page never freezes.
 
-import { BackendError, ScaleError, abortError, errorFrom } from "./errors.js";
+import { BackendError, abortError, errorFrom } from "./errors.js";
 import { PooledUpscaler, workerCount } from "./worker-pool.js";
 import { platformThreads } from "./platform.js";
+import { isBuildChoice, isModelName, onRowsError, weightsOrDefault } from "./choices.js";
+import { REPLY, REQUEST, newId, wrapImage } from "./protocol.js";
 
-/** A bare name of a model shipped in the package ("edsr-small-x2"): no slash, no dot, no scheme. */
-export function isModelName(weights) {
-  return typeof weights === "string" && /^[a-z0-9][a-z0-9_-]*$/i.test(weights);
-}
-
-/** Whether `wasm` names the builds (`{ webgpu, cpu }`) rather than being one .wasm (a URL, bytes, a Module). */
-export function isBuildChoice(wasm) {
-  return wasm !== null && typeof wasm === "object" && Object.getPrototypeOf(wasm) === Object.prototype;
-}
-
-/**
- * The models shipped in the package, by kind and scale: what `{ scale, kind }`
- * without `weights` loads. "clean": the fast network trained on the papers'
- * clean bicubic downscales (SESR-M5), sharpest on PNGs, renders and
- * screenshots. "photo": trained on JPEG and sensor noise (docs/degradations.md),
- * for photos as phones and websites save them.
- */
-export const SHIPPED_MODELS = Object.freeze({
-  clean: Object.freeze({ 2: "sesr-m5-x2", 3: "sesr-m5-x3", 4: "sesr-m5-x4" }),
-  photo: Object.freeze({ 2: "sesr-m11-x2-photo", 4: "sesr-m5-x4-photo" }),
-});
-
-/** The "clean" models, what `{ scale }` alone loads. */
-export const DEFAULT_MODELS = SHIPPED_MODELS.clean;
-
-/** `options.weights`, or the shipped model for `options.scale` and `options.kind`; `who` names the caller in errors. */
-export function weightsOrDefault(options, who) {
-  if (options == null || (options.weights == null && options.scale == null)) {
-    throw new TypeError(`${who} needs { weights } (bytes, a URL or a shipped model's name) or { scale } (2, 3 or 4: the fast model shipped for it)`);
-  }
-  const kind = options.kind ?? "clean";
-  if (!Object.hasOwn(SHIPPED_MODELS, kind)) {
-    throw new TypeError(`${who}: kind must be ${Object.keys(SHIPPED_MODELS).map((k) => `"${k}"`).join(" or ")}, not ${JSON.stringify(options.kind)}`);
-  }
-  if (options.weights != null) {
-    if (options.kind != null) throw new TypeError(`${who}: give { weights } or { scale, kind }, not both: kind picks one of the shipped models`);
-    return options.weights;
-  }
-  const name = SHIPPED_MODELS[kind][options.scale];
-  if (name === undefined) {
-    const scales = Object.keys(SHIPPED_MODELS[kind]).map((s) => `x${s}`).join(", ");
-    throw new ScaleError(`no ${kind} model is shipped for scale ${options.scale}: the ${kind} models are ${scales}; pass { weights } for others`);
-  }
-  return name;
-}
-
-/** The TypeError for an `onRows` option that is not a function, else undefined. */
-export function onRowsError(onRows) {
-  if (onRows === undefined || typeof onRows === "function") return undefined;
-  return new TypeError("onRows must be a function (rows: ImageData, top: number, height: number) => void");
-}
-
-// Message ids are unique across connections, so several upscalers can share
-// one worker: each connection only answers the calls it made.
-let nextId = 1;
-
-/** Images from a worker as ImageData (in browsers), with what they carry. */
-export function wrapImage(image) {
-  if (image && ArrayBuffer.isView(image.data) && typeof image.width === "number" && typeof ImageData !== "undefined") {
-    const out = new ImageData(image.data, image.width, image.height);
-    if (image.modelScale !== undefined) out.modelScale = image.modelScale;
-    if (image.notes !== undefined) out.notes = image.notes;
-    if (image.bicubic !== undefined) out.bicubic = wrapImage(image.bicubic);
-    return out;
-  }
-  if (Array.isArray(image)) return image.map(wrapImage);
-  if (image && typeof image === "object" && !ArrayBuffer.isView(image)) {
-    return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, wrapImage(v)]));
-  }
-  return image;
-}
+export { SHIPPED_MODELS } from "./choices.js";
 
 class WorkerConnection {
   constructor(worker) {
@@ -85,12 +17,12 @@ class WorkerConnection {
     worker.addEventListener("message", ({ data }) => {
       const p = this.pending.get(data.id);
       if (!p) return;
-      if (data.type === "progress") p.onProgress?.(data.done, data.total);
-      else if (data.type === "rows") p.onRows?.(wrapImage({ data: data.data, width: data.width, height: data.height }), data.top, data.outputHeight);
-      else if (data.type === "download") p.onDownload?.(data.loaded, data.total);
+      if (data.type === REPLY.progress) p.onProgress?.(data.done, data.total);
+      else if (data.type === REPLY.rows) p.onRows?.(wrapImage({ data: data.data, width: data.width, height: data.height }), data.top, data.outputHeight);
+      else if (data.type === REPLY.download) p.onDownload?.(data.loaded, data.total);
       else {
         this.pending.delete(data.id);
-        if (data.type === "error") p.reject(errorFrom(data.error));
+        if (data.type === REPLY.error) p.reject(errorFrom(data.error));
         else p.resolve(data);
       }
     });
@@ -102,7 +34,7 @@ class WorkerConnection {
   }
 
   call(message, { transfer = [], onProgress, onDownload, onRows } = {}) {
-    const id = nextId++;
+    const id = newId();
     return {
       id,
       promise: new Promise((resolve, reject) => {
@@ -114,7 +46,7 @@ class WorkerConnection {
 
   /** Stop the call `id` within a tile; it rejects with an AbortError. */
   abort(id) {
-    this.worker.postMessage({ type: "abort", run: id });
+    this.worker.postMessage({ type: REQUEST.abort, id: newId(), run: id });
   }
 }
 
@@ -198,11 +130,11 @@ class WorkerUpscaler {
   }
 
   async _simulateDeviceLoss() {
-    await this.#connection.call({ type: "simulateDeviceLoss", upscaler: this.#id }).promise;
+    await this.#connection.call({ type: REQUEST.simulateDeviceLoss, upscaler: this.#id }).promise;
   }
 
   dispose() {
-    this.#connection.call({ type: "dispose", upscaler: this.#id });
+    this.#connection.call({ type: REQUEST.dispose, upscaler: this.#id });
     if (this.#ownsWorker) this.#connection.worker.terminate();
   }
 }
@@ -246,9 +178,9 @@ export async function createWorkerUpscaler(options) {
   // `wasm` may be `{ webgpu, cpu }`: each build's URL resolved here, against the page.
   const resolved = (u) => (isBuildChoice(u) ? Object.fromEntries(Object.entries(u).map(([k, v]) => [k, resolvedUrl(v)])) : resolvedUrl(u));
   const create = async (connection, message, onDownload) => {
-    const upscaler = nextId++;
+    const upscaler = newId();
     // `wasm`: the .wasm's URL (or a WebAssembly.Module, or its bytes), or `{ webgpu, cpu }`, as for `init(wasm)`.
-    const full = { type: "create", upscaler, ...(wasm !== undefined ? { wasm: resolved(wasm) } : {}), ...message };
+    const full = { type: REQUEST.create, upscaler, ...(wasm !== undefined ? { wasm: resolved(wasm) } : {}), ...message };
     const reply = await connection.call(full, { onDownload }).promise;
     return { connection, id: upscaler, reply };
   };

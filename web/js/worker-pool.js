@@ -6,7 +6,8 @@
 
 import { InvalidStateError, abortError } from "./errors.js";
 import { platformThreads } from "./platform.js";
-import { onRowsError, wrapImage } from "./worker-client.js";
+import { onRowsError } from "./choices.js";
+import { REQUEST, wrapImage } from "./protocol.js";
 
 /** The most workers one upscaler uses. */
 export const MAX_WORKERS = 16;
@@ -197,7 +198,7 @@ export class PooledUpscaler {
   dispose() {
     if (this.#members === null) return;
     this.#first.dispose();
-    for (const { connection, id } of this.#members.slice(1)) connection.call({ type: "dispose", upscaler: id });
+    for (const { connection, id } of this.#members.slice(1)) connection.call({ type: REQUEST.dispose, upscaler: id });
     for (const worker of this.#ownedWorkers) worker.terminate();
     this.#members = null;
   }
