@@ -13,8 +13,7 @@ PORT ?= 8080
 
 .PHONY: demo serve site test test-rust test-web build tools pkg weights tables fmt-check
 
-# Our crates only: patches/burn-flex is a workspace member but upstream's code.
-OUR_CRATES := -p upres-image -p upres-models -p trainer -p upres-web -p upres-tests
+OUR_CRATES := -p upres-image -p upres-kernels -p upres-models -p trainer -p upres-web -p upres-tests
 
 build:
 	cargo build --release --locked --workspace

@@ -3,7 +3,7 @@
 //! one place that names them.
 
 use anyhow::Result;
-use burn::prelude::Backend;
+use upres_kernels::SrBackend;
 
 use crate::cli::{BackendArgs, BackendKind};
 
@@ -12,9 +12,9 @@ pub trait OnBackend: Sized {
     type Output;
     /// Whether the task can use several devices at once (data-parallel training).
     const MULTI_DEVICE: bool = false;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Self::Output>;
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<Self::Output>;
     /// `devices` is never empty; the first one is the main device.
-    fn run_on<B: Backend>(self, mut devices: Vec<B::Device>) -> Result<Self::Output> {
+    fn run_on<B: SrBackend>(self, mut devices: Vec<B::Device>) -> Result<Self::Output> {
         self.run::<B>(devices.swap_remove(0))
     }
 }

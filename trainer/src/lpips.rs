@@ -5,6 +5,7 @@
 //! same `scale` pixels shaved as PSNR.
 
 use std::path::{Path, PathBuf};
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
 use burn::module::Module;
@@ -21,15 +22,15 @@ pub fn default_weights() -> PathBuf {
     home.join(".cache/upres/lpips-vgg16.safetensors")
 }
 
-pub struct LpipsMeter<B: Backend> {
+pub struct LpipsMeter<B: SrBackend> {
     net: Lpips<B>,
     device: B::Device,
 }
 
 /// A reference image's features, computed once for every image compared with it.
-pub struct Reference<B: Backend>(Vec<Tensor<B, 4>>);
+pub struct Reference<B: SrBackend>(Vec<Tensor<B, 4>>);
 
-impl<B: Backend> LpipsMeter<B> {
+impl<B: SrBackend> LpipsMeter<B> {
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
         anyhow::ensure!(
             path.exists(),

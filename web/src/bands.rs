@@ -109,8 +109,8 @@ impl Session {
         R: FnMut(Rows) -> Result<(), WebError>,
     {
         let (in_width, in_height) = (image.width(), image.height());
-        crate::engine::check_requested_scale(&self.meta, in_width, in_height, request)?;
-        let spec = self.meta.config.network_spec();
+        crate::engine::check_requested_scale(self.meta(), in_width, in_height, request)?;
+        let spec = self.meta().config.network_spec();
         let plan = BandPlan::new(in_width, in_height, &spec, request, band_output_pixels);
         let (width, height) = plan.output;
         check_band_memory(
@@ -201,7 +201,7 @@ mod tests {
     /// time), against the whole-image native run on its planes.
     fn largest_difference(weights: &[u8], image: &PlanarImage, scale: f64) -> (u8, usize) {
         let request = UpscaleRequest { size: OutputSize::Scale(scale), tile: 48, overlap: 16 };
-        let mut session = Session::on_cpu(weights.to_vec(), None).unwrap();
+        let mut session = Session::on_cpu(upres_models::open_weights(std::rc::Rc::<[u8]>::from(weights.to_vec())).unwrap(), None).unwrap();
         let mut rgba = Vec::new();
         let mut bands = 0;
         let out = ready(session.upscale_in_bands_sized(
@@ -251,7 +251,7 @@ mod tests {
     /// Rows of each part of `of`, as (top, rgba), and the tiles each part reported last.
     fn parts(weights: &[u8], image: &impl RowSource, of: usize) -> (Vec<(usize, Vec<u8>)>, Vec<(usize, usize)>) {
         let request = UpscaleRequest { size: OutputSize::Scale(2.0), tile: 48, overlap: 16 };
-        let mut session = Session::on_cpu(weights.to_vec(), None).unwrap();
+        let mut session = Session::on_cpu(upres_models::open_weights(std::rc::Rc::<[u8]>::from(weights.to_vec())).unwrap(), None).unwrap();
         let (mut rows, mut progress) = (Vec::new(), Vec::new());
         for index in 0..of {
             let mut last = (0, 0);

@@ -11,9 +11,10 @@ use upres_image::{
     OutputSize, PlanarImage, Quality, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequest, degrade::jpeg_image, evaluate_y, evaluate_y_planes,
     feature_grid, luma, shave_for_scale,
 };
+use upres_kernels::SrBackend;
 use upres_models::eval::{bicubic_to, protocol_pair};
 use upres_models::run::tile_tensor;
-use upres_models::{Expectation, SrModel, WeightsMeta, load_weights};
+use upres_models::{Expectation, OpenWeights, SrModel, WeightsMeta};
 
 use crate::WebError;
 use crate::pixels::check_memory;
@@ -31,7 +32,7 @@ pub enum BackendKind {
 }
 
 #[derive(Clone)]
-pub struct Loaded<B: Backend> {
+pub struct Loaded<B: SrBackend> {
     pub model: SrModel<B>,
     pub device: B::Device,
 }
@@ -57,7 +58,7 @@ async fn read_back<B: Backend>(t: Tensor<B, 4>) -> Result<Vec<f32>, TileError> {
     data.convert::<f32>().into_vec::<f32>().map_err(|e| TileError::Other(WebError::Backend(format!("reading the network output: {e:?}"))))
 }
 
-async fn forward_tile<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: usize) -> Result<Vec<f32>, TileError> {
+async fn forward_tile<B: SrBackend>(loaded: &Loaded<B>, input: &TileInput, scale: usize) -> Result<Vec<f32>, TileError> {
     // A copy: the caller keeps the tile to run it again on the CPU if the GPU is lost.
     read_back(loaded.model.forward(tile_tensor::<B>(input.clone(), &loaded.device), scale)).await
 }
@@ -73,7 +74,7 @@ pub struct FeatureMap {
     pub grid: upres_image::Plane,
 }
 
-async fn features_of<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: usize, max_channels: usize) -> Result<Vec<FeatureMap>, TileError> {
+async fn features_of<B: SrBackend>(loaded: &Loaded<B>, input: &TileInput, scale: usize, max_channels: usize) -> Result<Vec<FeatureMap>, TileError> {
     let mut maps = vec![FeatureMap {
         name: "input".into(),
         channels: input.channels,
@@ -90,16 +91,16 @@ async fn features_of<B: Backend>(loaded: &Loaded<B>, input: &TileInput, scale: u
 }
 
 impl Engine {
-    pub fn cpu(weights: &[u8]) -> Result<(Engine, WeightsMeta), WebError> {
+    pub fn cpu(weights: &OpenWeights<impl AsRef<[u8]>>) -> Result<Engine, WebError> {
         let device = Default::default();
-        let file = load_weights::<Cpu>(weights, &device, &Expectation::default())?;
-        Ok((Engine::Cpu(Loaded { model: file.model, device }), file.meta))
+        let file = weights.load::<Cpu>(&device, &Expectation::default())?;
+        Ok(Engine::Cpu(Loaded { model: file.model, device }))
     }
 
     /// The model on the browser's GPU. The caller has checked that an adapter exists:
     /// burn's initialisation panics without one.
     #[cfg(all(target_family = "wasm", feature = "webgpu"))]
-    pub async fn webgpu(weights: &[u8]) -> Result<(Engine, WeightsMeta), WebError> {
+    pub async fn webgpu(weights: &OpenWeights<impl AsRef<[u8]>>) -> Result<Engine, WebError> {
         use burn::backend::wgpu::{RuntimeOptions, WgpuDevice, graphics, init_setup_async};
         thread_local! {
             // burn registers one WebGPU client per device and panics on a second
@@ -111,8 +112,8 @@ impl Engine {
             init_setup_async::<graphics::WebGpu>(&device, RuntimeOptions::default()).await;
             INITIALISED.set(true);
         }
-        let file = load_weights::<WebGpu>(weights, &device, &Expectation::default())?;
-        Ok((Engine::WebGpu(Loaded { model: file.model, device }), file.meta))
+        let file = weights.load::<WebGpu>(&device, &Expectation::default())?;
+        Ok(Engine::WebGpu(Loaded { model: file.model, device }))
     }
 
     pub fn kind(&self) -> BackendKind {
@@ -144,9 +145,9 @@ impl Engine {
 #[derive(Clone)]
 pub struct Session {
     pub engine: Engine,
-    pub meta: WeightsMeta,
-    /// The weights file, kept to rebuild the model on the CPU if the GPU is lost.
-    pub weights: std::rc::Rc<Vec<u8>>,
+    /// The weights file, its header read once; kept to rebuild the model on
+    /// the CPU if the GPU is lost.
+    pub weights: OpenWeights<std::rc::Rc<[u8]>>,
     /// Why the CPU runs although WebGPU was asked for or tried.
     pub fallback_reason: Option<String>,
     /// Test hook: the next GPU tile fails as if the device had been lost.
@@ -154,9 +155,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn on_cpu(weights: Vec<u8>, fallback_reason: Option<String>) -> Result<Session, WebError> {
-        let (engine, meta) = Engine::cpu(&weights)?;
-        Ok(Session { engine, meta, weights: std::rc::Rc::new(weights), fallback_reason, fail_next_gpu_tile: false })
+    pub fn on_cpu(weights: OpenWeights<std::rc::Rc<[u8]>>, fallback_reason: Option<String>) -> Result<Session, WebError> {
+        let engine = Engine::cpu(&weights)?;
+        Ok(Session { engine, weights, fallback_reason, fail_next_gpu_tile: false })
+    }
+
+    pub fn meta(&self) -> &WeightsMeta {
+        self.weights.meta()
     }
 
     /// Run one tile; on a GPU failure, move to the CPU, say why, and run it there.
@@ -181,8 +186,7 @@ impl Session {
     }
 
     fn move_to_cpu(&mut self, reason: String) -> Result<(), WebError> {
-        let (engine, _) = Engine::cpu(&self.weights)?;
-        self.engine = engine;
+        self.engine = Engine::cpu(&self.weights)?;
         self.fallback_reason = Some(format!("WebGPU failed during a run ({reason}); the rest ran on the CPU"));
         Ok(())
     }
@@ -194,11 +198,11 @@ impl Session {
         F: FnMut(usize, usize) -> Fut,
         Fut: Future<Output = Result<bool, WebError>>,
     {
-        check_requested_scale(&self.meta, image.width, image.height, request)?;
+        check_requested_scale(self.meta(), image.width, image.height, request)?;
         // Before UpscaleJob::new, which allocates planes of the output size.
         let (ow, oh) = request.size.resolve(image.width, image.height);
         check_memory(ow, oh, image.layout.channels().max(3))?;
-        let job = UpscaleJob::new(image, &self.meta.config.network_spec(), request)?;
+        let job = UpscaleJob::new(image, &self.meta().config.network_spec(), request)?;
         job.run(async |input, scale| self.run_tile(&input, scale).await, async |done, total| stop_unless(on_tile(done, total).await?)).await
     }
 
@@ -219,7 +223,7 @@ impl Session {
         F: FnMut(usize, usize) -> Fut,
         Fut: Future<Output = Result<bool, WebError>>,
     {
-        self.meta.config.check_scale(scale)?;
+        self.meta().config.check_scale(scale)?;
         let (hr, mut lr) = protocol_pair(image, scale, "image")?;
         if let Some(quality) = jpeg_quality {
             lr = jpeg_image(&lr, quality)?;
@@ -227,7 +231,7 @@ impl Session {
         let shave = shave_for_scale(scale);
         let bicubic = bicubic_to(&lr, hr.width, hr.height, scale)?;
         let bicubic_quality = evaluate_y(&bicubic, &hr, shave)?;
-        let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile, overlap: self.meta.default_overlap() };
+        let request = UpscaleRequest { size: OutputSize::Exact { width: hr.width, height: hr.height }, tile, overlap: self.meta().default_overlap() };
         let out = self.upscale(&lr, &request, on_tile).await?;
         // Y networks are scored on their own unrounded Y, as trainer eval does.
         let model_quality = match &out.network_y {
@@ -240,10 +244,10 @@ impl Session {
     /// The activations of every layer for `image` at `scale` (the whole image
     /// in one tile, so it must be small).
     pub async fn features(&mut self, image: &PlanarImage, scale: f64, max_pixels: usize, max_channels: usize) -> Result<Vec<FeatureMap>, WebError> {
-        self.meta.config.check_scale(scale)?;
+        self.meta().config.check_scale(scale)?;
         let whole = image.width.max(image.height) * scale.ceil() as usize + 1;
         let job =
-            UpscaleJob::new(image, &self.meta.config.network_spec(), &UpscaleRequest { size: OutputSize::Scale(scale), tile: whole, overlap: 0 })?;
+            UpscaleJob::new(image, &self.meta().config.network_spec(), &UpscaleRequest { size: OutputSize::Scale(scale), tile: whole, overlap: 0 })?;
         let (iw, ih) = job.network_input_size();
         if iw * ih > max_pixels {
             return Err(WebError::Image(format!(
@@ -332,18 +336,18 @@ mod tests {
     #[test]
     fn session_upscale_equals_the_native_run_exactly() {
         let weights = small_vdsr_weights();
-        let mut session = Session::on_cpu(weights.clone(), None).unwrap();
+        let mut session = Session::on_cpu(upres_models::open_weights(std::rc::Rc::<[u8]>::from(weights.clone())).unwrap(), None).unwrap();
         let request = UpscaleRequest { size: OutputSize::Scale(2.0), tile: 16, overlap: 4 };
         let ours = ready(session.upscale(&test_image(), &request, |_, _| async { Ok(true) })).unwrap();
         let device = Default::default();
-        let file = load_weights::<Cpu>(&weights, &device, &Expectation::default()).unwrap();
+        let file = upres_models::load_weights::<Cpu>(&weights, &device, &Expectation::default()).unwrap();
         let native = upres_models::run::upscale(&file.model, &file.meta.config, &test_image(), &request, &device, |_, _| true).unwrap();
         assert_eq!(ours.image.planes, native.image.planes);
     }
 
     #[test]
     fn on_tile_returning_false_aborts_after_that_tile() {
-        let mut session = Session::on_cpu(small_vdsr_weights(), None).unwrap();
+        let mut session = Session::on_cpu(upres_models::open_weights(std::rc::Rc::<[u8]>::from(small_vdsr_weights())).unwrap(), None).unwrap();
         let request = UpscaleRequest { size: OutputSize::Scale(2.0), tile: 16, overlap: 4 };
         let mut calls = 0;
         let result = ready(session.upscale(&test_image(), &request, |done, _| {
@@ -356,7 +360,7 @@ mod tests {
 
     #[test]
     fn evaluate_scores_bicubic_as_the_protocol_does() {
-        let mut session = Session::on_cpu(small_vdsr_weights(), None).unwrap();
+        let mut session = Session::on_cpu(upres_models::open_weights(std::rc::Rc::<[u8]>::from(small_vdsr_weights())).unwrap(), None).unwrap();
         let image = test_image();
         let e = ready(session.evaluate(&image, 2.0, None, 64, |_, _| async { Ok(true) })).unwrap();
         let (hr, lr) = protocol_pair(&image, 2.0, "t").unwrap();

@@ -5,20 +5,21 @@
 
 use burn::prelude::*;
 use upres_image::{ColorSpace, InputKind};
+use upres_kernels::SrBackend;
 
 use crate::ModelError;
 
 /// The facts of an architecture that follow from its config alone.
 pub trait Architecture {
     /// The network this config builds.
-    type Network<B: Backend>: Network<B>;
+    type Network<B: SrBackend>: Network<B>;
 
     /// A clear error for hyper-parameters the network cannot have; checked
     /// before it is built and when a weights file is read.
     fn validate(&self) -> Result<(), ModelError>;
 
     /// Build the network with freshly initialised weights (already validated).
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Network<B>;
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Self::Network<B>;
 
     /// What the network reads: the LR image, unless it works at the output
     /// resolution on a bicubic-upscaled input.
@@ -44,7 +45,7 @@ pub trait Architecture {
 }
 
 /// A built network, as the rest of upres runs it.
-pub trait Network<B: Backend> {
+pub trait Network<B: SrBackend> {
     /// `x`: `[N, C, H, W]` in [0, 1]; `scale` selects a multi-scale
     /// network's branch (already checked), the others ignore it.
     fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4>;

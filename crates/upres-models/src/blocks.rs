@@ -4,9 +4,10 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, LeakyRelu, LeakyReluConfig, PRelu, PReluConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
+use upres_kernels::{SrBackend, conv2d};
 
 /// A `kernel x kernel` convolution with "same" zero padding (odd kernels).
-pub fn conv<B: Backend>(in_ch: usize, out_ch: usize, kernel: usize, bias: bool, device: &B::Device) -> Conv2d<B> {
+pub fn conv<B: SrBackend>(in_ch: usize, out_ch: usize, kernel: usize, bias: bool, device: &B::Device) -> Conv2d<B> {
     let p = kernel / 2;
     Conv2dConfig::new([in_ch, out_ch], [kernel, kernel]).with_padding(PaddingConfig2d::Explicit(p, p, p, p)).with_bias(bias).init(device)
 }
@@ -31,14 +32,14 @@ pub enum ActivationKind {
 }
 
 #[derive(Module, Debug)]
-pub enum Activation<B: Backend> {
+pub enum Activation<B: SrBackend> {
     Relu(Relu),
     LeakyRelu(LeakyRelu),
     PRelu(PRelu<B>),
 }
 
 impl ActivationKind {
-    pub fn init<B: Backend>(&self, channels: usize, device: &B::Device) -> Activation<B> {
+    pub fn init<B: SrBackend>(&self, channels: usize, device: &B::Device) -> Activation<B> {
         match self {
             ActivationKind::Relu => Activation::Relu(Relu::new()),
             ActivationKind::LeakyRelu(slope) => Activation::LeakyRelu(LeakyReluConfig::new().with_negative_slope(*slope).init()),
@@ -49,31 +50,31 @@ impl ActivationKind {
     }
 }
 
-impl<B: Backend> Activation<B> {
+impl<B: SrBackend> Activation<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match self {
             Activation::Relu(a) => a.forward(x),
             Activation::LeakyRelu(a) => a.forward(x),
-            Activation::PRelu(a) => a.forward(x),
+            Activation::PRelu(a) => upres_kernels::prelu(a, x),
         }
     }
 }
 
 /// Squeeze-and-excitation channel attention (RCAN's CA layer).
 #[derive(Module, Debug)]
-pub struct ChannelAttention<B: Backend> {
+pub struct ChannelAttention<B: SrBackend> {
     pub squeeze: Conv2d<B>,
     pub excite: Conv2d<B>,
 }
 
-impl<B: Backend> ChannelAttention<B> {
+impl<B: SrBackend> ChannelAttention<B> {
     pub fn new(channels: usize, reduction: usize, device: &B::Device) -> Self {
         let hidden = (channels / reduction).max(1);
         Self { squeeze: conv(channels, hidden, 1, true, device), excite: conv(hidden, channels, 1, true, device) }
     }
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let pooled = x.clone().mean_dim(2).mean_dim(3);
-        let w = sigmoid(self.excite.forward(burn::tensor::activation::relu(self.squeeze.forward(pooled))));
+        let w = sigmoid(conv2d(&self.excite, burn::tensor::activation::relu(conv2d(&self.squeeze, pooled))));
         x * w
     }
 }
@@ -81,7 +82,7 @@ impl<B: Backend> ChannelAttention<B> {
 /// conv - [BN] - act - conv - [BN], scaled and added to the input
 /// (EDSR's block without BN, SRResNet's with it).
 #[derive(Module, Debug)]
-pub struct ResBlock<B: Backend> {
+pub struct ResBlock<B: SrBackend> {
     pub conv1: Conv2d<B>,
     pub bn1: Option<BatchNorm<B>>,
     pub act: Activation<B>,
@@ -103,7 +104,7 @@ pub struct ResBlockSpec {
 }
 
 impl ResBlockSpec {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> ResBlock<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> ResBlock<B> {
         let c = self.channels;
         let bn = || self.batch_norm.then(|| BatchNormConfig::new(c).init(device));
         ResBlock {
@@ -118,17 +119,17 @@ impl ResBlockSpec {
     }
 }
 
-fn maybe_bn<B: Backend>(bn: &Option<BatchNorm<B>>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+fn maybe_bn<B: SrBackend>(bn: &Option<BatchNorm<B>>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     match bn {
-        Some(bn) => bn.forward(x),
+        Some(bn) => upres_kernels::batch_norm(bn, x),
         None => x,
     }
 }
 
-impl<B: Backend> ResBlock<B> {
+impl<B: SrBackend> ResBlock<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let y = self.act.forward(maybe_bn(&self.bn1, self.conv1.forward(x.clone())));
-        let mut y = maybe_bn(&self.bn2, self.conv2.forward(y));
+        let y = self.act.forward(maybe_bn(&self.bn1, conv2d(&self.conv1, x.clone())));
+        let mut y = maybe_bn(&self.bn2, conv2d(&self.conv2, y));
         if let Some(ca) = &self.attention {
             y = ca.forward(y);
         }
@@ -142,13 +143,13 @@ impl<B: Backend> ResBlock<B> {
 /// Sub-pixel upsampler: log2(scale) x (conv C->4C, shuffle x2) for powers of
 /// two, or conv C->9C, shuffle x3 for x3; optionally an activation after each.
 #[derive(Module, Debug)]
-pub struct Upsampler<B: Backend> {
+pub struct Upsampler<B: SrBackend> {
     pub convs: Vec<Conv2d<B>>,
     pub acts: Vec<Activation<B>>,
     pub factor: usize,
 }
 
-impl<B: Backend> Upsampler<B> {
+impl<B: SrBackend> Upsampler<B> {
     pub fn new(scale: usize, channels: usize, activation: Option<&ActivationKind>, device: &B::Device) -> Self {
         let (factor, steps) = if scale == 3 { (3, 1) } else { (2, scale.trailing_zeros() as usize) };
         debug_assert!(scale == 3 || scale.is_power_of_two(), "checked by the model config");
@@ -160,7 +161,7 @@ impl<B: Backend> Upsampler<B> {
     }
     pub fn forward(&self, mut x: Tensor<B, 4>) -> Tensor<B, 4> {
         for (i, conv) in self.convs.iter().enumerate() {
-            x = pixel_shuffle(conv.forward(x), self.factor);
+            x = pixel_shuffle(conv2d(conv, x), self.factor);
             if let Some(act) = self.acts.get(i) {
                 x = act.forward(x);
             }
@@ -179,7 +180,7 @@ pub type See<'a, B> = &'a mut dyn FnMut(String, &Tensor<B, 4>);
 /// `forward_features` of a network written as `forward_with(x, see)`: every
 /// activation it shows, then the output. Its plain `forward` passes a `see`
 /// that keeps nothing, so inference holds no activation longer than it needs.
-pub fn features_of<B: Backend>(forward_with: impl FnOnce(See<'_, B>) -> Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
+pub fn features_of<B: SrBackend>(forward_with: impl FnOnce(See<'_, B>) -> Tensor<B, 4>) -> Vec<(String, Tensor<B, 4>)> {
     let mut out = Vec::new();
     let y = forward_with(&mut |name, t| out.push((name, t.clone())));
     out.push(("output".to_string(), y));

@@ -11,6 +11,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
+use upres_kernels::{SrBackend, conv2d};
 
 #[derive(Config, Debug, PartialEq)]
 pub struct DiscriminatorConfig {
@@ -24,13 +25,13 @@ pub struct DiscriminatorConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct DiscriminatorLayer<B: Backend> {
+pub struct DiscriminatorLayer<B: SrBackend> {
     pub conv: Conv2d<B>,
     pub bn: Option<BatchNorm<B>>,
 }
 
 #[derive(Module, Debug)]
-pub struct Discriminator<B: Backend> {
+pub struct Discriminator<B: SrBackend> {
     pub layers: Vec<DiscriminatorLayer<B>>,
     pub pool: AdaptiveAvgPool2d,
     pub dense: Linear<B>,
@@ -38,7 +39,7 @@ pub struct Discriminator<B: Backend> {
 }
 
 impl DiscriminatorConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Discriminator<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Discriminator<B> {
         let f = self.features;
         // (out channels, stride) of the eight layers, as in the paper's figure.
         let plan = [(f, 1), (f, 2), (2 * f, 1), (2 * f, 2), (4 * f, 1), (4 * f, 2), (8 * f, 1), (8 * f, 2)];
@@ -67,14 +68,14 @@ impl DiscriminatorConfig {
     }
 }
 
-impl<B: Backend> Discriminator<B> {
+impl<B: SrBackend> Discriminator<B> {
     /// `x`: RGB `[N, 3, H, W]` in [0, 1]; returns logits `[N, 1]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let mut h = x;
         for layer in &self.layers {
-            h = layer.conv.forward(h);
+            h = conv2d(&layer.conv, h);
             if let Some(bn) = &layer.bn {
-                h = bn.forward(h);
+                h = upres_kernels::batch_norm(bn, h);
             }
             h = leaky_relu(h, 0.2);
         }

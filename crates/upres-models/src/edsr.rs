@@ -3,6 +3,7 @@
 
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
+use upres_kernels::{SrBackend, conv2d};
 
 use crate::ColorSpace;
 use crate::ModelError;
@@ -37,7 +38,7 @@ impl EdsrConfig {
         Self::new().with_scale(scale).with_resblocks(32).with_features(256).with_res_scale(0.1)
     }
 
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Edsr<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Edsr<B> {
         let f = self.features;
         Edsr {
             head: conv(3, f, 3, true, device),
@@ -50,19 +51,19 @@ impl EdsrConfig {
     }
 }
 
-fn body_blocks<B: Backend>(n: usize, f: usize, kernel: usize, res_scale: f64, device: &B::Device) -> Vec<ResBlock<B>> {
+fn body_blocks<B: SrBackend>(n: usize, f: usize, kernel: usize, res_scale: f64, device: &B::Device) -> Vec<ResBlock<B>> {
     let spec = ResBlockSpec { channels: f, kernel, batch_norm: false, activation: ActivationKind::Relu, channel_attention: false, res_scale };
     (0..n).map(|_| spec.init(device)).collect()
 }
 
-fn shift_mean<B: Backend>(x: Tensor<B, 4>, mean: [f64; 3], sign: f32) -> Tensor<B, 4> {
+fn shift_mean<B: SrBackend>(x: Tensor<B, 4>, mean: [f64; 3], sign: f32) -> Tensor<B, 4> {
     let m = Tensor::<B, 1>::from_floats([mean[0] as f32 * sign, mean[1] as f32 * sign, mean[2] as f32 * sign], &x.device());
     let m = crate::blocks::in_dtype(m, x.dtype());
     x + m.reshape([1, 3, 1, 1])
 }
 
 #[derive(Module, Debug)]
-pub struct Edsr<B: Backend> {
+pub struct Edsr<B: SrBackend> {
     pub head: Conv2d<B>,
     pub body: Vec<ResBlock<B>>,
     pub body_tail: Conv2d<B>,
@@ -72,7 +73,7 @@ pub struct Edsr<B: Backend> {
     pub rgb_mean: [f64; 3],
 }
 
-impl<B: Backend> Edsr<B> {
+impl<B: SrBackend> Edsr<B> {
     /// `x`: LR RGB `[N, 3, H, W]` in [0, 1]; returns `[N, 3, sH, sW]`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_with(x, &mut |_, _| {})
@@ -86,15 +87,15 @@ impl<B: Backend> Edsr<B> {
     /// The forward pass, showing each activation to `see`: only the head's
     /// (for the long skip) and the current block's stay alive.
     fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
-        let head = self.head.forward(shift_mean(x, self.rgb_mean, -1.0));
+        let head = conv2d(&self.head, shift_mean(x, self.rgb_mean, -1.0));
         see("head".to_string(), &head);
         let mut h = head.clone();
         for (i, block) in self.body.iter().enumerate() {
             h = block.forward(h);
             see(format!("block{:02}", i + 1), &h);
         }
-        let h = self.body_tail.forward(h) + head;
-        shift_mean(self.tail.forward(self.upsampler.forward(h)), self.rgb_mean, 1.0)
+        let h = conv2d(&self.body_tail, h) + head;
+        shift_mean(conv2d(&self.tail, self.upsampler.forward(h)), self.rgb_mean, 1.0)
     }
 }
 
@@ -114,7 +115,7 @@ pub struct MdsrConfig {
 }
 
 impl MdsrConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Mdsr<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Mdsr<B> {
         let f = self.features;
         Mdsr {
             head: conv(3, f, 3, true, device),
@@ -130,7 +131,7 @@ impl MdsrConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Mdsr<B: Backend> {
+pub struct Mdsr<B: SrBackend> {
     pub head: Conv2d<B>,
     pub pre_process: Vec<Vec<ResBlock<B>>>,
     pub body: Vec<ResBlock<B>>,
@@ -143,11 +144,11 @@ pub struct Mdsr<B: Backend> {
     pub rgb_mean: [f64; 3],
 }
 
-impl<B: Backend> Mdsr<B> {
+impl<B: SrBackend> Mdsr<B> {
     /// `scale` must be one of the configured scales (checked by [`crate::SrModel`]).
     pub fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
         let idx = self.scales.iter().position(|&s| s == scale).expect("scale checked by the caller");
-        let mut h = self.head.forward(shift_mean(x, self.rgb_mean, -1.0));
+        let mut h = conv2d(&self.head, shift_mean(x, self.rgb_mean, -1.0));
         for block in &self.pre_process[idx] {
             h = block.forward(h);
         }
@@ -155,13 +156,13 @@ impl<B: Backend> Mdsr<B> {
         for block in &self.body {
             h = block.forward(h);
         }
-        let h = self.body_tail.forward(h) + skip;
-        shift_mean(self.tail.forward(self.upsamplers[idx].forward(h)), self.rgb_mean, 1.0)
+        let h = conv2d(&self.body_tail, h) + skip;
+        shift_mean(conv2d(&self.tail, self.upsamplers[idx].forward(h)), self.rgb_mean, 1.0)
     }
 }
 
 impl Architecture for EdsrConfig {
-    type Network<B: Backend> = Edsr<B>;
+    type Network<B: SrBackend> = Edsr<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if !supports_subpixel_scale(self.scale) {
@@ -170,7 +171,7 @@ impl Architecture for EdsrConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Edsr<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Edsr<B> {
         self.init(device)
     }
 
@@ -197,7 +198,7 @@ impl Architecture for EdsrConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Edsr<B> {
+impl<B: SrBackend> Network<B> for Edsr<B> {
     fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
         Edsr::forward(self, x)
     }
@@ -208,7 +209,7 @@ impl<B: Backend> Network<B> for Edsr<B> {
 }
 
 impl Architecture for MdsrConfig {
-    type Network<B: Backend> = Mdsr<B>;
+    type Network<B: SrBackend> = Mdsr<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if self.scales.is_empty() {
@@ -220,7 +221,7 @@ impl Architecture for MdsrConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Mdsr<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Mdsr<B> {
         self.init(device)
     }
 
@@ -249,7 +250,7 @@ impl Architecture for MdsrConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Mdsr<B> {
+impl<B: SrBackend> Network<B> for Mdsr<B> {
     fn forward(&self, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
         Mdsr::forward(self, x, scale)
     }

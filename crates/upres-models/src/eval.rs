@@ -2,11 +2,11 @@
 //! scale, LR by MATLAB bicubic, PSNR/SSIM on Y with `round(scale)` pixels
 //! shaved. Y networks are measured on their own unrounded Y output.
 
-use burn::prelude::*;
 use upres_image::{
     ImageError, OutputSize, PlanarImage, Quality, ResizeTarget, UpscaleRequest, evaluate_y, evaluate_y_planes, imresize, luma, modcrop, output_len,
     shave_for_scale,
 };
+use upres_kernels::SrBackend;
 
 use crate::{ModelConfig, ModelError, SrModel};
 
@@ -37,7 +37,7 @@ pub fn bicubic_quality(hr: &PlanarImage, lr: &PlanarImage, scale: f64) -> Result
 }
 
 /// The model's PSNR/SSIM on one protocol pair.
-pub fn model_quality<B: Backend>(
+pub fn model_quality<B: SrBackend>(
     model: &SrModel<B>,
     config: &ModelConfig,
     hr: &PlanarImage,
@@ -49,7 +49,7 @@ pub fn model_quality<B: Backend>(
 }
 
 /// [`model_quality`], with the 8-bit output image (for LPIPS, which looks at RGB).
-pub fn model_output<B: Backend>(
+pub fn model_output<B: SrBackend>(
     model: &SrModel<B>,
     config: &ModelConfig,
     hr: &PlanarImage,

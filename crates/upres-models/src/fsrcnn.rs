@@ -12,6 +12,7 @@
 use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{PRelu, PReluConfig};
 use burn::prelude::*;
+use upres_kernels::{SrBackend, conv2d, prelu};
 
 use crate::ColorSpace;
 use crate::ModelError;
@@ -41,7 +42,7 @@ impl FsrcnnConfig {
         25 * d + d * s + m * 9 * s * s + s * d + 81 * d
     }
 
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Fsrcnn<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Fsrcnn<B> {
         let (d, s, r) = (self.features, self.shrink, self.scale);
         let prelu = |c: usize| PReluConfig::new().with_num_parameters(c).init(device);
         Fsrcnn {
@@ -59,7 +60,7 @@ impl FsrcnnConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Fsrcnn<B: Backend> {
+pub struct Fsrcnn<B: SrBackend> {
     pub extract: Conv2d<B>,
     pub extract_act: PRelu<B>,
     pub shrink: Conv2d<B>,
@@ -71,7 +72,7 @@ pub struct Fsrcnn<B: Backend> {
     pub deconv: ConvTranspose2d<B>,
 }
 
-impl<B: Backend> Fsrcnn<B> {
+impl<B: SrBackend> Fsrcnn<B> {
     /// `x`: the LR Y channel, `[N, 1, H, W]` in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_with(x, &mut |_, _| {})
@@ -83,22 +84,22 @@ impl<B: Backend> Fsrcnn<B> {
     }
 
     fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
-        let mut h = self.extract_act.forward(self.extract.forward(x));
+        let mut h = prelu(&self.extract_act, conv2d(&self.extract, x));
         see("extract".into(), &h);
-        h = self.shrink_act.forward(self.shrink.forward(h));
+        h = prelu(&self.shrink_act, conv2d(&self.shrink, h));
         see("shrink".into(), &h);
         for (i, (conv, act)) in self.mapping.iter().zip(&self.mapping_acts).enumerate() {
-            h = act.forward(conv.forward(h));
+            h = prelu(act, conv2d(conv, h));
             see(format!("map{:02}", i + 1), &h);
         }
-        h = self.expand_act.forward(self.expand.forward(h));
+        h = prelu(&self.expand_act, conv2d(&self.expand, h));
         see("expand".into(), &h);
         self.deconv.forward(h)
     }
 }
 
 impl Architecture for FsrcnnConfig {
-    type Network<B: Backend> = Fsrcnn<B>;
+    type Network<B: SrBackend> = Fsrcnn<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if !(2..=8).contains(&self.scale) {
@@ -110,7 +111,7 @@ impl Architecture for FsrcnnConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Fsrcnn<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Fsrcnn<B> {
         self.init(device)
     }
 
@@ -133,7 +134,7 @@ impl Architecture for FsrcnnConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Fsrcnn<B> {
+impl<B: SrBackend> Network<B> for Fsrcnn<B> {
     fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
         Fsrcnn::forward(self, x)
     }

@@ -34,6 +34,6 @@ pub use architecture::{Architecture, Network};
 pub use error::ModelError;
 pub use model::{ARCHITECTURES, ColorSpace, InputKind, ModelConfig, SrModel};
 pub use weights::{
-    Expectation, FORMAT_NAME, FORMAT_VERSION, Provenance, WeightsDtype, WeightsFile, WeightsMeta, apply_named_tensors, expected_tensors,
-    load_weights, read_meta, save_weights,
+    Expectation, FORMAT_NAME, FORMAT_VERSION, OpenWeights, Provenance, WeightsDtype, WeightsFile, WeightsMeta, apply_named_tensors, expected_tensors,
+    load_weights, open_weights, read_meta, save_weights,
 };

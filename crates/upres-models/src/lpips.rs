@@ -13,6 +13,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use upres_kernels::{SrBackend, conv2d};
 
 use crate::blocks::conv;
 
@@ -24,7 +25,7 @@ const TAPS: [usize; 5] = [1, 3, 6, 9, 12];
 const TORCHVISION_INDEX: [usize; 13] = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28];
 
 #[derive(Module, Debug)]
-pub struct Lpips<B: Backend> {
+pub struct Lpips<B: SrBackend> {
     pub convs: Vec<Conv2d<B>>,
     /// One 1x1 convolution without bias per tap: the channel weights.
     pub heads: Vec<Conv2d<B>>,
@@ -35,7 +36,7 @@ pub struct Lpips<B: Backend> {
 pub struct LpipsConfig {}
 
 impl LpipsConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Lpips<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Lpips<B> {
         let mut in_ch = 3;
         let convs = CHANNELS
             .iter()
@@ -50,7 +51,7 @@ impl LpipsConfig {
     }
 }
 
-impl<B: Backend> Lpips<B> {
+impl<B: SrBackend> Lpips<B> {
     /// The torchvision / lpips name of one of our tensors (`convs.3.weight`
     /// is `features.7.weight`, `heads.2.weight` is `lin2.model.1.weight`).
     pub fn tensor_name(ours: &str) -> Option<String> {
@@ -74,7 +75,7 @@ impl<B: Backend> Lpips<B> {
         let mut h = (x * 2.0 - 1.0 - constant([-0.030, -0.088, -0.188])) / constant([0.458, 0.448, 0.450]);
         let mut taps = Vec::with_capacity(TAPS.len());
         for (i, c) in self.convs.iter().enumerate() {
-            h = relu(c.forward(h));
+            h = relu(conv2d(c, h));
             if TAPS.contains(&i) {
                 taps.push(h.clone() / (h.clone().powi_scalar(2).sum_dim(1).sqrt() + 1e-10));
                 if i != CHANNELS.len() - 1 {
@@ -98,7 +99,7 @@ impl<B: Backend> Lpips<B> {
         let mut total = Tensor::<B, 1>::zeros([n], &b.device());
         for ((fa, fb), head) in reference.iter().zip(self.features(b)).zip(&self.heads) {
             let d = (fa.clone() - fb).powi_scalar(2);
-            total = total + head.forward(d).mean_dim(3).mean_dim(2).reshape([n]);
+            total = total + conv2d(head, d).mean_dim(3).mean_dim(2).reshape([n]);
         }
         total
     }

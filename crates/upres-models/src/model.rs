@@ -1,6 +1,7 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 pub use upres_image::{ColorSpace, InputKind, NetworkSpec};
+use upres_kernels::SrBackend;
 
 use crate::ModelError;
 use crate::architecture::{Architecture, Network};
@@ -36,7 +37,7 @@ macro_rules! architectures {
 
         /// Any super-resolution network.
         #[derive(Module, Debug)]
-        pub enum SrModel<B: Backend> {
+        pub enum SrModel<B: SrBackend> {
             $($variant($network<B>)),+
         }
 
@@ -72,7 +73,7 @@ macro_rules! architectures {
             }
 
             /// Build the network with freshly initialised weights.
-            pub fn init<B: Backend>(&self, device: &B::Device) -> Result<SrModel<B>, ModelError> {
+            pub fn init<B: SrBackend>(&self, device: &B::Device) -> Result<SrModel<B>, ModelError> {
                 self.validate()?;
                 Ok(match self {
                     $(ModelConfig::$variant(c) => SrModel::$variant(c.build(device))),+
@@ -80,7 +81,7 @@ macro_rules! architectures {
             }
         }
 
-        impl<B: Backend> SrModel<B> {
+        impl<B: SrBackend> SrModel<B> {
             /// Run the network. `x` is `[N, C, H, W]` in [0, 1]: the bicubic-upscaled
             /// image for [`InputKind::Bicubic`] networks, the LR image otherwise.
             /// `scale` selects MDSR's branch (already checked with
@@ -221,7 +222,7 @@ impl ModelConfig {
     }
 }
 
-impl<B: Backend> SrModel<B> {
+impl<B: SrBackend> SrModel<B> {
     /// The form to ship and to run in inference: SESR's linear blocks
     /// collapsed into plain convolutions (the same function), every other
     /// network as it is. Returns the config that describes the new form.

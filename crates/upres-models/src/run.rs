@@ -2,6 +2,7 @@
 
 use burn::prelude::*;
 use upres_image::{PlanarImage, TileInput, UpscaleJob, UpscaleOutput, UpscaleRequest};
+use upres_kernels::SrBackend;
 
 use crate::{ModelConfig, ModelError, SrModel};
 
@@ -17,7 +18,7 @@ pub fn output_values<B: Backend>(output: Tensor<B, 4>) -> Result<Vec<f32>, Model
 
 /// Upscale `image` with `model`; `progress(done, total)` is called after each
 /// tile and stops the work (with [`ModelError::Cancelled`]) when it returns false.
-pub fn upscale<B: Backend>(
+pub fn upscale<B: SrBackend>(
     model: &SrModel<B>,
     config: &ModelConfig,
     image: &PlanarImage,

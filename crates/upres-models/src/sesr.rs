@@ -29,8 +29,9 @@
 use burn::module::{Initializer, Param};
 use burn::nn::{PRelu, PReluConfig};
 use burn::prelude::*;
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
+use upres_kernels::ops::conv2d;
+use upres_kernels::{SrBackend, prelu};
 
 use crate::ColorSpace;
 use crate::ModelError;
@@ -71,7 +72,7 @@ impl SesrConfig {
         self.clone().with_collapsed(true)
     }
 
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Sesr<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Sesr<B> {
         let f = self.features;
         let block = |cin, cout, k| LinearBlock::new(cin, cout, k, self.expansion, self.collapsed, device);
         Sesr {
@@ -87,7 +88,7 @@ impl SesrConfig {
 /// A collapsible linear block: either its expanded weights (training) or the
 /// one convolution they collapse to (inference).
 #[derive(Module, Debug)]
-pub enum LinearBlock<B: Backend> {
+pub enum LinearBlock<B: SrBackend> {
     Expanded(ExpandedBlock<B>),
     Collapsed(CollapsedBlock<B>),
 }
@@ -95,7 +96,7 @@ pub enum LinearBlock<B: Backend> {
 /// `expand`: `[p, in, k, k]`; `project`: `[out, p]` (a 1x1 convolution);
 /// `bias`: `[out]`, on the collapsed output.
 #[derive(Module, Debug)]
-pub struct ExpandedBlock<B: Backend> {
+pub struct ExpandedBlock<B: SrBackend> {
     pub expand: Param<Tensor<B, 4>>,
     pub project: Param<Tensor<B, 2>>,
     pub bias: Param<Tensor<B, 1>>,
@@ -105,12 +106,12 @@ pub struct ExpandedBlock<B: Backend> {
 
 /// `weight`: `[out, in, k, k]`, the short residual already folded in.
 #[derive(Module, Debug)]
-pub struct CollapsedBlock<B: Backend> {
+pub struct CollapsedBlock<B: SrBackend> {
     pub weight: Param<Tensor<B, 4>>,
     pub bias: Param<Tensor<B, 1>>,
 }
 
-impl<B: Backend> LinearBlock<B> {
+impl<B: SrBackend> LinearBlock<B> {
     fn new(cin: usize, cout: usize, k: usize, p: usize, collapsed: bool, device: &B::Device) -> Self {
         // Glorot-uniform, as the paper's Keras layers; fans of each layer of the expanded block.
         let glorot = Initializer::XavierUniform { gain: 1.0 };
@@ -161,7 +162,7 @@ impl<B: Backend> LinearBlock<B> {
     }
 }
 
-impl<B: Backend> ExpandedBlock<B> {
+impl<B: SrBackend> ExpandedBlock<B> {
     /// `project · expand`, reshaped to a kernel, plus the identity tap.
     pub fn collapsed_kernel(&self) -> Tensor<B, 4> {
         let [p, cin, k, _] = self.expand.dims();
@@ -191,7 +192,7 @@ impl<B: Backend> ExpandedBlock<B> {
 }
 
 #[derive(Module, Debug)]
-pub struct Sesr<B: Backend> {
+pub struct Sesr<B: SrBackend> {
     pub input_block: LinearBlock<B>,
     pub blocks: Vec<LinearBlock<B>>,
     pub activations: Vec<PRelu<B>>,
@@ -200,7 +201,7 @@ pub struct Sesr<B: Backend> {
     pub scale: usize,
 }
 
-impl<B: Backend> Sesr<B> {
+impl<B: SrBackend> Sesr<B> {
     /// `x`: the LR Y channel, `[N, 1, H, W]` in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_with(x, &mut |_, _| {})
@@ -218,7 +219,7 @@ impl<B: Backend> Sesr<B> {
         see("layer01".to_string(), &first);
         let mut h = first.clone();
         for (i, (block, act)) in self.blocks.iter().zip(&self.activations).enumerate() {
-            h = act.forward(block.forward(h));
+            h = prelu(act, block.forward(h));
             see(format!("layer{:02}", i + 2), &h);
         }
         let r2 = self.scale * self.scale;
@@ -241,7 +242,7 @@ impl<B: Backend> Sesr<B> {
 }
 
 impl Architecture for SesrConfig {
-    type Network<B: Backend> = Sesr<B>;
+    type Network<B: SrBackend> = Sesr<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if !supports_subpixel_scale(self.scale) {
@@ -253,7 +254,7 @@ impl Architecture for SesrConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Sesr<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Sesr<B> {
         self.init(device)
     }
 
@@ -275,7 +276,7 @@ impl Architecture for SesrConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Sesr<B> {
+impl<B: SrBackend> Network<B> for Sesr<B> {
     fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
         Sesr::forward(self, x)
     }

@@ -9,6 +9,7 @@
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
+use upres_kernels::{SrBackend, conv2d};
 
 use crate::ModelError;
 use crate::architecture::{Architecture, Network, color_of};
@@ -61,7 +62,7 @@ impl SrcnnConfig {
         Self::new().with_kernels([9, 1, 5])
     }
 
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Srcnn<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Srcnn<B> {
         let [n1, n2] = self.features;
         let [k1, k2, k3] = self.kernels;
         let bn = |c: usize| self.batch_norm.then(|| BatchNormConfig::new(c).init(device));
@@ -105,18 +106,18 @@ impl SrcnnConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct MiddleLayer<B: Backend> {
+pub struct MiddleLayer<B: SrBackend> {
     pub conv: Conv2d<B>,
     pub bn: Option<BatchNorm<B>>,
     pub act: Activation<B>,
     pub attention: Option<ChannelAttention<B>>,
 }
 
-impl<B: Backend> MiddleLayer<B> {
+impl<B: SrBackend> MiddleLayer<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut y = self.conv.forward(x);
+        let mut y = conv2d(&self.conv, x);
         if let Some(bn) = &self.bn {
-            y = bn.forward(y);
+            y = upres_kernels::batch_norm(bn, y);
         }
         let y = self.act.forward(y);
         match &self.attention {
@@ -127,13 +128,13 @@ impl<B: Backend> MiddleLayer<B> {
 }
 
 #[derive(Module, Debug)]
-pub enum SrcnnBlock<B: Backend> {
+pub enum SrcnnBlock<B: SrBackend> {
     Plain(MiddleLayer<B>),
     Residual(ResBlock<B>),
 }
 
 #[derive(Module, Debug)]
-pub struct Srcnn<B: Backend> {
+pub struct Srcnn<B: SrBackend> {
     pub head: Conv2d<B>,
     pub head_act: Activation<B>,
     pub body: Vec<SrcnnBlock<B>>,
@@ -143,7 +144,7 @@ pub struct Srcnn<B: Backend> {
     pub global_residual: bool,
 }
 
-impl<B: Backend> Srcnn<B> {
+impl<B: SrBackend> Srcnn<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_with(x, &mut |_, _| {})
     }
@@ -157,7 +158,7 @@ impl<B: Backend> Srcnn<B> {
     /// The forward pass, showing each activation to `see`; only the current
     /// layer's stays alive.
     fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
-        let mut h = self.head_act.forward(self.head.forward(x.clone()));
+        let mut h = self.head_act.forward(conv2d(&self.head, x.clone()));
         see("layer01".to_string(), &h);
         for (i, block) in self.body.iter().enumerate() {
             h = match block {
@@ -169,7 +170,7 @@ impl<B: Backend> Srcnn<B> {
         if let Some(up) = &self.upsampler {
             h = up.forward(h);
         }
-        let y = self.tail.forward(h);
+        let y = conv2d(&self.tail, h);
         if self.global_residual {
             see("residual".to_string(), &y);
             y + x
@@ -180,7 +181,7 @@ impl<B: Backend> Srcnn<B> {
 }
 
 impl Architecture for SrcnnConfig {
-    type Network<B: Backend> = Srcnn<B>;
+    type Network<B: SrBackend> = Srcnn<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if self.kernels.iter().any(|k| k % 2 == 0) {
@@ -202,7 +203,7 @@ impl Architecture for SrcnnConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Srcnn<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Srcnn<B> {
         self.init(device)
     }
 
@@ -243,7 +244,7 @@ impl Architecture for SrcnnConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Srcnn<B> {
+impl<B: SrBackend> Network<B> for Srcnn<B> {
     fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
         Srcnn::forward(self, x)
     }

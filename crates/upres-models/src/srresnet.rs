@@ -5,6 +5,7 @@
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
+use upres_kernels::{SrBackend, conv2d};
 
 use crate::ColorSpace;
 use crate::ModelError;
@@ -24,7 +25,7 @@ pub struct SrresnetConfig {
 }
 
 impl SrresnetConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Srresnet<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Srresnet<B> {
         let f = self.features;
         let prelu = ActivationKind::PRelu { per_channel: false };
         let spec = ResBlockSpec { channels: f, kernel: 3, batch_norm: true, activation: prelu.clone(), channel_attention: false, res_scale: 1.0 };
@@ -41,7 +42,7 @@ impl SrresnetConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Srresnet<B: Backend> {
+pub struct Srresnet<B: SrBackend> {
     pub head: Conv2d<B>,
     pub head_act: Activation<B>,
     pub body: Vec<ResBlock<B>>,
@@ -51,20 +52,20 @@ pub struct Srresnet<B: Backend> {
     pub tail: Conv2d<B>,
 }
 
-impl<B: Backend> Srresnet<B> {
+impl<B: SrBackend> Srresnet<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let head = self.head_act.forward(self.head.forward(x));
+        let head = self.head_act.forward(conv2d(&self.head, x));
         let mut h = head.clone();
         for block in &self.body {
             h = block.forward(h);
         }
-        let h = self.body_bn.forward(self.body_tail.forward(h)) + head;
-        self.tail.forward(self.upsampler.forward(h))
+        let h = upres_kernels::batch_norm(&self.body_bn, conv2d(&self.body_tail, h)) + head;
+        conv2d(&self.tail, self.upsampler.forward(h))
     }
 }
 
 impl Architecture for SrresnetConfig {
-    type Network<B: Backend> = Srresnet<B>;
+    type Network<B: SrBackend> = Srresnet<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if !supports_subpixel_scale(self.scale) {
@@ -73,7 +74,7 @@ impl Architecture for SrresnetConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Srresnet<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Srresnet<B> {
         self.init(device)
     }
 
@@ -100,7 +101,7 @@ impl Architecture for SrresnetConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Srresnet<B> {
+impl<B: SrBackend> Network<B> for Srresnet<B> {
     fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
         Srresnet::forward(self, x)
     }

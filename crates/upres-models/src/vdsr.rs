@@ -4,6 +4,7 @@
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use upres_kernels::{SrBackend, conv2d};
 
 use crate::architecture::{Architecture, Network, color_of};
 use crate::blocks::{See, conv, features_of};
@@ -27,14 +28,14 @@ pub struct VdsrConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Vdsr<B: Backend> {
+pub struct Vdsr<B: SrBackend> {
     pub input: Conv2d<B>,
     pub body: Vec<Conv2d<B>>,
     pub output: Conv2d<B>,
 }
 
 impl VdsrConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Vdsr<B> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Vdsr<B> {
         let f = self.features;
         Vdsr {
             input: conv(self.channels, f, 3, self.bias, device),
@@ -44,7 +45,7 @@ impl VdsrConfig {
     }
 }
 
-impl<B: Backend> Vdsr<B> {
+impl<B: SrBackend> Vdsr<B> {
     /// `x`: bicubic-upscaled image `[N, C, H, W]` in [0, 1]; returns the same size.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_with(x, &mut |_, _| {})
@@ -56,20 +57,20 @@ impl<B: Backend> Vdsr<B> {
     }
 
     fn forward_with(&self, x: Tensor<B, 4>, see: See<'_, B>) -> Tensor<B, 4> {
-        let mut h = relu(self.input.forward(x.clone()));
+        let mut h = relu(conv2d(&self.input, x.clone()));
         see("layer01".to_string(), &h);
         for (i, layer) in self.body.iter().enumerate() {
-            h = relu(layer.forward(h));
+            h = relu(conv2d(layer, h));
             see(format!("layer{:02}", i + 2), &h);
         }
-        let residual = self.output.forward(h);
+        let residual = conv2d(&self.output, h);
         see("residual".to_string(), &residual);
         residual + x
     }
 }
 
 impl Architecture for VdsrConfig {
-    type Network<B: Backend> = Vdsr<B>;
+    type Network<B: SrBackend> = Vdsr<B>;
 
     fn validate(&self) -> Result<(), ModelError> {
         if self.layers < 2 || !matches!(self.channels, 1 | 3) {
@@ -81,7 +82,7 @@ impl Architecture for VdsrConfig {
         Ok(())
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Vdsr<B> {
+    fn build<B: SrBackend>(&self, device: &B::Device) -> Vdsr<B> {
         self.init(device)
     }
 
@@ -108,7 +109,7 @@ impl Architecture for VdsrConfig {
     }
 }
 
-impl<B: Backend> Network<B> for Vdsr<B> {
+impl<B: SrBackend> Network<B> for Vdsr<B> {
     fn forward(&self, x: Tensor<B, 4>, _scale: usize) -> Tensor<B, 4> {
         Vdsr::forward(self, x)
     }

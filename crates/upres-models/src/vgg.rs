@@ -9,6 +9,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use upres_kernels::{SrBackend, conv2d};
 
 use crate::ModelError;
 use crate::blocks::conv;
@@ -64,7 +65,7 @@ fn conv_index(layer: &str, depth: usize) -> Result<usize, ModelError> {
 }
 
 #[derive(Module, Debug)]
-pub struct Vgg<B: Backend> {
+pub struct Vgg<B: SrBackend> {
     pub convs: Vec<Conv2d<B>>,
     pub pool: MaxPool2d,
     /// The convolutions that end a block (a max-pool follows).
@@ -73,7 +74,7 @@ pub struct Vgg<B: Backend> {
 }
 
 impl VggConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<Vgg<B>, ModelError> {
+    pub fn init<B: SrBackend>(&self, device: &B::Device) -> Result<Vgg<B>, ModelError> {
         let last = conv_index(&self.layer, self.depth)?;
         let blocks = per_block(self.depth)?;
         let mut channels = Vec::new();
@@ -95,7 +96,7 @@ impl VggConfig {
     }
 }
 
-impl<B: Backend> Vgg<B> {
+impl<B: SrBackend> Vgg<B> {
     /// Activations at the configured ReLU for RGB input in [0, 1].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let device = x.device();
@@ -105,7 +106,7 @@ impl<B: Backend> Vgg<B> {
         let mut h = (x - mean) / std;
         let last = self.convs.len() - 1;
         for (i, c) in self.convs.iter().enumerate() {
-            h = relu(c.forward(h));
+            h = relu(conv2d(c, h));
             if i < last && self.pool_after.contains(&i) {
                 h = self.pool.forward(h);
             }

@@ -31,6 +31,7 @@ use burn_store::{
 };
 use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
+use upres_kernels::SrBackend;
 
 use crate::ModelError;
 use crate::model::{ColorSpace, InputKind, ModelConfig, SrModel};
@@ -158,7 +159,7 @@ pub struct Expectation {
 }
 
 /// A loaded model with its metadata.
-pub struct WeightsFile<B: Backend> {
+pub struct WeightsFile<B: SrBackend> {
     pub model: SrModel<B>,
     pub meta: WeightsMeta,
 }
@@ -175,7 +176,7 @@ fn half_precision() -> HalfPrecisionAdapter {
 /// Serialise a model and its metadata to safetensors bytes. `dtype` is the
 /// dtype of the weights (F16 halves the download); batch-norm layers are f32
 /// in both.
-pub fn save_weights<B: Backend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: WeightsDtype) -> Result<Vec<u8>, ModelError> {
+pub fn save_weights<B: SrBackend>(model: &SrModel<B>, meta: &WeightsMeta, dtype: WeightsDtype) -> Result<Vec<u8>, ModelError> {
     let mut meta = meta.clone();
     meta.dtype = dtype;
     meta.parameters = model.num_params();
@@ -438,21 +439,54 @@ fn corrupt(e: SafetensorsStoreError) -> ModelError {
     ModelError::NotWeights(format!("corrupt safetensors data ({e})"))
 }
 
-/// Decode a weights file into a model on `device`, refusing anything that
-/// does not match the architecture exactly or fails `expect`.
-pub fn load_weights<B: Backend>(bytes: &[u8], device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>, ModelError> {
-    let meta = read_meta(bytes)?;
-    check_expectation(&meta, expect)?;
-    let mut model = meta.config.init::<B>(device)?;
-    let reader = ReadAsF32::default();
-    let mut store = reading_store(bytes, &reader);
-    refuse_non_float(&meta.describe(), store.get_all_snapshots().map_err(corrupt)?.values())?;
-    let result = model.load_from(&mut store).map_err(corrupt)?;
-    if let Some(detail) = strict_report(&result, Coverage::Whole) {
-        return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail });
+/// A weights file whose header has been read and checked once: its
+/// metadata, and the bytes its tensors are loaded from when a caller wants
+/// the model (on a backend it chooses then, maybe twice: the browser loads
+/// the same file on the CPU after losing the GPU).
+/// `T` holds the bytes: a slice, a `Vec`, or an `Rc` of one.
+#[derive(Debug, Clone)]
+pub struct OpenWeights<T: AsRef<[u8]>> {
+    bytes: T,
+    meta: WeightsMeta,
+}
+
+/// Read and check a weights file's header: `(metadata, loader)` in one.
+/// No tensor is decoded until [`OpenWeights::load`].
+pub fn open_weights<T: AsRef<[u8]>>(bytes: T) -> Result<OpenWeights<T>, ModelError> {
+    Ok(OpenWeights { meta: read_meta(bytes.as_ref())?, bytes })
+}
+
+impl<T: AsRef<[u8]>> OpenWeights<T> {
+    pub fn meta(&self) -> &WeightsMeta {
+        &self.meta
     }
-    reader.refuse_non_finite(&meta.describe())?;
-    Ok(WeightsFile { model, meta })
+
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// Decode the model on `device`, refusing anything that does not match
+    /// the architecture exactly or fails `expect`.
+    pub fn load<B: SrBackend>(&self, device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>, ModelError> {
+        let meta = self.meta.clone();
+        check_expectation(&meta, expect)?;
+        let mut model = meta.config.init::<B>(device)?;
+        let reader = ReadAsF32::default();
+        let mut store = reading_store(self.bytes.as_ref(), &reader);
+        refuse_non_float(&meta.describe(), store.get_all_snapshots().map_err(corrupt)?.values())?;
+        let result = model.load_from(&mut store).map_err(corrupt)?;
+        if let Some(detail) = strict_report(&result, Coverage::Whole) {
+            return Err(ModelError::ShapeMismatch { arch: meta.describe(), detail });
+        }
+        reader.refuse_non_finite(&meta.describe())?;
+        Ok(WeightsFile { model, meta })
+    }
+}
+
+/// Decode a weights file into a model on `device`: [`open_weights`] then
+/// [`OpenWeights::load`].
+pub fn load_weights<B: SrBackend>(bytes: &[u8], device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>, ModelError> {
+    open_weights(bytes)?.load(device, expect)
 }
 
 /// Start a model from another weights file where names and shapes agree

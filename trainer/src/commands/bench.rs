@@ -3,6 +3,7 @@
 //! process, with the ratio.
 
 use std::time::Instant;
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
@@ -108,7 +109,7 @@ struct BenchTask<'a> {
     precision: Precision,
 }
 
-fn sync<B: Backend>(t: Tensor<B, 1>) {
+fn sync<B: SrBackend>(t: Tensor<B, 1>) {
     let _ = t.into_data();
 }
 
@@ -134,7 +135,7 @@ fn noise_batch(case: &Case, seed: u64) -> Batch {
 
 impl OnBackend for BenchTask<'_> {
     type Output = Vec<Timing>;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Timing>> {
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<Vec<Timing>> {
         type AB<B> = Autodiff<B>;
         let mut out = Vec::new();
         for case in self.cases {

@@ -9,9 +9,14 @@
 //! and phase measured in the same run, the ratio the small-convolutions
 //! targets are stated in. `--in-channels` / `--out-channels` fix one side,
 //! for the first and last layers of a network (1 -> 16, 16 -> 4).
+//!
+//! Each phase runs twice: through upres-kernels (`SrBackend::sr_conv2d*`,
+//! what the networks run) and through burn's own `ModuleOps` (`burn ms`),
+//! so the extension's worth on the chosen backend is measured in one run.
 
 use std::io::Write;
 use std::time::Instant;
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
@@ -50,7 +55,10 @@ struct Row {
     kernel: usize,
     batch: usize,
     size: usize,
+    /// Through upres-kernels.
     ms: f64,
+    /// Through burn's own operation.
+    burn_ms: f64,
 }
 
 impl Row {
@@ -66,11 +74,11 @@ struct LayerBench<'a> {
     args: &'a BenchLayersArgs,
 }
 
-fn float<B: Backend, const D: usize>(t: Tensor<B, D>) -> B::FloatTensorPrimitive {
+fn float<B: SrBackend, const D: usize>(t: Tensor<B, D>) -> B::FloatTensorPrimitive {
     t.into_primitive().tensor()
 }
 
-fn wait<B: Backend>(p: B::FloatTensorPrimitive) {
+fn wait<B: SrBackend>(p: B::FloatTensorPrimitive) {
     let t = Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(p));
     let _ = t.slice([0..1, 0..1, 0..1, 0..1]).into_data();
 }
@@ -91,7 +99,7 @@ fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
 
 impl OnBackend for LayerBench<'_> {
     type Output = Vec<Row>;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Row>> {
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<Vec<Row>> {
         let a = self.args;
         let mut rows = Vec::new();
         let u = Distribution::Uniform(-1.0, 1.0);
@@ -103,18 +111,23 @@ impl OnBackend for LayerBench<'_> {
                 let bias = Tensor::<B, 1>::random([c_out], u, &device);
                 let x = Tensor::<B, 4>::random([a.batch, c_in, a.patch, a.patch], u, &device);
                 let g = Tensor::<B, 4>::random([a.batch, c_out, a.patch, a.patch], u, &device);
-                let row = |phase, batch, size, ms| Row { phase, channels: c, c_in, c_out, kernel, batch, size, ms };
+                let row = |phase, batch, size, (ms, burn_ms)| Row { phase, channels: c, c_in, c_out, kernel, batch, size, ms, burn_ms };
+                let both = |ours: &dyn Fn() -> B::FloatTensorPrimitive, burns: &dyn Fn() -> B::FloatTensorPrimitive| {
+                    (median_ms(a.reps, || wait::<B>(ours())), median_ms(a.reps, || wait::<B>(burns())))
+                };
+                let (xp, wp, bp, gp) = (|| float(x.clone()), || float(w.clone()), || Some(float(bias.clone())), || float(g.clone()));
+                let o = || options.clone();
 
-                let ms = median_ms(a.reps, || wait::<B>(B::conv2d(float(x.clone()), float(w.clone()), Some(float(bias.clone())), options.clone())));
+                let ms = both(&|| B::sr_conv2d(xp(), wp(), bp(), o()), &|| B::conv2d(xp(), wp(), bp(), o()));
                 rows.push(row(Phase::Forward, a.batch, a.patch, ms));
-                let ms = median_ms(a.reps, || wait::<B>(B::conv2d_x_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone())));
+                let ms = both(&|| B::sr_conv2d_x_backward(xp(), wp(), gp(), o()), &|| B::conv2d_x_backward(xp(), wp(), gp(), o()));
                 rows.push(row(Phase::BackwardData, a.batch, a.patch, ms));
-                let ms =
-                    median_ms(a.reps, || wait::<B>(B::conv2d_weight_backward(float(x.clone()), float(w.clone()), float(g.clone()), options.clone())));
+                let ms = both(&|| B::sr_conv2d_weight_backward(xp(), wp(), gp(), o()), &|| B::conv2d_weight_backward(xp(), wp(), gp(), o()));
                 rows.push(row(Phase::BackwardWeights, a.batch, a.patch, ms));
 
                 let img = Tensor::<B, 4>::random([1, c_in, a.image, a.image], u, &device);
-                let ms = median_ms(a.reps, || wait::<B>(B::conv2d(float(img.clone()), float(w.clone()), Some(float(bias.clone())), options.clone())));
+                let ip = || float(img.clone());
+                let ms = both(&|| B::sr_conv2d(ip(), wp(), bp(), o()), &|| B::conv2d(ip(), wp(), bp(), o()));
                 rows.push(row(Phase::Inference, 1, a.image, ms));
             }
         }
@@ -133,8 +146,8 @@ pub fn run(args: BenchLayersArgs) -> Result<()> {
         "backend {:?}, threads {threads}; conv2d stride 1 same padding; training phases on {}x{}x{}, inference on 1x{}x{}; median of {} after one warm-up",
         args.backend.backend, args.batch, args.patch, args.patch, args.image, args.image, args.reps
     );
-    println!("{:<17} {:>7} {:>3} {:>10} {:>9} {:>13}", "phase", "ch", "k", "ms", "GFLOP/s", "vs 64 ch");
-    let mut csv = String::from("phase,channels,c_in,c_out,kernel,batch,size,ms,gflops,vs_64\n");
+    println!("{:<17} {:>7} {:>3} {:>10} {:>9} {:>13} {:>10} {:>9}", "phase", "ch", "k", "ms", "GFLOP/s", "vs 64 ch", "burn ms", "speed-up");
+    let mut csv = String::from("phase,channels,c_in,c_out,kernel,batch,size,ms,gflops,vs_64,burn_ms\n");
     for r in &rows {
         let base = rows.iter().find(|b| b.channels == 64 && b.kernel == r.kernel && b.phase == r.phase);
         let vs = base.map(|b| r.gflops() / b.gflops());
@@ -143,16 +156,18 @@ pub fn run(args: BenchLayersArgs) -> Result<()> {
             false => format!("{}>{}", r.c_in, r.c_out),
         };
         println!(
-            "{:<17} {:>7} {:>3} {:>10.2} {:>9.1} {:>13}",
+            "{:<17} {:>7} {:>3} {:>10.2} {:>9.1} {:>13} {:>10.2} {:>8.2}x",
             r.phase.name(),
             channels,
             r.kernel,
             r.ms,
             r.gflops(),
-            vs.map(|v| format!("{:.0}%", 100.0 * v)).unwrap_or_else(|| "-".into())
+            vs.map(|v| format!("{:.0}%", 100.0 * v)).unwrap_or_else(|| "-".into()),
+            r.burn_ms,
+            r.burn_ms / r.ms
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.3},{:.2},{}\n",
+            "{},{},{},{},{},{},{},{:.3},{:.2},{},{:.3}\n",
             r.phase.name(),
             r.channels,
             r.c_in,
@@ -162,7 +177,8 @@ pub fn run(args: BenchLayersArgs) -> Result<()> {
             r.size,
             r.ms,
             r.gflops(),
-            vs.map(|v| format!("{v:.3}")).unwrap_or_default()
+            vs.map(|v| format!("{v:.3}")).unwrap_or_default(),
+            r.burn_ms
         ));
     }
     if let Some(path) = &args.csv {

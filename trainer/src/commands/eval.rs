@@ -3,9 +3,9 @@
 //! point) with `scale` pixels (rounded) shaved at each border.
 
 use std::path::{Path, PathBuf};
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
-use burn::prelude::Backend;
 use serde::Serialize;
 use upres_image::{evaluate_y, shave_for_scale};
 use upres_models::Expectation;
@@ -59,7 +59,7 @@ struct EvalTask {
 
 impl OnBackend for EvalTask {
     type Output = Vec<Summary>;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Vec<Summary>> {
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<Vec<Summary>> {
         let args = self.args;
         let source = match &args.lr {
             Some(dir) => {

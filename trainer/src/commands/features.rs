@@ -1,10 +1,10 @@
 //! Layer-by-layer activations as PNG grids, as in the VDSR paper's Figure 2.
 
 use anyhow::{Context, Result};
-use burn::prelude::*;
 use upres_image::{
     BitDepth, DecodeLimits, Layout, OutputSize, PlanarImage, Plane, UpscaleJob, UpscaleRequest, feature_grid, read_image, write_png_atomic,
 };
+use upres_kernels::SrBackend;
 use upres_models::Expectation;
 
 use crate::backend::{OnBackend, dispatch};
@@ -19,7 +19,7 @@ struct FeaturesTask {
 
 impl OnBackend for FeaturesTask {
     type Output = usize;
-    fn run<B: Backend>(self, device: B::Device) -> Result<usize> {
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<usize> {
         let args = self.args;
         let weights = super::load_model::<B>(&args.weights, &device, &Expectation { arch: None, scale: args.scale })?;
         let image = read_image(&args.image, DecodeLimits::default())?;

@@ -9,7 +9,7 @@ mod train;
 mod upscale;
 
 use anyhow::{Context, Result};
-use burn::prelude::Backend;
+use upres_kernels::SrBackend;
 use upres_models::{Expectation, WeightsFile, load_weights};
 
 use crate::cli::{Cli, Command};
@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Load a weights file, naming the file in any error.
-pub fn load_model<B: Backend>(path: &std::path::Path, device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>> {
+pub fn load_model<B: SrBackend>(path: &std::path::Path, device: &B::Device, expect: &Expectation) -> Result<WeightsFile<B>> {
     let bytes = crate::files::read_bytes(path)?;
     load_weights::<B>(&bytes, device, expect).with_context(|| path.display().to_string())
 }

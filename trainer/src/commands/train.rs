@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
-use burn::prelude::Backend;
 use upres_models::{Expectation, WeightsDtype, WeightsMeta, load_weights, save_weights};
 
 use crate::backend::{OnBackend, dispatch};
@@ -18,10 +18,10 @@ struct TrainTask(TrainJob);
 impl OnBackend for TrainTask {
     type Output = Outcome;
     const MULTI_DEVICE: bool = true;
-    fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<Outcome> {
         self.run_on::<B>(vec![device])
     }
-    fn run_on<B: Backend>(self, devices: Vec<B::Device>) -> Result<Outcome> {
+    fn run_on<B: SrBackend>(self, devices: Vec<B::Device>) -> Result<Outcome> {
         train::<Autodiff<B>>(self.0, devices)
     }
 }

@@ -1,7 +1,7 @@
 use std::path::Path;
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
-use burn::prelude::Backend;
 use upres_image::{DecodeLimits, Decoded, OutputSize, UpscaleRequest, read_image_with_notes, write_png_atomic};
 use upres_models::{Expectation, WeightsFile};
 
@@ -20,7 +20,7 @@ fn output_size(args: &UpscaleArgs, weights_default: f64) -> OutputSize {
     }
 }
 
-fn upscale_one<B: Backend>(weights: &WeightsFile<B>, input: &Path, output: &Path, args: &UpscaleArgs, device: &B::Device) -> Result<()> {
+fn upscale_one<B: SrBackend>(weights: &WeightsFile<B>, input: &Path, output: &Path, args: &UpscaleArgs, device: &B::Device) -> Result<()> {
     let default_scale = weights.meta.scales.first().copied().unwrap_or(2) as f64;
     let Decoded { image, notes } = read_image_with_notes(input, DecodeLimits::default())?;
     for line in notes.messages(&input.display().to_string()) {
@@ -54,7 +54,7 @@ fn require_png(path: &Path) -> Result<()> {
 
 impl OnBackend for UpscaleTask {
     type Output = ();
-    fn run<B: Backend>(self, device: B::Device) -> Result<()> {
+    fn run<B: SrBackend>(self, device: B::Device) -> Result<()> {
         let args = self.args;
         let expect = Expectation { arch: None, scale: args.scale };
         if args.input.is_dir() {

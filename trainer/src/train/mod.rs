@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use upres_kernels::{SrAutodiffBackend, SrBackend};
 
 use anyhow::{Context, Result};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::record::Recorder;
-use burn::tensor::backend::AutodiffBackend;
 use upres_models::{Expectation, Provenance, SrModel, WeightsDtype, WeightsMeta, save_weights};
 
 use checkpoint::{Checkpoint, LoopState};
@@ -64,7 +64,7 @@ pub enum Outcome {
 /// copies forked to several devices would otherwise start from different weights.
 struct Materialise;
 
-impl<B: Backend> ModuleVisitor<B> for Materialise {
+impl<B: SrBackend> ModuleVisitor<B> for Materialise {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         let _ = param.val();
     }
@@ -114,7 +114,7 @@ pub fn move_degraded_validation_to_notes(p: &mut Provenance) {
     }
 }
 
-fn export<B: Backend>(
+fn export<B: SrBackend>(
     model: &SrModel<B>,
     config: &TrainConfig,
     path: &Path,
@@ -144,18 +144,17 @@ impl RunFiles {
 
 /// The model a run starts from: the recipe's, seeded, or the weights of
 /// `--init-from` where they fit.
-fn initial_model<AB: AutodiffBackend>(config: &TrainConfig, init_from: Option<&Path>, device: &AB::Device) -> Result<SrModel<AB>> {
+fn initial_model<AB: SrAutodiffBackend>(config: &TrainConfig, init_from: Option<&Path>, device: &AB::Device) -> Result<SrModel<AB>> {
     AB::seed(device, config.seed);
     let mut model: SrModel<AB> = config.model.init(device)?;
     if let Some(path) = init_from {
         // Fine-tuning: weights of the same architecture (e.g. EDSR x3 from x2 share all but the upsampler).
         let bytes = crate::files::read_bytes(path)?;
-        let meta = upres_models::read_meta(&bytes).with_context(|| path.display().to_string())?;
-        let loaded = upres_models::load_weights::<AB>(&bytes, device, &Expectation { arch: Some(config.model.arch().into()), scale: None })
-            .with_context(|| path.display().to_string());
+        let file = upres_models::open_weights(&bytes[..]).with_context(|| path.display().to_string())?;
+        let loaded = file.load::<AB>(device, &Expectation { arch: Some(config.model.arch().into()), scale: None });
         model = match loaded {
             Ok(w) if w.meta.config == config.model => w.model,
-            _ => init_shared_tensors(model, config.model.arch(), &bytes, &meta, path)?,
+            _ => init_shared_tensors(model, config.model.arch(), &bytes, file.meta(), path)?,
         };
     }
     model.visit(&mut Materialise);
@@ -163,7 +162,7 @@ fn initial_model<AB: AutodiffBackend>(config: &TrainConfig, init_from: Option<&P
 }
 
 /// What mixed precision does not cover yet.
-fn check_precision<AB: AutodiffBackend>(config: &TrainConfig, model: &SrModel<AB>, precision: Precision) -> Result<()> {
+fn check_precision<AB: SrAutodiffBackend>(config: &TrainConfig, model: &SrModel<AB>, precision: Precision) -> Result<()> {
     if precision.half().is_none() {
         return Ok(());
     }
@@ -180,7 +179,7 @@ fn check_precision<AB: AutodiffBackend>(config: &TrainConfig, model: &SrModel<AB
     Ok(())
 }
 
-fn save_checkpoint<AB: AutodiffBackend>(path: &Path, model: &SrModel<AB>, trainer: &Trainer<AB>, state: &LoopState) -> Result<()> {
+fn save_checkpoint<AB: SrAutodiffBackend>(path: &Path, model: &SrModel<AB>, trainer: &Trainer<AB>, state: &LoopState) -> Result<()> {
     let rec = Record::default();
     let model_bytes = Recorder::<AB>::record(&rec, model.clone().into_record(), ())?;
     let (discriminator, discriminator_optimizer) = match &trainer.gan {
@@ -192,7 +191,7 @@ fn save_checkpoint<AB: AutodiffBackend>(path: &Path, model: &SrModel<AB>, traine
 }
 
 /// The model, optimisers and loop state of a checkpoint.
-fn restore<AB: AutodiffBackend>(
+fn restore<AB: SrAutodiffBackend>(
     ck: Checkpoint,
     model: SrModel<AB>,
     trainer: &mut Trainer<AB>,
@@ -211,14 +210,14 @@ fn restore<AB: AutodiffBackend>(
 
 /// Mean loss and times of the steps since the last row of metrics.csv.
 #[derive(Default)]
-struct Window<B: Backend> {
+struct Window<B: SrBackend> {
     loss_sum: Option<Tensor<B, 1>>,
     data_s: f64,
     step_s: f64,
     steps: u64,
 }
 
-impl<B: Backend> Window<B> {
+impl<B: SrBackend> Window<B> {
     fn add(&mut self, loss: Tensor<B, 1>, data_s: f64, step_s: f64) {
         self.loss_sum = Some(match self.loss_sum.take() {
             Some(s) => s + loss,
@@ -239,7 +238,7 @@ impl<B: Backend> Window<B> {
     }
 }
 
-pub fn train<AB: AutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Result<Outcome> {
+pub fn train<AB: SrAutodiffBackend>(job: TrainJob, devices: Vec<AB::Device>) -> Result<Outcome> {
     let started = Instant::now();
     let device = devices.first().context("no device to train on")?.clone();
     let files = RunFiles::new(&job.run_dir)?;
@@ -462,7 +461,7 @@ struct Timed {
 
 /// Start from another model's weights where names and shapes agree (EDSR x3
 /// from x2: everything but the upsampler), and say what was kept.
-fn init_shared_tensors<AB: AutodiffBackend>(model: SrModel<AB>, arch: &str, bytes: &[u8], meta: &WeightsMeta, path: &Path) -> Result<SrModel<AB>> {
+fn init_shared_tensors<AB: SrAutodiffBackend>(model: SrModel<AB>, arch: &str, bytes: &[u8], meta: &WeightsMeta, path: &Path) -> Result<SrModel<AB>> {
     let all = upres_models::weights::expected_tensors(&model).len();
     let (model, shared) = upres_models::weights::load_shared_tensors(model, arch, bytes)
         .with_context(|| format!("{}: no tensor of this {} model fits the {arch}", path.display(), meta.describe()))?;

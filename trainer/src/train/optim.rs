@@ -8,20 +8,20 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::backend::AutodiffBackend;
+use upres_kernels::SrAutodiffBackend;
 
 use super::config::OptimizerConfig;
 
 /// Checkpoint records: burn's binary recorder at full precision.
 pub type Record = BinBytesRecorder<FullPrecisionSettings>;
 
-pub enum Optim<AB: AutodiffBackend, M: AutodiffModule<AB>> {
+pub enum Optim<AB: SrAutodiffBackend, M: AutodiffModule<AB>> {
     Adam(OptimizerAdaptor<Adam, M, AB>),
     /// SGD with the clip bound (theta / lr) it was built for.
     Sgd(OptimizerAdaptor<Sgd<AB::InnerBackend>, M, AB>, Option<f32>),
 }
 
-fn sgd<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+fn sgd<AB: SrAutodiffBackend, M: AutodiffModule<AB>>(
     momentum: f64,
     weight_decay: f32,
     clip: Option<f32>,
@@ -34,7 +34,7 @@ fn sgd<AB: AutodiffBackend, M: AutodiffModule<AB>>(
         .init()
 }
 
-impl<AB: AutodiffBackend, M: AutodiffModule<AB>> Optim<AB, M> {
+impl<AB: SrAutodiffBackend, M: AutodiffModule<AB>> Optim<AB, M> {
     /// The optimiser of `config`, for a first step at `lr`.
     pub fn new(config: &OptimizerConfig, lr: f64) -> Self {
         match *config {

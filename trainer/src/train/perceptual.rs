@@ -2,23 +2,23 @@
 //! VGG16, frozen.
 
 use std::path::Path;
+use upres_kernels::{SrAutodiffBackend, SrBackend};
 
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use upres_models::vgg::{Vgg, VggConfig, torchvision_index};
 
 use super::config::{PerceptualConfig, VggNetwork};
 
 /// VGG wants RGB: a Y network's output is repeated into three channels.
-pub fn as_rgb<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn as_rgb<B: SrBackend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     if x.dims()[1] == 1 { x.repeat_dim(1, 3) } else { x }
 }
 
 /// The frozen VGG of the perceptual loss, from torchvision weights: those
 /// given, or for VGG16 the ones `make tools` installs with LPIPS's.
-pub fn load_vgg<AB: AutodiffBackend>(config: &PerceptualConfig, weights: Option<&Path>, device: &AB::Device) -> Result<Vgg<AB>> {
+pub fn load_vgg<AB: SrAutodiffBackend>(config: &PerceptualConfig, weights: Option<&Path>, device: &AB::Device) -> Result<Vgg<AB>> {
     let depth = config.network.depth();
     let vgg = VggConfig::new().with_layer(config.layer.clone()).with_depth(depth).init::<AB>(device)?;
     let installed = crate::lpips::default_weights();

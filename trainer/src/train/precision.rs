@@ -8,8 +8,8 @@ use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::DType;
-use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
+use upres_kernels::{SrAutodiffBackend, SrBackend};
 
 use upres_models::SrModel;
 use upres_models::blocks::in_dtype;
@@ -50,7 +50,7 @@ impl Precision {
 /// needs a gradient (the cast copy is a leaf of its own graph).
 struct CastParams(DType);
 
-impl<B: AutodiffBackend> ModuleMapper<B> for CastParams {
+impl<B: SrAutodiffBackend> ModuleMapper<B> for CastParams {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         let dtype = self.0;
         param.map(|t| {
@@ -62,9 +62,9 @@ impl<B: AutodiffBackend> ModuleMapper<B> for CastParams {
 }
 
 /// The float type a model computes in (that of its parameters).
-pub fn model_dtype<B: Backend>(model: &SrModel<B>) -> DType {
+pub fn model_dtype<B: SrBackend>(model: &SrModel<B>) -> DType {
     struct First(Option<DType>);
-    impl<B: Backend> ModuleVisitor<B> for First {
+    impl<B: SrBackend> ModuleVisitor<B> for First {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
             self.0.get_or_insert_with(|| param.val().dtype());
         }
@@ -75,26 +75,26 @@ pub fn model_dtype<B: Backend>(model: &SrModel<B>) -> DType {
 }
 
 /// The model's output for an f32 input, given in the model's own float type.
-pub fn forward_in_model_dtype<B: Backend>(model: &SrModel<B>, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
+pub fn forward_in_model_dtype<B: SrBackend>(model: &SrModel<B>, x: Tensor<B, 4>, scale: usize) -> Tensor<B, 4> {
     model.forward(in_dtype(x, model_dtype(model)), scale)
 }
 
 /// The half-precision working copy of the f32 master model.
-pub fn working_copy<B: AutodiffBackend, M: AutodiffModule<B>>(master: &M, dtype: DType) -> M {
+pub fn working_copy<B: SrAutodiffBackend, M: AutodiffModule<B>>(master: &M, dtype: DType) -> M {
     master.clone().map(&mut CastParams(dtype))
 }
 
 /// Turns the working copy's half gradients into f32 gradients of the master
 /// weights, divided by the loss scale, and (when `check`) adds them all up: a
 /// sum that is not finite means the step overflowed.
-struct MasterGradients<'a, B: Backend> {
+struct MasterGradients<'a, B: SrBackend> {
     grads: &'a mut GradientsParams,
     factor: f32,
     check: bool,
     sum: Option<Tensor<B, 1>>,
 }
 
-impl<AB: AutodiffBackend> ModuleVisitor<AB> for MasterGradients<'_, AB::InnerBackend> {
+impl<AB: SrAutodiffBackend> ModuleVisitor<AB> for MasterGradients<'_, AB::InnerBackend> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<AB, D>>) {
         if let Some(g) = self.grads.remove::<AB::InnerBackend, D>(param.id) {
             let g = g.cast(DType::F32);
@@ -113,7 +113,7 @@ impl<AB: AutodiffBackend> ModuleVisitor<AB> for MasterGradients<'_, AB::InnerBac
 
 /// f32 gradients for the master model from the working copy's, and whether
 /// they are all finite (checked only when `check` is set: it reads a value back).
-pub fn master_gradients<AB: AutodiffBackend, M: AutodiffModule<AB>>(
+pub fn master_gradients<AB: SrAutodiffBackend, M: AutodiffModule<AB>>(
     master: &M,
     mut grads: GradientsParams,
     loss_scale: f32,

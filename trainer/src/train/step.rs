@@ -9,7 +9,7 @@ use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::DType;
 use burn::tensor::activation::softplus;
-use burn::tensor::backend::AutodiffBackend;
+use upres_kernels::{SrAutodiffBackend, SrBackend};
 use upres_models::SrModel;
 use upres_models::blocks::in_dtype;
 use upres_models::discriminator::{Discriminator, DiscriminatorConfig};
@@ -44,14 +44,14 @@ impl From<&TrainConfig> for Objective {
 
 /// SRGAN's discriminator with its optimiser; its learning rate follows the
 /// generator's schedule.
-pub struct Gan<AB: AutodiffBackend> {
+pub struct Gan<AB: SrAutodiffBackend> {
     pub discriminator: Discriminator<AB>,
     pub optimizer: Optim<AB, Discriminator<AB>>,
     optimizer_config: OptimizerConfig,
     adversarial_weight: f64,
 }
 
-impl<AB: AutodiffBackend> Gan<AB> {
+impl<AB: SrAutodiffBackend> Gan<AB> {
     pub fn new(config: &GanConfig, channels: usize, device: &AB::Device) -> Result<Self> {
         let optimizer_config = config.optimizer()?;
         Ok(Self {
@@ -82,7 +82,7 @@ impl<AB: AutodiffBackend> Gan<AB> {
     }
 }
 
-fn pixel_loss<B: Backend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B, 4>) -> Tensor<B, 1> {
+fn pixel_loss<B: SrBackend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B, 4>) -> Tensor<B, 1> {
     let diff = output - target;
     match kind {
         LossKind::L1 => diff.abs().mean(),
@@ -92,7 +92,7 @@ fn pixel_loss<B: Backend>(kind: LossKind, output: Tensor<B, 4>, target: Tensor<B
 }
 
 /// A batch's (or one device's share's) planes as a tensor on `device`.
-pub fn batch_tensor<B: Backend>(values: Vec<f32>, dims: [usize; 4], device: &B::Device) -> Tensor<B, 4> {
+pub fn batch_tensor<B: SrBackend>(values: Vec<f32>, dims: [usize; 4], device: &B::Device) -> Tensor<B, 4> {
     Tensor::<B, 1>::from_data(TensorData::new(values, [dims.iter().product::<usize>()]), device).reshape(dims)
 }
 
@@ -123,12 +123,12 @@ fn split_batch(batch: Batch, n: usize) -> Vec<Batch> {
 }
 
 /// The loss terms of one share of a batch, borrowed for its thread.
-struct Terms<'a, AB: AutodiffBackend> {
+struct Terms<'a, AB: SrAutodiffBackend> {
     loss: LossKind,
     perceptual: Option<(&'a Vgg<AB>, f64)>,
 }
 
-impl<AB: AutodiffBackend> Terms<'_, AB> {
+impl<AB: SrAutodiffBackend> Terms<'_, AB> {
     /// The generator's loss on a share, and the network's output. A half
     /// network gets a half input; its output is compared with the f32 target
     /// in f32 (sums over a batch overflow f16).
@@ -170,7 +170,7 @@ impl<AB: AutodiffBackend> Terms<'_, AB> {
 
 /// The model's optimiser, its loss terms and the devices a batch is shared
 /// over, built once at set-up.
-pub struct Trainer<AB: AutodiffBackend> {
+pub struct Trainer<AB: SrAutodiffBackend> {
     pub optimizer: Optim<AB, SrModel<AB>>,
     pub gan: Option<Gan<AB>>,
     objective: Objective,
@@ -180,7 +180,7 @@ pub struct Trainer<AB: AutodiffBackend> {
     lr: f64,
 }
 
-impl<AB: AutodiffBackend> Trainer<AB> {
+impl<AB: SrAutodiffBackend> Trainer<AB> {
     /// `vgg`: the frozen VGG19 of the perceptual term (f32; cast here for
     /// half-precision runs). `channels`: the model's output channels, for
     /// the discriminator.

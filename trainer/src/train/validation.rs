@@ -2,9 +2,9 @@
 //! the papers' protocol after every `validation.every` steps.
 
 use std::path::Path;
+use upres_kernels::SrBackend;
 
 use anyhow::{Context, Result};
-use burn::prelude::*;
 use upres_image::PlanarImage;
 use upres_models::eval::{bicubic_quality, model_quality};
 use upres_models::{ModelConfig, SrModel};
@@ -35,7 +35,7 @@ impl Validation {
         Ok(Self { bicubic_psnr: sum / pairs.len() as f64, pairs, scale })
     }
 
-    pub fn run<B: Backend>(&self, model: &SrModel<B>, config: &ModelConfig, device: &B::Device) -> Result<(f64, f64)> {
+    pub fn run<B: SrBackend>(&self, model: &SrModel<B>, config: &ModelConfig, device: &B::Device) -> Result<(f64, f64)> {
         let (mut p, mut s) = (0.0, 0.0);
         for (hr, lr) in &self.pairs {
             let q = model_quality(model, config, hr, lr, self.scale, device)?;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8ClampedArray};
 use upres_image::{BandPlan, BitDepth, DecodeLimits, Decoded, InterleavedImage, Layout, PlanarImage, RowSource, decode_samples_with_notes};
-use upres_models::read_meta;
+use upres_models::open_weights;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
@@ -50,7 +50,8 @@ impl UpscalerCore {
 impl UpscalerCore {
     /// Load `weights` (an upres safetensors file) on `backend` ("auto", "webgpu" or "cpu").
     pub async fn create(weights: Vec<u8>, backend: String) -> Result<UpscalerCore, JsValue> {
-        let meta = read_meta(&weights).map_err(|e| js_error(e.into()))?;
+        // The header is read and checked once, here, before any GPU is probed.
+        let weights = open_weights(Rc::<[u8]>::from(weights)).map_err(|e| js_error(e.into()))?;
         let session = match backend.as_str() {
             "cpu" => Session::on_cpu(weights, None),
             "auto" | "webgpu" => match probe_webgpu().await {
@@ -63,14 +64,13 @@ impl UpscalerCore {
             other => Err(WebError::Options(format!("backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""))),
         }
         .map_err(js_error)?;
-        debug_assert_eq!(session.meta, meta);
         Ok(UpscalerCore { session: Rc::new(RefCell::new(session)) })
     }
 
     #[wasm_bindgen(getter)]
     pub fn info(&self) -> Result<JsValue, JsValue> {
         let s = self.session.borrow();
-        info_of(&s.meta, s.engine.kind(), s.fallback_reason.as_deref())
+        info_of(s.meta(), s.engine.kind(), s.fallback_reason.as_deref())
     }
 
     /// Upscale RGBA pixels; resolves to `{ data, width, height }`, or with
@@ -197,8 +197,8 @@ fn check_before_decoding(session: &Session, bytes: &[u8], options: &UpscaleOptio
         // The decoder refuses these with its own message.
         return Ok(());
     }
-    let request = options.request(width, height, session.meta.default_overlap())?;
-    let plan = BandPlan::new(width, height, &session.meta.config.network_spec(), &request, BAND_OUTPUT_PIXELS);
+    let request = options.request(width, height, session.meta().default_overlap())?;
+    let plan = BandPlan::new(width, height, &session.meta().config.network_spec(), &request, BAND_OUTPUT_PIXELS);
     let input = crate::pixels::InputMemory { source_bytes_per_pixel: crate::pixels::DECODING_BYTES_PER_PIXEL, planes: 4 };
     crate::pixels::check_band_memory(width, height, input, &plan, 3, held_bytes(streamed))
 }
@@ -222,7 +222,7 @@ fn upscale_planar(core: &UpscalerCore, input: Result<UpscaleInput, WebError>, on
     future_to_promise(async move {
         let UpscaleInput { image, notes, options } = input.map_err(js_error)?;
         let part = options.part(on_rows.is_some()).map_err(js_error)?;
-        let request = options.request(image.width, image.height, session.meta.default_overlap()).map_err(js_error)?;
+        let request = options.request(image.width, image.height, session.meta().default_overlap()).map_err(js_error)?;
         let (out_width, out_height) = request.size.resolve(image.width, image.height);
         let mut whole: Option<Uint8ClampedArray> = None;
         let result = session
@@ -258,7 +258,7 @@ fn upscale_planar(core: &UpscalerCore, input: Result<UpscaleInput, WebError>, on
             _ => None,
         };
         drop(image);
-        let low_res_input = session.meta.input == upres_image::InputKind::LowRes;
+        let low_res_input = session.meta().input == upres_image::InputKind::LowRes;
         store_back(&shared, session);
         let result = result.map_err(js_error)?;
         let out = js_sys::Object::new();

@@ -6,6 +6,10 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use std::rc::Rc;
+
+use upres_models::OpenWeights;
+
 use crate::WebError;
 use crate::engine::Session;
 
@@ -73,14 +77,14 @@ pub(super) async fn probe_webgpu() -> Result<Adapter, String> {
 
 /// The model on a usable GPU adapter.
 #[cfg(feature = "webgpu")]
-pub(super) async fn on_webgpu(weights: Vec<u8>, _backend: &str) -> Result<Session, WebError> {
-    let (engine, meta) = crate::engine::Engine::webgpu(&weights).await?;
-    Ok(Session { engine, meta, weights: std::rc::Rc::new(weights), fallback_reason: None, fail_next_gpu_tile: false })
+pub(super) async fn on_webgpu(weights: OpenWeights<Rc<[u8]>>, _backend: &str) -> Result<Session, WebError> {
+    let engine = crate::engine::Engine::webgpu(&weights).await?;
+    Ok(Session { engine, weights, fallback_reason: None, fail_next_gpu_tile: false })
 }
 
 /// The CPU-only build has no WebGPU backend, even where the adapter would do.
 #[cfg(not(feature = "webgpu"))]
-pub(super) async fn on_webgpu(weights: Vec<u8>, backend: &str) -> Result<Session, WebError> {
+pub(super) async fn on_webgpu(weights: OpenWeights<Rc<[u8]>>, backend: &str) -> Result<Session, WebError> {
     const WHY: &str = "this is upres's CPU-only build (upres_cpu_bg.wasm), which has no WebGPU backend";
     if backend == "auto" {
         Session::on_cpu(weights, Some(WHY.into()))
