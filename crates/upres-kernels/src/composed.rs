@@ -1,7 +1,8 @@
-//! PReLU's backward pass as a composition of burn operations: the default
-//! of [`crate::SrBackend::sr_prelu_backward`], on backends without a fused
-//! one. These are the values burn-autodiff's own differentiation of
-//! `prelu` (a comparison, a multiply and a `mask_where`) gives.
+//! The trait's defaults that burn has no single operation for, composed of
+//! burn operations: PReLU's backward pass (the values burn-autodiff's own
+//! differentiation of `prelu`, a comparison, a multiply and a `mask_where`,
+//! gives) and batch norm's per-channel moments and scale-and-shift (what
+//! burn's `BatchNorm` computes with broadcasts).
 
 use burn_backend::tensor::FloatTensor;
 use burn_backend::{Backend, TensorMetadata, get_device_settings};

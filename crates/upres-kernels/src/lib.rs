@@ -12,21 +12,22 @@
 //!   a padded band of the input ("shifted GEMM": forward, input gradient,
 //!   weight gradient, bias gradient), PReLU in one parallel pass each way,
 //!   and batch norm as per-channel moments and one scale-and-shift pass;
-//! - on `Autodiff<B>` ([`autodiff`]): one tracked operation per convolution
-//!   and per PReLU, whose backward passes call the inner backend's
-//!   operations of this trait;
+//! - on `Autodiff<B>` ([`autodiff`]): one tracked operation for each of
+//!   them, whose backward pass calls the inner backend's operations of this
+//!   trait;
 //! - on every other backend (NdArray, wgpu, CUDA): burn's own operations,
 //!   the trait's defaults.
 //!
 //! The networks call [`conv2d`], [`prelu`] and [`batch_norm`] on burn's own
-//! `Conv2d`, `PRelu` and `BatchNorm` modules, so their module structure and their weights do not
-//! change; a model is generic over `B: SrBackend` instead of `B: Backend`.
-//! Results equal burn's to the last bits a different order of additions
-//! changes (tested against NdArray in `tests/against_ndarray.rs`).
+//! `Conv2d`, `PRelu` and `BatchNorm` modules, so their module structure and
+//! their weights do not change; a model is generic over `B: SrBackend`
+//! instead of `B: Backend`. Results equal burn's up to the last bits that
+//! another order of additions changes (tested against NdArray and against
+//! burn's own modules in `tests/`).
 //!
 //! What only a change to burn itself could give (Flex's elementwise passes
-//! on every core, its per-channel broadcasts at batch > 1) is written up in
-//! `docs/upstream-flex.md`.
+//! on every core, its per-channel broadcasts at batch > 1 for other users'
+//! layers) is written up in `docs/upstream-flex.md`.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
